@@ -1,0 +1,134 @@
+"""The values the machine hands out: jobs, results, the best result and the two signals."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Literal
+
+import attrs
+
+__all__ = ["DONE", "WAIT", "Best", "Job", "Result", "Signal"]
+
+Number = int | float
+
+
+class Signal(enum.Enum):
+    """What :meth:`Hyperband.ask` returns when it has no job to hand out.
+
+    ``WAIT``: every job that can run now is out; tell or fail a pending job first.
+    ``DONE``: every bracket of every iteration is resolved; there will be no more jobs.
+    """
+
+    WAIT = "WAIT"
+    DONE = "DONE"
+
+    def __repr__(self) -> str:
+        return f"hyperband.{self.name}"
+
+
+WAIT = Signal.WAIT
+DONE = Signal.DONE
+
+
+# Not slotted: attrs fills a frozen dict class through __dict__, which makes creating
+# one about twice as fast, and the machine creates one per job.
+@attrs.frozen(slots=False)
+class Job:
+    """One run of a configuration at one budget.
+
+    Attributes:
+        id: unique, increasing job id; pass it to ``tell``/``fail``.
+        config: the configuration (a dict of plain JSON values). Do not mutate it.
+        config_id: the configuration's id, shared by all its jobs (one per rung reached).
+        budget: the budget to train for (an int when integral).
+        bracket: the bracket index ``s``.
+        rung: the rung index ``i`` within the bracket.
+        iteration: the Hyperband iteration (0-based).
+        previous_budget: for a promotion, the budget the configuration already trained for
+            (its previous rung's budget); ``None`` on rung 0.
+        resume_from: for a promotion, the id of the configuration's job on the previous rung,
+            whose checkpoint can be resumed instead of training from scratch; ``None`` on rung 0.
+
+    Example:
+        >>> job = Job(id=0, config={"lr": 0.1}, config_id=0, budget=1, bracket=4, rung=0,
+        ...           iteration=0)
+        >>> job.is_promotion
+        False
+    """
+
+    id: int
+    config: dict[str, Any]
+    config_id: int
+    budget: Number
+    bracket: int
+    rung: int
+    iteration: int
+    previous_budget: Number | None = None
+    resume_from: int | None = None
+
+    @property
+    def is_promotion(self) -> bool:
+        """True when the job continues a configuration from a lower rung."""
+        return self.resume_from is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job as a JSON-serialisable dict (``Job(**d)`` rebuilds it)."""
+        return {
+            "id": self.id,
+            "config": self.config,
+            "config_id": self.config_id,
+            "budget": self.budget,
+            "bracket": self.bracket,
+            "rung": self.rung,
+            "iteration": self.iteration,
+            "previous_budget": self.previous_budget,
+            "resume_from": self.resume_from,
+        }
+
+
+@attrs.frozen(slots=False)
+class Result:
+    """What ``tell``/``fail`` recorded for a job.
+
+    Attributes:
+        job: the job.
+        status: ``"succeeded"`` or ``"failed"``.
+        value: the objective value (the ``"default"`` of a dict), ``None`` for a failure.
+        extra: the other keys of a dict result (empty for a plain number or a failure).
+        error: the failure reason, ``None`` for a success.
+    """
+
+    job: Job
+    status: Literal["succeeded", "failed"]
+    value: float | None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    error: str | None = None
+
+
+@attrs.frozen(slots=True)
+class Best:
+    """The best successful result at the largest budget any successful job reached.
+
+    Attributes:
+        config: the configuration.
+        value: its objective value.
+        budget: the budget it was evaluated at.
+        job_id: the job that produced it.
+        config_id: the configuration's id.
+    """
+
+    config: dict[str, Any]
+    value: float
+    budget: Number
+    job_id: int
+    config_id: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The best result as a JSON-serialisable dict (``Best(**d)`` rebuilds it)."""
+        return {
+            "config": self.config,
+            "value": self.value,
+            "budget": self.budget,
+            "job_id": self.job_id,
+            "config_id": self.config_id,
+        }
