@@ -152,22 +152,8 @@ class Hyperband:
                 f"exec_mode must be one of {', '.join(map(repr, EXEC_MODES))}, "
                 f"got {describe(exec_mode)}"
             )
-        if iterations is not None:
-            if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral):
-                raise ArgumentTypeError(
-                    f"iterations must be an int >= 1 or None, got {describe(iterations)}"
-                )
-            if iterations < 1:
-                raise ConfigurationError(
-                    f"iterations must be >= 1 (or None for no limit), got {describe(iterations)}"
-                )
-            iterations = int(iterations)
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
-        elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-            raise ArgumentTypeError(f"seed must be an int >= 0 or None, got {describe(seed)}")
-        elif seed < 0:
-            raise ConfigurationError(f"seed must be >= 0, got {describe(seed)}")
+        iterations = _check_iterations(iterations)
+        seed = _check_seed(seed)
         if isinstance(space_or_sampler, Mapping):
             sampler: Sampler = RandomSampler(space_or_sampler)
         elif callable(getattr(space_or_sampler, "sample", None)):
@@ -189,14 +175,14 @@ class Hyperband:
             "exec_mode": exec_mode,
             "sizing": sizing,
             "iterations": iterations,
-            "seed": int(seed),
+            "seed": seed,
             "integer_budgets": integer_budgets,
         }
         self._sign = -1.0 if mode == "maximize" else 1.0
         self._serial = exec_mode == "serial"
         self._n_brackets = len(self._schedule.brackets)
         self._limit = None if iterations is None else iterations * self._n_brackets
-        self._seed = int(seed)
+        self._seed = seed
 
         self._next_job_id = 0
         self._next_config_id = 0
@@ -258,7 +244,8 @@ class Hyperband:
             entry = self._lookup(job_id)
         job, b = entry
         if type(value) is float and value - value == 0.0:  # finite float: the common case
-            v, extra = value, {}
+            v = value
+            extra: dict[str, Any] = {}
         else:
             v, extra = self._parse_value(job.id, value)
         # Validation is over: from here on nothing raises, so a bad call changes nothing.
@@ -392,8 +379,7 @@ class Hyperband:
         configs = self._sampler.sample(rng, n)
         if not isinstance(configs, list) or len(configs) != n:
             raise HyperbandError(
-                f"sampler.sample(rng, {n}) must return a list of {n} dicts, "
-                f"got {describe(configs)}"
+                f"sampler.sample(rng, {n}) must return a list of {n} dicts, got {describe(configs)}"
             )
         cid = self._next_config_id
         for config in configs:
@@ -496,7 +482,7 @@ class Hyperband:
         return entry
 
     @staticmethod
-    def _parse_value(job_id: int, value: Any) -> tuple[float, dict[str, Any]]:
+    def _parse_value(job_id: int, value: object) -> tuple[float, dict[str, Any]]:
         extra: dict[str, Any] = {}
         raw = value
         if type(value) is dict:
@@ -507,17 +493,13 @@ class Hyperband:
                 )
             raw = value["default"]
             extra = {k: v for k, v in value.items() if k != "default"}
-        if type(raw) is float or type(raw) is int:
-            v = float(raw)
-        elif isinstance(raw, numbers.Real) and not isinstance(raw, bool):
-            v = float(raw)
-        else:
-            where = "value['default']" if raw is not value else "value"
+        where = "value['default']" if raw is not value else "value"
+        if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
             raise InvalidResultError(
                 f"{where} for job {job_id} must be a finite real number, got {describe(raw)}"
             )
+        v = float(raw)
         if not math.isfinite(v):
-            where = "value['default']" if raw is not value else "value"
             raise InvalidResultError(
                 f"{where} for job {job_id} must be finite (not NaN or inf), got {describe(raw)}"
             )
@@ -631,7 +613,7 @@ class Hyperband:
             b.configs = {int(cid): c for cid, c in bs["configs"]}
             if len(bs["rungs"]) != len(b.rungs):
                 raise SnapshotError(f"state: bracket {seq} must have {len(b.rungs)} rungs")
-            for r, rs in zip(b.rungs, bs["rungs"]):
+            for r, rs in zip(b.rungs, bs["rungs"], strict=True):
                 r.size = rs["size"]
                 r.resolved = int(rs["resolved"])
                 r.queue = deque(int(c) for c in rs["queue"])
@@ -650,6 +632,32 @@ class Hyperband:
             self._pending[job.id] = (job, b)
 
 
+def _check_iterations(iterations: object) -> int | None:
+    if iterations is None:
+        return None
+    if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral):
+        raise ArgumentTypeError(
+            f"iterations must be an int >= 1 or None, got {describe(iterations)}"
+        )
+    if iterations < 1:
+        raise ConfigurationError(
+            f"iterations must be >= 1 (or None for no limit), got {describe(iterations)}"
+        )
+    return int(iterations)
+
+
+def _check_seed(seed: object) -> int:
+    if seed is None:
+        # Fresh entropy, recorded in the params and the snapshot so the run can be repeated.
+        entropy = np.random.SeedSequence().entropy
+        assert isinstance(entropy, int)
+        return entropy
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ArgumentTypeError(f"seed must be an int >= 0 or None, got {describe(seed)}")
+    if seed < 0:
+        raise ConfigurationError(f"seed must be >= 0, got {describe(seed)}")
+    return int(seed)
+
+
 def _space_of(sampler: object) -> Any:
     return sampler.space if isinstance(sampler, RandomSampler) else None
-

@@ -58,7 +58,7 @@ class Bracket:
     @property
     def total_budget(self) -> Number:
         """Budget the bracket spends when no job fails and no job resumes a checkpoint."""
-        return _plain(sum(Fraction(r.n_configs) * Fraction(r.budget) for r in self.rungs))
+        return _plain(sum((r.n_configs * Fraction(r.budget) for r in self.rungs), Fraction(0)))
 
 
 @attrs.frozen
@@ -94,7 +94,7 @@ class Schedule:
     @property
     def total_budget(self) -> Number:
         """Budget one iteration spends when no job fails and no job resumes a checkpoint."""
-        return _plain(sum(Fraction(b.total_budget) for b in self.brackets))
+        return _plain(sum((Fraction(b.total_budget) for b in self.brackets), Fraction(0)))
 
     def bracket(self, s: int) -> Bracket:
         """The bracket with index ``s``."""
@@ -162,9 +162,7 @@ def schedule(
             f"sizing must be one of {', '.join(map(repr, SIZINGS))}, got {describe(sizing)}"
         )
     if not isinstance(integer_budgets, bool):
-        raise ArgumentTypeError(
-            f"integer_budgets must be a bool, got {describe(integer_budgets)}"
-        )
+        raise ArgumentTypeError(f"integer_budgets must be a bool, got {describe(integer_budgets)}")
 
     if integer_budgets and r_max < 1:
         raise ConfigurationError(
@@ -256,7 +254,7 @@ def _real(name: str, value: object) -> Fraction:
     x = float(value)
     if not math.isfinite(x):
         raise ConfigurationError(f"{name} must be finite, got {describe(value)}")
-    return Fraction(value) if isinstance(value, int) else Fraction(x)
+    return Fraction(int(value)) if isinstance(value, numbers.Integral) else Fraction(x)
 
 
 def _positive_number(name: str, value: object) -> Fraction:

@@ -102,7 +102,7 @@ def check_schedule(
     ``eta`` per rung, start at ``>= min_budget`` and end at exactly ``max_budget``; integral
     budgets are ints; totals add up. Arguments given are checked against the schedule's own.
     """
-    R, e, rmin = Fraction(sched.max_budget), Fraction(sched.eta), Fraction(sched.min_budget)
+    r_max, e, rmin = Fraction(sched.max_budget), Fraction(sched.eta), Fraction(sched.min_budget)
     for name, given, actual in (
         ("max_budget", max_budget, sched.max_budget),
         ("eta", eta, sched.eta),
@@ -111,7 +111,7 @@ def check_schedule(
     ):
         assert given is None or given == actual, f"{name}: schedule has {actual!r}, not {given!r}"
     s_max = sched.s_max
-    assert e**s_max <= R / rmin < e ** (s_max + 1), f"s_max={s_max} is not exact"
+    assert e**s_max <= r_max / rmin < e ** (s_max + 1), f"s_max={s_max} is not exact"
     assert [b.s for b in sched.brackets] == list(range(s_max, -1, -1)), "bracket order"
     jobs = 0
     budget = Fraction(0)
@@ -130,9 +130,9 @@ def check_schedule(
                 assert not r.budget.is_integer(), f"s={s} i={r.index}: integral float budget"
             else:
                 assert isinstance(r.budget, int), f"s={s} i={r.index}: budget type"
-            exact = R * e ** (r.index - s)
+            exact = r_max * e ** (r.index - s)
             if r.index == s:
-                assert Fraction(r.budget) == R, f"s={s}: last rung budget {r.budget} != {R}"
+                assert Fraction(r.budget) == r_max, f"s={s}: last rung budget {r.budget} != {r_max}"
             elif integer_budgets:
                 assert isinstance(r.budget, int)
                 assert r.budget >= 1
@@ -142,7 +142,11 @@ def check_schedule(
                 assert Fraction(r.budget) >= rmin * (1 - Fraction(1, 10**9))
             jobs += r.n_configs
             budget += r.n_configs * Fraction(r.budget)
-        assert all(a.n_configs >= c.n_configs for a, c in zip(b.rungs, b.rungs[1:])), "n grows"
-        assert all(a.budget <= c.budget for a, c in zip(b.rungs, b.rungs[1:])), "r shrinks"
+        assert all(
+            a.n_configs >= c.n_configs for a, c in zip(b.rungs, b.rungs[1:], strict=False)
+        ), "n grows"
+        assert all(a.budget <= c.budget for a, c in zip(b.rungs, b.rungs[1:], strict=False)), (
+            "r shrinks"
+        )
     assert sched.total_jobs == jobs
     assert math.isclose(float(sched.total_budget), float(budget), rel_tol=1e-9)

@@ -45,9 +45,7 @@ class Record:
         """Check a run that reached DONE against the rules."""
         assert all(self.resolved(j) for j in self.jobs), "DONE with unresolved jobs"
         brackets = self.brackets()
-        expected_keys = {
-            (t, b.s) for t in range(iterations) for b in self.sched.brackets
-        }
+        expected_keys = {(t, b.s) for t in range(iterations) for b in self.sched.brackets}
         assert set(brackets) == expected_keys, "every bracket of every iteration runs once"
         for (t, s), rungs in brackets.items():
             plan = self.sched.bracket(s).rungs
@@ -57,7 +55,9 @@ class Record:
                 assert all(j.budget == plan_rung.budget for j in jobs), f"({t},{s},{i}) budget"
                 assert len({j.config_id for j in jobs}) == len(jobs), "config twice in a rung"
                 if i + 1 < len(plan):
-                    self._check_promotion(t, s, i, jobs, rungs.get(i + 1, []), plan[i + 1].n_configs)
+                    self._check_promotion(
+                        t, s, i, jobs, rungs.get(i + 1, []), plan[i + 1].n_configs
+                    )
 
     def _check_promotion(
         self, t: int, s: int, i: int, lower: list[Job], upper: list[Job], k: int

@@ -13,8 +13,8 @@ import hyperband
 from hyperband import (
     ArgumentTypeError,
     ConfigurationError,
-    HyperbandError,
     Hyperband,
+    HyperbandError,
     InvalidResultError,
     Job,
     JobResolvedError,
@@ -64,12 +64,19 @@ def test_builtin_bases() -> None:
 
 
 @pytest.mark.parametrize(
-    "space", [None, [], "x", {}, {"x": {"_type": "nope", "_value": [1]}},
-              {"x": {"_type": "choice", "_value": []}},
-              {"x": {"_type": "uniform", "_value": [2, 1]}},
-              {"x": {"_type": "loguniform", "_value": [0, 1]}},
-              {"x": {"_type": "quniform", "_value": [0, 1]}},
-              {"x": {"_type": "normal", "_value": [0, -1]}}],
+    "space",
+    [
+        None,
+        [],
+        "x",
+        {},
+        {"x": {"_type": "nope", "_value": [1]}},
+        {"x": {"_type": "choice", "_value": []}},
+        {"x": {"_type": "uniform", "_value": [2, 1]}},
+        {"x": {"_type": "loguniform", "_value": [0, 1]}},
+        {"x": {"_type": "quniform", "_value": [0, 1]}},
+        {"x": {"_type": "normal", "_value": [0, -1]}},
+    ],
 )
 def test_bad_spaces_are_refused_at_construction(space: Any) -> None:
     with pytest.raises((SearchSpaceError, ArgumentTypeError)):
@@ -138,11 +145,9 @@ def test_bad_job_ids(
 ) -> None:
     hb, _ = machine
     before = hb.snapshot()
+    call = hb.tell if method == "tell" else hb.fail
     with pytest.raises(exc) as info:
-        if method == "tell":
-            hb.tell(job_id, 1.0)
-        else:
-            hb.fail(job_id, "r")
+        call(job_id, 1.0 if method == "tell" else "r")
     for word in words:
         assert word in str(info.value), (word, str(info.value))
     assert hb.snapshot() == before

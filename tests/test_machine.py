@@ -87,7 +87,12 @@ def test_first_jobs_are_the_widest_bracket() -> None:
     job = hb.ask()
     assert isinstance(job, Job)
     assert (job.id, job.config_id, job.budget, job.bracket, job.rung, job.iteration) == (
-        0, 0, 1, 2, 0, 0,
+        0,
+        0,
+        1,
+        2,
+        0,
+        0,
     )
     assert job.resume_from is None
     assert job.previous_budget is None
@@ -98,8 +103,16 @@ def test_first_jobs_are_the_widest_bracket() -> None:
 @pytest.mark.parametrize("workers", [1, 3, 50])
 @pytest.mark.parametrize("sizing", ["li2018", "table"])
 def test_complete_runs_obey_every_rule(exec_mode: str, workers: int, sizing: str) -> None:
-    hb = Hyperband(SPACE, max_budget=27, eta=3, exec_mode=exec_mode, sizing=sizing,
-                   iterations=2, seed=3, mode="minimize")
+    hb = Hyperband(
+        SPACE,
+        max_budget=27,
+        eta=3,
+        exec_mode=exec_mode,
+        sizing=sizing,
+        iterations=2,
+        seed=3,
+        mode="minimize",
+    )
     rec = drive(hb, random.Random(0), workers=workers, fail_below=0.15)
     rec.check_complete(2)
     rec.check_best(hb.best)
@@ -121,7 +134,10 @@ def test_promotion_happens_as_soon_as_it_is_certain() -> None:
     promo = hb.ask()
     assert isinstance(promo, Job)
     assert (promo.config_id, promo.rung, promo.resume_from, promo.previous_budget) == (
-        jobs[0].config_id, 1, jobs[0].id, 1,
+        jobs[0].config_id,
+        1,
+        jobs[0].id,
+        1,
     )
 
 
@@ -154,7 +170,8 @@ def test_failed_jobs_are_never_promoted_and_rungs_shrink() -> None:
     # Rung 1 gets min(3, 2 successes) = 2 jobs, in the order they became certain.
     promos = [hb.ask(), hb.ask()]
     assert [p.config_id for p in promos if isinstance(p, Job)] == [
-        jobs[7].config_id, jobs[8].config_id,
+        jobs[7].config_id,
+        jobs[8].config_id,
     ]
     assert hb.ask() is WAIT
 
@@ -175,7 +192,9 @@ def test_all_failures_still_reach_done() -> None:
     rec = drive(hb, random.Random(1), workers=4, fail_below=2.0)
     assert hb.done
     assert hb.best is None
-    assert len(rec.failed) == len(rec.jobs) == sum(b.rungs[0].n_configs for b in hb.schedule.brackets)
+    assert (
+        len(rec.failed) == len(rec.jobs) == sum(b.rungs[0].n_configs for b in hb.schedule.brackets)
+    )
 
 
 def test_best_prefers_the_largest_budget_then_lower_config_id() -> None:
@@ -361,7 +380,8 @@ def test_completion_order_never_changes_jobs_promotions_or_best(
     rec = drive(other, random.Random(order_seed), workers=workers, fail_below=0.1)
     assert fingerprint(rec) == fingerprint(ref)
     assert other.best == base.best or (
-        other.best is not None and base.best is not None
+        other.best is not None
+        and base.best is not None
         and (other.best.config_id, other.best.value, other.best.budget)
         == (base.best.config_id, base.best.value, base.best.budget)
     )
@@ -401,7 +421,7 @@ def test_snapshot_json_restore_continues_identically(
 
 
 def test_restore_rejects_garbage() -> None:
-    with pytest.raises(hyperband.SnapshotError, match="made by Hyperband.snapshot"):
+    with pytest.raises(hyperband.SnapshotError, match=r"made by Hyperband\.snapshot"):
         Hyperband.restore({"foo": 1})
     hb = Hyperband(SPACE, max_budget=9, seed=0)
     state = hb.snapshot()

@@ -174,7 +174,7 @@ def test_s_max_is_exact_for_integer_powers(eta: int, power: int) -> None:
 def test_li2018_never_smaller_than_table(params: dict[str, object]) -> None:
     li = schedule(**{**params, "sizing": "li2018"})  # type: ignore[arg-type]
     tb = schedule(**{**params, "sizing": "table"})  # type: ignore[arg-type]
-    for a, b in zip(li.brackets, tb.brackets):
+    for a, b in zip(li.brackets, tb.brackets, strict=True):
         assert a.rungs[0].n_configs >= b.rungs[0].n_configs
 
 
@@ -187,8 +187,11 @@ def test_check_schedule_catches_a_wrong_schedule() -> None:
         eta=3,
         min_budget=1,
         sizing="li2018",
-        brackets=(good.brackets[0], hyperband.Bracket(s=3, rungs=(bad_rung, *b.rungs[1:])),
-                  *good.brackets[2:]),
+        brackets=(
+            good.brackets[0],
+            hyperband.Bracket(s=3, rungs=(bad_rung, *b.rungs[1:])),
+            *good.brackets[2:],
+        ),
     )
     with pytest.raises(AssertionError, match="s=3 i=0"):
         check_schedule(bad)
