@@ -1,0 +1,84 @@
+"""Cost of the ask/tell machine per job, and its memory, at 1e5 and 1e6 jobs.
+
+Run:  OPENBLAS_NUM_THREADS=1 python benchmarks/bench_core.py [--jobs 100000 1000000]
+
+What one "job" includes: ``ask()`` (bracket start and sampling of the configurations, amortised),
+``tell()`` with a float, promotions, best-tracking and the ``Result`` returned, plus the
+driver loop itself. R=81, eta=3, parallelism mode, iterations=None, a 3-parameter space
+(uniform, loguniform, choice). The flatness figure is the ratio of the per-job cost at the
+largest size to that at the smallest, measured in the same process (the target is ~1.0: the
+machine drops finished brackets, so its cost and memory do not grow with the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import time
+import tracemalloc
+from typing import Any
+
+import hyperband
+
+SPACE: dict[str, Any] = {
+    "x": {"_type": "uniform", "_value": [0, 1]},
+    "lr": {"_type": "loguniform", "_value": [1e-5, 1e-1]},
+    "act": {"_type": "choice", "_value": ["relu", "tanh", "gelu"]},
+}
+
+
+def drive(n_jobs: int) -> float:
+    """Seconds to ask and tell ``n_jobs`` jobs, one at a time."""
+    hb = hyperband.Hyperband(SPACE, max_budget=81, eta=3, iterations=None, seed=0)
+    ask, tell = hb.ask, hb.tell
+    gc.collect()
+    start = time.perf_counter()
+    for _ in range(n_jobs):
+        job = ask()
+        tell(job.id, job.config["x"])  # type: ignore[union-attr]
+    return time.perf_counter() - start
+
+
+def peak_memory(n_jobs: int) -> int:
+    """Peak bytes allocated by Python while running ``n_jobs`` jobs (tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        drive(n_jobs)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3, help="best of N timings per size")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+
+    drive(20_000)  # warm-up: imports, caches
+    rows = []
+    for n in args.jobs:
+        seconds = min(drive(n) for _ in range(args.repeat))
+        rows.append(
+            {
+                "jobs": n,
+                "us_per_job": seconds / n * 1e6,
+                "peak_mib": peak_memory(n) / 2**20,
+            }
+        )
+    flat = rows[-1]["us_per_job"] / rows[0]["us_per_job"]
+    if args.json:
+        print(json.dumps({"rows": rows, "flatness": flat}))
+        return
+    print(f"{'jobs':>10}  {'us/job':>8}  {'peak MiB':>9}")
+    for r in rows:
+        print(f"{r['jobs']:>10}  {r['us_per_job']:>8.2f}  {r['peak_mib']:>9.2f}")
+    print(f"flatness (us/job at {rows[-1]['jobs']} / at {rows[0]['jobs']}): {flat:.3f}")
+    print("peak MiB: the most Python allocated during the run (tracemalloc, a separate pass)")
+
+
+if __name__ == "__main__":
+    main()
