@@ -24,6 +24,7 @@ from ._jobs import DONE, WAIT, Best, Job, Result, Signal
 from ._machine import Hyperband
 from ._samplers import RandomSampler, Sampler
 from ._schedule import Bracket, Rung, Schedule, schedule
+from ._simulate import SimulatedJob, SimulationResult, simulate
 from ._space import validate_space
 
 __version__ = "0.1.0"
@@ -47,9 +48,12 @@ __all__ = [
     "Schedule",
     "SearchSpaceError",
     "Signal",
+    "SimulatedJob",
+    "SimulationResult",
     "SnapshotError",
     "UnknownJobError",
     "__version__",
     "schedule",
+    "simulate",
     "validate_space",
 ]

@@ -1,0 +1,252 @@
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import hyperband
+from hyperband import ConfigurationError, HyperbandError, simulate
+
+# Small schedules keep each example fast; both exec modes, both sizings, resume on and off.
+sim_params = st.fixed_dictionaries(
+    {
+        "max_budget": st.sampled_from([1, 3, 9, 27, 30, 81]),
+        "eta": st.sampled_from([2, 3, 4]),
+        "workers": st.integers(1, 40),
+        "exec_mode": st.sampled_from(["serial", "parallelism"]),
+        "sizing": st.sampled_from(["li2018", "table"]),
+        "iterations": st.integers(1, 2),
+        "seed": st.integers(0, 2**32),
+        "resume": st.booleans(),
+    }
+)
+
+REL = 1e-9  # float sums in different orders differ by rounding only
+
+
+@given(sim_params)
+@settings(max_examples=60, deadline=None)
+def test_makespan_is_at_least_the_lower_bound(params: dict[str, Any]) -> None:
+    r = simulate(**params)
+    assert r.makespan >= r.lower_bound * (1 - REL)
+    assert r.lower_bound >= r.total_work / r.workers * (1 - REL)
+    assert r.bound_ratio >= 1 - REL
+
+
+@given(sim_params)
+@settings(max_examples=60, deadline=None)
+def test_utilisation_is_a_fraction_and_matches_its_definition(params: dict[str, Any]) -> None:
+    r = simulate(**params)
+    assert 0 < r.utilisation <= 1
+    assert r.utilisation == pytest.approx(r.total_work / (r.workers * r.makespan), rel=REL)
+
+
+@given(sim_params.map(lambda p: {**p, "workers": 1}))
+@settings(max_examples=40, deadline=None)
+def test_one_worker_makespan_is_the_total_work(params: dict[str, Any]) -> None:
+    r = simulate(**params)
+    assert r.makespan == pytest.approx(r.total_work, rel=REL)
+    assert r.utilisation == pytest.approx(1.0, rel=REL)
+    # One worker never runs two jobs at once.
+    spans = sorted((j.start, j.end) for j in r.jobs)
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end
+
+
+@given(sim_params.map(lambda p: {**p, "exec_mode": "serial"}))
+@settings(max_examples=60, deadline=None)
+def test_serial_mode_never_overlaps_brackets(params: dict[str, Any]) -> None:
+    r = simulate(**params)
+    spans: dict[tuple[int, int], tuple[float, float]] = {}
+    for j in r.jobs:
+        key = (j.job.iteration, j.job.bracket)
+        lo, hi = spans.get(key, (math.inf, -math.inf))
+        spans[key] = (min(lo, j.start), max(hi, j.end))
+    # In the order the brackets ran: each starts when (or after) the previous one ended.
+    ordered = sorted(spans.values())
+    for (_, prev_end), (start, _) in itertools.pairwise(ordered):
+        assert start >= prev_end
+
+
+@given(sim_params)
+@settings(max_examples=60, deadline=None)
+def test_no_worker_runs_two_jobs_at_once_and_jobs_wait_for_their_parent(
+    params: dict[str, Any],
+) -> None:
+    r = simulate(**params)
+    by_worker: dict[int, list[tuple[float, float]]] = {}
+    for j in r.jobs:
+        assert 0 <= j.worker < r.workers
+        assert j.end >= j.start >= 0
+        by_worker.setdefault(j.worker, []).append((j.start, j.end))
+    for spans in by_worker.values():
+        spans.sort()
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert start >= end
+    ends = {j.job.id: j.end for j in r.jobs}
+    for j in r.jobs:
+        if j.job.resume_from is not None:
+            assert j.start >= ends[j.job.resume_from]
+    assert r.makespan == max(j.end for j in r.jobs)
+
+
+@given(sim_params)
+@settings(max_examples=30, deadline=None)
+def test_results_are_deterministic_per_seed(params: dict[str, Any]) -> None:
+    a, b = simulate(**params), simulate(**params)
+    assert a == b
+
+
+def test_every_scheduled_job_runs_once() -> None:
+    r = simulate(81, 3, workers=7, iterations=2)
+    assert len(r.jobs) == 2 * hyperband.schedule(81, 3).total_jobs
+    assert [j.job.id for j in r.jobs] == list(range(len(r.jobs)))
+
+
+def test_the_jobs_do_not_depend_on_workers_or_exec_mode() -> None:
+    # The machine is deterministic and durations are per (config, rung): the same jobs run
+    # with the same durations; only when and where differs.
+    def jobs(r: hyperband.SimulationResult) -> set[tuple[int, int, float]]:
+        return {(j.job.config_id, j.job.rung, j.duration) for j in r.jobs}
+
+    base = simulate(27, 3, workers=1, exec_mode="serial", seed=5)
+    for workers in (3, 16):
+        for mode in ("serial", "parallelism"):
+            r = simulate(27, 3, workers=workers, exec_mode=mode, seed=5)
+            assert {(c, i) for c, i, _ in jobs(r)} == {(c, i) for c, i, _ in jobs(base)}
+            assert r.total_work == pytest.approx(base.total_work, rel=REL)
+            assert r.best is not None
+            assert base.best is not None
+            # Job ids follow the order of asks, which differs; the winner does not.
+            assert (r.best.config_id, r.best.value, r.best.budget) == (
+                base.best.config_id,
+                base.best.value,
+                base.best.budget,
+            )
+
+
+def test_another_seed_gives_other_durations() -> None:
+    assert (
+        simulate(27, 3, workers=4, seed=0).total_work
+        != simulate(27, 3, workers=4, seed=1).total_work
+    )
+
+
+def test_parallelism_is_faster_than_serial_at_16_workers() -> None:
+    serial = simulate(81, 3, workers=16, exec_mode="serial", iterations=2)
+    parallel = simulate(81, 3, workers=16, exec_mode="parallelism", iterations=2)
+    assert parallel.total_work == pytest.approx(serial.total_work, rel=REL)
+    # Serial mode idles most workers in each bracket's narrow top rungs.
+    assert parallel.makespan < 0.5 * serial.makespan
+    assert parallel.utilisation > 2 * serial.utilisation
+
+
+def test_default_duration_is_budget_times_a_lognormal_factor() -> None:
+    r = simulate(81, 3, workers=4, seed=3)
+    factors = [j.duration / j.job.budget for j in r.jobs]
+    logs = [math.log(f) for f in factors]
+    mean = sum(logs) / len(logs)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
+    # 206 draws of LogNormal(0, 0.3): the sample mean and sd of the logs are close.
+    assert abs(mean) < 0.1
+    assert 0.22 < sd < 0.38
+
+
+def test_resume_costs_only_the_extra_budget() -> None:
+    def unit(config: dict[str, Any], budget: float, previous: float | None) -> float:
+        return budget - (previous or 0)
+
+    scratch = simulate(81, 3, workers=4, duration=unit, resume=False)
+    resumed = simulate(81, 3, workers=4, duration=unit, resume=True)
+    sched = hyperband.schedule(81, 3)
+    assert scratch.total_work == sched.total_budget == 1902
+    # Every promotion skips its previous rung's budget.
+    saved = sum(j.job.previous_budget or 0 for j in scratch.jobs)
+    assert resumed.total_work == 1902 - saved
+    # The s=4 bracket of R=81, eta=3: 27*1 + 9*3 + 3*9 + 1*27 = 108 of 405 units (27%) saved.
+    s4 = [j for j in scratch.jobs if j.job.bracket == 4]
+    assert sum(j.job.budget for j in s4) == 405
+    assert sum(j.job.previous_budget or 0 for j in s4) == 108
+
+
+def test_default_duration_with_resume_uses_the_same_factor() -> None:
+    scratch = simulate(27, 3, workers=2, seed=9)
+    resumed = simulate(27, 3, workers=2, seed=9, resume=True)
+    by_key = {(j.job.config_id, j.job.rung): j for j in scratch.jobs}
+    for j in resumed.jobs:
+        s = by_key[(j.job.config_id, j.job.rung)]
+        work = j.job.budget - (j.job.previous_budget or 0)
+        assert j.duration / work == pytest.approx(s.duration / s.job.budget, rel=1e-12)
+
+
+def test_user_objective_decides_the_best() -> None:
+    def objective(config: dict[str, Any], budget: float) -> dict[str, Any]:
+        return {"default": -((config["x"] - 0.3) ** 2), "budget": budget}
+
+    r = simulate(27, 3, workers=8, objective=objective, seed=1)
+    assert r.best is not None
+    assert r.best.budget == 27
+    finals = [j for j in r.jobs if j.job.budget == 27]
+    assert r.best.value == max(j.value for j in finals)
+    minimized = simulate(27, 3, workers=8, objective=objective, seed=1, mode="minimize")
+    assert minimized.best is not None
+    assert minimized.best.value == min(j.value for j in minimized.jobs if j.job.budget == 27)
+
+
+def test_user_space_reaches_the_duration_function() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def duration(config: dict[str, Any], budget: float, previous: float | None) -> float:
+        seen.append(config)
+        return budget * config["speed"]
+
+    space = {"speed": {"_type": "choice", "_value": [1, 2]}}
+    r = simulate(9, 3, workers=2, duration=duration, space=space)
+    assert len(seen) == len(r.jobs)
+    assert {c["speed"] for c in seen} == {1, 2}
+    assert r.total_work == pytest.approx(sum(j.job.budget * j.job.config["speed"] for j in r.jobs))
+
+
+def test_timeline_rows_are_flat_dicts() -> None:
+    r = simulate(9, 3, workers=2)
+    rows = r.timeline()
+    assert len(rows) == len(r.jobs)
+    assert set(rows[0]) >= {"job_id", "bracket", "rung", "budget", "worker", "start", "end"}
+    assert rows[0]["start"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"workers": 0}, "workers must be >= 1, got 0"),
+        ({"workers": 2.5}, "workers must be an int"),
+        ({"workers": True}, "workers must be an int"),
+        ({"workers": 2, "iterations": None}, "iterations must be an int >= 1"),
+        ({"workers": 2, "resume": "yes"}, "resume must be a bool"),
+        ({"workers": 2, "duration": 3}, "duration must be a function"),
+        ({"workers": 2, "objective": "f"}, "objective must be a function"),
+        ({"workers": 2, "seed": 1.5}, "seed must be an int"),
+        ({"workers": 2, "eta": 1}, "eta must be > 1"),
+        ({"workers": 2, "exec_mode": "fast"}, "exec_mode must be one of"),
+    ],
+)
+def test_bad_arguments_raise_a_clear_error(kwargs: dict[str, Any], needle: str) -> None:
+    with pytest.raises(HyperbandError, match=needle.replace("(", r"\(")):
+        simulate(27, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, "1", None, True])
+def test_a_bad_duration_raises_naming_the_value(bad: Any) -> None:
+    with pytest.raises(ConfigurationError, match=r"duration\(config, 1, None\) must return"):
+        simulate(9, 3, workers=2, duration=lambda c, b, p: bad)
+
+
+def test_zero_durations_are_allowed() -> None:
+    r = simulate(9, 3, workers=3, duration=lambda c, b, p: 0.0)
+    assert r.makespan == 0.0
+    assert r.utilisation == 1.0
+    assert r.best is not None
