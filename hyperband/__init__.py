@@ -1,6 +1,6 @@
 """Hyperband done right: exact schedules and a deterministic, sans-IO ask/tell machine.
 
-Example:
+Examples:
     >>> import hyperband
     >>> space = {"lr": {"_type": "loguniform", "_value": [1e-4, 1e-1]}}
     >>> hb = hyperband.Hyperband(space, max_budget=9, eta=3, seed=0)
@@ -22,6 +22,8 @@ from ._errors import (
 )
 from ._jobs import DONE, WAIT, Best, Job, Result, Signal
 from ._machine import Hyperband
+from ._records import JobRecord, RunResult
+from ._runner import run
 from ._samplers import RandomSampler, Sampler
 from ._schedule import Bracket, Rung, Schedule, schedule
 from ._simulate import SimulatedJob, SimulationResult, simulate
@@ -40,9 +42,11 @@ __all__ = [
     "HyperbandError",
     "InvalidResultError",
     "Job",
+    "JobRecord",
     "JobResolvedError",
     "RandomSampler",
     "Result",
+    "RunResult",
     "Rung",
     "Sampler",
     "Schedule",
@@ -53,6 +57,7 @@ __all__ = [
     "SnapshotError",
     "UnknownJobError",
     "__version__",
+    "run",
     "schedule",
     "simulate",
     "validate_space",

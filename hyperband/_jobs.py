@@ -49,7 +49,7 @@ class Job:
         resume_from: for a promotion, the id of the configuration's job on the previous rung,
             whose checkpoint can be resumed instead of training from scratch; ``None`` on rung 0.
 
-    Example:
+    Examples:
         >>> job = Job(id=0, config={"lr": 0.1}, config_id=0, budget=1, bracket=4, rung=0,
         ...           iteration=0)
         >>> job.is_promotion

@@ -116,7 +116,7 @@ class Hyperband:
         seed: an int >= 0; ``None`` draws fresh entropy (recorded in :meth:`snapshot`).
         integer_budgets: round non-integral budgets to ints (see :func:`hyperband.schedule`).
 
-    Example:
+    Examples:
         >>> hb = Hyperband({"lr": {"_type": "loguniform", "_value": [1e-4, 1]}},
         ...                max_budget=9, eta=3, seed=0)
         >>> while not hb.done:
@@ -513,7 +513,7 @@ class Hyperband:
         ``Hyperband.restore(snapshot)`` rebuilds a machine that continues exactly as this
         one would. The search space is included when the machine was built from one.
 
-        Example:
+        Examples:
             >>> import json
             >>> hb = Hyperband({"x": {"_type": "uniform", "_value": [0, 1]}}, max_budget=9)
             >>> job = hb.ask()

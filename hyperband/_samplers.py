@@ -41,7 +41,7 @@ class Sampler(Protocol):
     Model-based samplers (BOHB's KDE, ...) additionally have ``observe(config, budget, value)``;
     the machine calls it when present.
 
-    Example:
+    Examples:
         >>> isinstance(RandomSampler({"x": {"_type": "uniform", "_value": [0, 1]}}), Sampler)
         True
     """
@@ -74,7 +74,7 @@ class RandomSampler:
     Raises:
         SearchSpaceError: when ``space`` is malformed.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> sampler = RandomSampler({
         ...     "lr": {"_type": "loguniform", "_value": [1e-4, 1e-1]},

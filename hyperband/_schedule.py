@@ -143,7 +143,7 @@ def schedule(
     Raises:
         ConfigurationError: an argument breaks one of the rules above.
 
-    Example:
+    Examples:
         >>> s = schedule(81, 3)
         >>> [(r.n_configs, r.budget) for r in s.brackets[1].rungs]
         [(34, 3), (11, 9), (3, 27), (1, 81)]

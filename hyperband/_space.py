@@ -88,7 +88,7 @@ def validate_space(space: object) -> dict[str, Any]:
         SearchSpaceError: on the first problem found (also a ``ValueError``); its ``path``
             attribute says where, in the notation of this module's docstring.
 
-    Example:
+    Examples:
         >>> validate_space({"lr": {"_type": "loguniform", "_value": (1e-4, 1e-1)}})
         {'lr': {'_type': 'loguniform', '_value': [0.0001, 0.1]}}
         >>> try:

@@ -36,7 +36,7 @@ def search_spaces(max_params: int = 4, max_depth: int = 2) -> st.SearchStrategy[
     Raises:
         ValueError: ``max_params < 1`` or ``max_depth < 0``.
 
-    Example:
+    Examples:
         >>> from hypothesis import given
         >>> @given(search_spaces(max_params=2, max_depth=1))
         ... def test_sampler_accepts(space):

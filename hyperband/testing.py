@@ -37,11 +37,11 @@ def schedule_params(
         max_ratio: the largest ``max_budget / min_budget`` drawn (keeps schedules small).
         min_eta: the smallest ``eta`` drawn.
 
-    Example:
+    Examples:
+        >>> from hypothesis import find
         >>> from hyperband import schedule
-        >>> params = schedule_params().example()
-        >>> schedule(**params).brackets[0].rungs[-1].budget == schedule(**params).max_budget
-        True
+        >>> params = find(schedule_params(), lambda p: p["sizing"] == "table")
+        >>> check_schedule(schedule(**params), **params)
     """
     eta = draw(
         st.one_of(
@@ -67,9 +67,10 @@ def schedule_params(
 def machine_params(draw: st.DrawFn, *, max_budget: int = 27) -> dict[str, Any]:
     """Keyword arguments for :class:`hyperband.Hyperband` small enough to run to the end.
 
-    Example:
-        >>> params = machine_params().example()
-        >>> sorted(params)  # doctest: +NORMALIZE_WHITESPACE
+    Examples:
+        >>> from hypothesis import find
+        >>> params = find(machine_params(), lambda p: p["exec_mode"] == "serial")
+        >>> sorted(params)
         ['eta', 'exec_mode', 'iterations', 'max_budget', 'min_budget', 'mode', 'seed', 'sizing']
     """
     eta = draw(st.sampled_from([2, 3, 4, 2.5]))
