@@ -1,62 +1,550 @@
-"""The ``hyperband`` command line."""
+"""The ``hyperband`` command line (also ``python -m hyperband``).
+
+Commands:
+
+- ``schedule``: the bracket table and totals; with ``--workers`` a simulated makespan and
+  utilisation for both exec modes.
+- ``run``: run a study of ``module:function`` (or ``path/to/file.py:function``) with
+  :func:`hyperband.run`, then print the best configuration.
+- ``report``: summarise a study's journal; ``--plot`` draws the worker timeline and the best
+  value against budget spent.
+
+Bad arguments print one line, ``hyperband: error: ...``, and exit with code 2; never a
+traceback. Errors the library raises on bad input (``HyperbandError``) are reported the same
+way.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
+import math
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from ._errors import HyperbandError
+from ._machine import EXEC_MODES
 from ._schedule import SIZINGS, schedule
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ._records import RunResult
 
-def _number(text: str) -> float:
+__all__ = ["CliError", "load_objective", "main"]
+
+EXECUTORS = ("serial", "threads", "processes")
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # the shell's convention for a process stopped by SIGINT
+
+
+class CliError(Exception):
+    """A usage error: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and do not exit (``main`` returns 2).
+
+    argparse's default prints the whole usage block and calls ``sys.exit``; a one-line error
+    is what scripts and humans can read, and raising keeps ``main([...])`` testable
+    in-process. Sub-command parsers are built with the same class.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(message)
+
+
+def _number(text: str) -> int | float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
     return int(value) if value.is_integer() else value
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hyperband", description="Hyperband schedules and studies."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser(
-        "schedule",
-        help="print the bracket table of a schedule",
-        description="Print the bracket table (rows: rung i; columns: bracket s; cells: n r).",
-    )
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive_seconds(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text!r}")
+    return float(value)
+
+
+def _add_schedule_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-budget", type=_number, required=True, help="largest budget (R)")
     p.add_argument("--eta", type=_number, default=3, help="halving rate (default 3)")
     p.add_argument("--min-budget", type=_number, default=1, help="smallest budget (default 1)")
-    p.add_argument("--sizing", choices=SIZINGS, default="li2018", help="bracket sizing rule")
+    p.add_argument(
+        "--sizing", choices=SIZINGS, default="li2018", help="bracket sizing rule (default li2018)"
+    )
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="hyperband", description="Hyperband schedules, studies and reports.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "schedule",
+        help="print the bracket table of a schedule",
+        description="Print the bracket table (rows: rung i; columns: bracket s; cells: n r) "
+        "and its totals. With --workers, also simulate the study on W workers (job time = "
+        "budget x LogNormal(0, 0.3)) and print the makespan and utilisation of both exec modes.",
+    )
+    _add_schedule_args(p)
     p.add_argument(
         "--integer-budgets", action="store_true", help="round non-integral budgets to ints"
     )
+    p.add_argument(
+        "--workers", type=_int_at_least(1), help="simulate the study on this many workers"
+    )
+    p.add_argument("--iterations", type=_int_at_least(1), default=1, help="iterations to simulate")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="simulation seed")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="simulate promotions resumed from checkpoints (cost: budget - previous budget)",
+    )
+
+    p = sub.add_parser(
+        "run",
+        help="run a study of an objective function",
+        description="Run a Hyperband study of TARGET, a function objective(config, budget"
+        "[, context]) given as module:function or path/to/file.py:function, then print the "
+        "best configuration.",
+    )
+    p.add_argument("target", metavar="TARGET", help="module:function or path/to/file.py:function")
+    p.add_argument(
+        "--space", required=True, type=Path, help="search space JSON file (NNI's format)"
+    )
+    _add_schedule_args(p)
+    p.add_argument(
+        "--exec-mode", choices=EXEC_MODES, default="parallelism", help="default parallelism"
+    )
+    p.add_argument("--iterations", type=_int_at_least(1), default=1, help="default 1")
+    p.add_argument("--executor", choices=EXECUTORS, default="threads", help="default threads")
+    p.add_argument(
+        "--workers", type=_int_at_least(1), help="jobs in flight (default: the CPU count)"
+    )
+    p.add_argument(
+        "--journal", type=Path, help="JSON-lines journal; an existing one resumes the study"
+    )
+    p.add_argument("--seed", type=_int_at_least(0), help="seed (default: fresh, printed)")
+    p.add_argument("--minimize", action="store_true", help="minimize (default: maximize)")
+    p.add_argument("--timeout", type=_positive_seconds, help="seconds per job before it fails")
+    p.add_argument("--retries", type=_int_at_least(0), default=0, help="retries of a failed job")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or log lines")
+
+    p = sub.add_parser(
+        "report",
+        help="summarise a study's journal",
+        description="Summarise a journal written by `hyperband run --journal`. With --plot, "
+        "also draw the worker timeline (jobs per worker, coloured by bracket) and the best "
+        "value against budget spent (needs matplotlib: pip install 'hyperband[plot]').",
+    )
+    p.add_argument("journal", type=Path, help="the journal file")
+    p.add_argument("--plot", type=Path, metavar="OUT", help="write the figure here (.png, .svg)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """Run the command line.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 on success, 2 on bad arguments, 130 when interrupted.
+
+    Example:
+        >>> main(["schedule", "--max-budget", "9", "--eta", "3"])  # doctest: +NORMALIZE_WHITESPACE
+           s=2  s=1  s=0
+        i  n r  n r  n r
+        0  9 1  5 3  3 9
+        1  3 3  1 9
+        2  1 9
+        <BLANKLINE>
+        3 brackets, 22 jobs, 78 budget units per iteration
+        0
+    """
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help: argparse printed it and asked to exit
+        return exc.code if isinstance(exc.code, int) else 0
+    except CliError as exc:
+        return _usage_error(str(exc))
     try:
         if args.command == "schedule":
-            sched = schedule(
-                args.max_budget,
-                args.eta,
-                min_budget=args.min_budget,
-                sizing=args.sizing,
-                integer_budgets=args.integer_budgets,
-            )
-            print(sched)
-            print(
-                f"\n{len(sched.brackets)} brackets, {sched.total_jobs} jobs, "
-                f"{sched.total_budget:g} budget units per iteration"
-            )
-    except HyperbandError as exc:
-        print(f"hyperband: error: {exc}", file=sys.stderr)
-        return 2
+            _cmd_schedule(args, sys.stdout)
+        elif args.command == "run":
+            return _cmd_run(args, sys.stdout)
+        else:
+            _cmd_report(args, sys.stdout)
+    except (CliError, HyperbandError) as exc:
+        return _usage_error(str(exc))
     return 0
+
+
+def _usage_error(message: str) -> int:
+    # One line whatever the message: multi-line text would read as a traceback.
+    line = " ".join(message.split())
+    print(f"hyperband: error: {line}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+# ---------------------------------------------------------------------- schedule
+
+
+def _cmd_schedule(args: argparse.Namespace, out: IO[str]) -> None:
+    sched = schedule(
+        args.max_budget,
+        args.eta,
+        min_budget=args.min_budget,
+        sizing=args.sizing,
+        integer_budgets=args.integer_budgets,
+    )
+    print(sched, file=out)
+    print(
+        f"\n{len(sched.brackets)} brackets, {sched.total_jobs} jobs, "
+        f"{sched.total_budget:g} budget units per iteration",
+        file=out,
+    )
+    if args.workers is None:
+        return
+    from ._simulate import simulate
+
+    iterations = args.iterations
+    runs = {
+        mode: simulate(
+            args.max_budget,
+            args.eta,
+            workers=args.workers,
+            min_budget=args.min_budget,
+            exec_mode=mode,
+            sizing=args.sizing,
+            iterations=iterations,
+            seed=args.seed,
+            resume=args.resume,
+            integer_budgets=args.integer_budgets,
+        )
+        for mode in ("serial", "parallelism")
+    }
+    plural = "s" if iterations > 1 else ""
+    how = "resumed from checkpoints" if args.resume else "from scratch"
+    print(
+        f"\nSimulated on {args.workers} workers, {iterations} iteration{plural}, promotions "
+        f"{how} (time unit: one budget unit; job time = work x LogNormal(0, 0.3), "
+        f"seed {args.seed}):",
+        file=out,
+    )
+    rows = [("exec mode", "makespan", "utilisation", "lower bound", "makespan/bound")]
+    for mode, r in runs.items():
+        rows.append(
+            (
+                mode,
+                f"{r.makespan:.1f}",
+                f"{r.utilisation:.1%}",
+                f"{r.lower_bound:.1f}",
+                f"{r.bound_ratio:.2f}",
+            )
+        )
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        print("  " + "  ".join(cells), file=out)
+    serial, parallel = runs["serial"].makespan, runs["parallelism"].makespan
+    if parallel > 0:
+        print(
+            f"parallelism finishes {serial / parallel:.2f}x sooner than serial "
+            f"(total work {runs['parallelism'].total_work:.1f})",
+            file=out,
+        )
+
+
+# ---------------------------------------------------------------------- run
+
+
+def load_objective(target: str) -> Callable[..., Any]:
+    """Resolve ``module:function`` or ``path/to/file.py:function`` to the function.
+
+    The current directory goes on ``sys.path`` (as with ``python -m``), so a module next to
+    you imports. A file path puts the file's directory on ``sys.path`` and imports the file
+    under its stem, so worker processes can import it by name too (a function is pickled by
+    reference to its module).
+
+    Args:
+        target: ``"module:function"`` (``function`` may be dotted: ``module:Class.method``) or
+            ``"path/to/file.py:function"``.
+
+    Returns:
+        The callable.
+
+    Raises:
+        CliError: the target is malformed, does not import, or names no callable.
+
+    Example:
+        >>> load_objective("math:sqrt")(9.0)
+        3.0
+    """
+    module_name, sep, attr = target.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise CliError(
+            f"TARGET must be module:function or path/to/file.py:function, got {target!r}"
+        )
+    if module_name.endswith(".py") or "/" in module_name or os.sep in module_name:
+        path = Path(module_name).resolve()
+        if not path.is_file():
+            raise CliError(f"TARGET: file {module_name!r} does not exist")
+        if path.suffix != ".py":
+            raise CliError(f"TARGET: file {module_name!r} must be a .py file")
+        folder, module_name = str(path.parent), path.stem
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        loaded = sys.modules.get(module_name)
+        loaded_file = getattr(loaded, "__file__", None)
+        if loaded is not None and (loaded_file is None or Path(loaded_file).resolve() != path):
+            raise CliError(
+                f"TARGET: cannot import {str(path)!r} as module {module_name!r}: a module of "
+                f"that name is already imported from {loaded_file!r}; rename the file"
+            )
+    else:
+        cwd = os.getcwd()
+        if cwd not in sys.path and "" not in sys.path:
+            sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # the user's module may raise anything while importing
+        raise CliError(
+            f"TARGET: cannot import module {module_name!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise CliError(f"TARGET: module {module_name!r} has no attribute {attr!r}") from None
+    if not callable(obj):
+        raise CliError(f"TARGET: {target!r} must name a callable, got {type(obj).__name__}")
+    return obj  # type: ignore[no-any-return]
+
+
+def _load_space(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"--space: cannot read {str(path)!r}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"--space: {str(path)!r} is not valid JSON: {exc}") from None
+
+
+def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:
+    objective = load_objective(args.target)
+    space = _load_space(args.space)
+    from ._runner import run
+
+    try:
+        result = run(
+            objective,
+            space,
+            max_budget=args.max_budget,
+            eta=args.eta,
+            min_budget=args.min_budget,
+            mode="minimize" if args.minimize else "maximize",
+            exec_mode=args.exec_mode,
+            sizing=args.sizing,
+            iterations=args.iterations,
+            seed=args.seed,
+            executor=args.executor,
+            workers=args.workers,
+            journal=args.journal,
+            progress=not args.no_progress,
+            timeout=args.timeout,
+            retries=args.retries,
+        )
+    except KeyboardInterrupt:
+        where = f"; the journal {str(args.journal)!r} is complete" if args.journal else ""
+        print(f"hyperband: interrupted{where}: run the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    _print_result(result, out, journal=args.journal)
+    return 0
+
+
+def _print_result(result: RunResult, out: IO[str], *, journal: Path | None = None) -> None:
+    params = result.params
+    iterations = params.get("iterations") or 1
+    scheduled = result.schedule.total_jobs * iterations
+    best = result.best
+    if best is None:
+        print("best: none (no job succeeded)", file=out)
+    else:
+        print(
+            f"best: {best.value:.6g} at budget {best.budget:g} "
+            f"(configuration {best.config_id}, job {best.job_id})",
+            file=out,
+        )
+        print(f"config: {json.dumps(best.config, sort_keys=True)}", file=out)
+    retried = sum(r.attempts > 1 for r in result.history)
+    print(
+        f"jobs: {len(result.history)} of {scheduled} scheduled finished: "
+        f"{result.n_succeeded} succeeded, {result.n_failed} failed, {retried} retried",
+        file=out,
+    )
+    spent = math.fsum(float(r.job.budget) for r in result.history)
+    print(f"budget: {spent:g} units", file=out)
+    for r in [r for r in result.history if r.status == "failed"][:5]:
+        print(f"failed: job {r.job.id} at budget {r.job.budget:g}: {_last_line(r.error)}", file=out)
+    if result.n_failed > 5:
+        print(f"failed: ... and {result.n_failed - 5} more", file=out)
+    seed = params.get("seed")
+    if seed is not None:
+        print(f"seed: {seed} (pass --seed {seed} to repeat this study)", file=out)
+    if journal is not None:
+        print(f"journal: {journal} (summary: hyperband report {journal})", file=out)
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no reason given)"
+
+
+# ---------------------------------------------------------------------- report
+
+
+def _load_journal(path: Path) -> RunResult:
+    """Read a journal into a RunResult; the one place that knows where journals come from."""
+    if not path.is_file():
+        raise CliError(f"JOURNAL: file {str(path)!r} does not exist")
+    from ._records import RunResult
+
+    return RunResult.from_journal(path)
+
+
+def _cmd_report(args: argparse.Namespace, out: IO[str]) -> None:
+    result = _load_journal(args.journal)
+    print(f"journal: {args.journal}", file=out)
+    for line in summary_lines(result):
+        print(line, file=out)
+    if args.plot is not None:
+        try:
+            plot_result(result, args.plot, title=str(args.journal))
+        except ImportError as exc:
+            raise CliError(f"--plot: {exc}") from None
+        print(f"plot: {args.plot}", file=out)
+
+
+def summary_lines(result: RunResult) -> list[str]:
+    """The text summary of a study (``hyperband report``), one string per line."""
+    p = result.params
+    keys = ("max_budget", "eta", "min_budget", "mode", "exec_mode", "sizing", "iterations", "seed")
+    lines = ["study: " + " ".join(f"{k}={p[k]}" for k in keys if k in p)]
+    iterations = p.get("iterations") or 1
+    scheduled = result.schedule.total_jobs * iterations
+    history = result.history
+    state = "complete" if len(history) >= scheduled else f"{scheduled - len(history)} unfinished"
+    lines.append(
+        f"jobs: {len(history)} of {scheduled} scheduled ({state}): "
+        f"{result.n_succeeded} succeeded, {result.n_failed} failed"
+    )
+    spent = math.fsum(float(r.job.budget) for r in history)
+    lines.append(
+        f"budget: {spent:g} units spent of {float(result.schedule.total_budget) * iterations:g} "
+        "scheduled"
+    )
+    timed = [r for r in history if math.isfinite(r.start) and math.isfinite(r.end)]
+    if timed:
+        wall = max(r.end for r in timed) - min(r.start for r in timed)
+        busy = math.fsum(r.duration for r in timed)
+        workers = len({r.worker for r in timed})
+        use = f", utilisation {busy / (workers * wall):.0%}" if wall > 0 else ""
+        lines.append(
+            f"time: {wall:.1f} s wall (first start to last end), {busy:.1f} s busy on "
+            f"{workers} worker{'s' if workers != 1 else ''}{use}"
+        )
+    lines.append("brackets:")
+    rows = [("iteration", "s", "jobs", "failed", "budget", "best at max")]
+    groups: dict[tuple[int, int], list[Any]] = {}
+    for r in history:
+        groups.setdefault((r.job.iteration, r.job.bracket), []).append(r)
+    maximize = p.get("mode", "maximize") == "maximize"
+    for (it, s), recs in sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        top = max(r.job.budget for r in recs)
+        values = [r.value for r in recs if r.value is not None and r.job.budget == top]
+        best = (max if maximize else min)(values) if values else None
+        rows.append(
+            (
+                str(it),
+                str(s),
+                str(len(recs)),
+                str(sum(r.status == "failed" for r in recs)),
+                f"{math.fsum(float(r.job.budget) for r in recs):g}",
+                "-" if best is None else f"{best:.6g} @ {top:g}",
+            )
+        )
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    lines.extend(
+        "  " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    )
+    best_result = result.best
+    if best_result is None:
+        lines.append("best: none (no job succeeded)")
+    else:
+        lines.append(
+            f"best: {best_result.value:.6g} at budget {best_result.budget:g} "
+            f"(configuration {best_result.config_id}, job {best_result.job_id})"
+        )
+        lines.append(f"config: {json.dumps(best_result.config, sort_keys=True)}")
+    return lines
+
+
+def plot_result(result: RunResult, path: Path, *, title: str | None = None) -> None:
+    """Save the worker timeline and the best value against budget spent to ``path``."""
+    from ._report import Span, plot_best, plot_timeline, pyplot
+
+    plt = pyplot()
+    timed = [r for r in result.history if math.isfinite(r.start) and math.isfinite(r.end)]
+    t0 = min((r.start for r in timed), default=0.0)
+    # Workers are "host/pid/thread" strings; number them in order of first use.
+    index: dict[str, int] = {}
+    for r in sorted(timed, key=lambda r: r.start):
+        index.setdefault(r.worker, len(index))
+    spans = [
+        Span(index[r.worker], r.start - t0, r.end - t0, r.job.bracket, r.job.iteration)
+        for r in timed
+    ]
+    finished = sorted(result.history, key=lambda r: r.end if math.isfinite(r.end) else 0.0)
+    results = [
+        (float(r.job.budget), r.value, float(r.job.budget), r.job.config_id)
+        for r in finished
+        if r.value is not None
+    ]
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 8), constrained_layout=True)
+    try:
+        plot_timeline(spans, ax=ax1, xlabel="time since the first job started (s)", title=title)
+        plot_best(
+            results,
+            maximize=result.params.get("mode", "maximize") == "maximize",
+            ax=ax2,
+            title="best value against budget spent",
+        )
+        fig.savefig(path, dpi=120)
+    finally:
+        plt.close(fig)
