@@ -1,0 +1,590 @@
+"""The executor seam of :func:`hyperband.run`: every ``executor=`` argument becomes a ``Backend``.
+
+A backend is what the runner drives: ``submit(fn, *args) -> concurrent.futures.Future``, a
+``capacity`` (how many jobs it keeps in flight), ``stop(future)`` (stop one job: kill its worker
+when it can) and ``shutdown(cancel=...)``. :func:`resolve` maps the user's argument to one, and
+says whether the run owns it (and so shuts it down) or borrows it (and leaves it open).
+
+Backends here:
+
+- ``SerialBackend``: runs each job in the calling thread, inside ``submit``.
+- ``ThreadBackend``: daemon threads that grow on demand. Unlike ``ThreadPoolExecutor`` a thread
+  whose job timed out is abandoned without taking a slot, and a stuck thread never blocks the
+  interpreter's exit (``ThreadPoolExecutor`` joins its threads at exit).
+- ``ProcessBackend``: persistent worker processes, one pipe each. Because the runner knows which
+  process runs which job, a worker that dies fails exactly its own job and only that process is
+  replaced; a timed-out job is stopped by killing exactly its process. (``ProcessPoolExecutor``
+  fails *every* in-flight future with ``BrokenProcessPool`` when one worker dies, and cannot
+  kill one task.)
+- ``ExternalBackend``: any object with the concurrent.futures ``submit`` (``ThreadPoolExecutor``,
+  ``ProcessPoolExecutor``, loky, mpi4py.futures, ``distributed.Client.get_executor()``).
+
+A later adapter (dask) plugs in as one more branch of :func:`resolve`, see its docstring.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ._errors import ArgumentTypeError, ConfigurationError, describe
+
+__all__ = [
+    "EXECUTORS",
+    "Backend",
+    "ExternalBackend",
+    "ProcessBackend",
+    "SerialBackend",
+    "ThreadBackend",
+    "WorkerDiedError",
+    "resolve",
+    "worker_label",
+]
+
+EXECUTORS = ("serial", "threads", "processes")
+
+Fn = Callable[..., Any]
+
+
+def worker_label() -> str:
+    """Identifies where a job runs: ``host/pid/thread name``."""
+    return f"{socket.gethostname()}/{os.getpid()}/{threading.current_thread().name}"
+
+
+class WorkerDiedError(Exception):
+    """The worker process running a job exited before it returned a result.
+
+    Attributes:
+        pid: the process id.
+        exitcode: its exit code (negative: killed by that signal), or ``None`` if unknown.
+        worker: the worker's label (see :func:`worker_label`).
+    """
+
+    def __init__(self, pid: int | None, exitcode: int | None, worker: str) -> None:
+        self.pid = pid
+        self.exitcode = exitcode
+        self.worker = worker
+        super().__init__(f"worker process {pid} died ({describe_exit(exitcode)})")
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """``"exit code 3"``, ``"killed by SIGSEGV"``, ... for a process exit code."""
+    if exitcode is None:
+        return "exit code unknown"
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+class Backend(Protocol):
+    """What the runner drives (see the module docstring)."""
+
+    #: ``"serial"``, ``"threads"``, ``"processes"`` or ``"external"``.
+    kind: str
+    #: How many jobs the runner keeps in flight.
+    capacity: int
+    #: True when the run created it (and so shuts it down).
+    owned: bool
+
+    def submit(self, fn: Fn, /, *args: Any) -> concurrent.futures.Future[Any]:
+        """Schedule ``fn(*args)``."""
+        ...
+
+    def stop(self, future: concurrent.futures.Future[Any]) -> bool:
+        """Stop the job behind ``future``; True when its slot is free for another job now."""
+        ...
+
+    def shutdown(self, *, cancel: bool) -> None:
+        """Release what the backend owns; ``cancel`` stops running jobs instead of waiting."""
+        ...
+
+
+# ----------------------------------------------------------------------------- serial
+
+
+class SerialBackend:
+    """Runs each job in the calling thread, inside ``submit`` (for debugging).
+
+    ``BaseException`` (``KeyboardInterrupt``) raised by ``fn`` propagates out of ``submit``, so a
+    Ctrl-C during a job stops the run; an ``Exception`` is set on the returned future.
+    """
+
+    kind = "serial"
+    capacity = 1
+    owned = True
+
+    def submit(self, fn: Fn, /, *args: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        future.set_running_or_notify_cancel()
+        try:
+            result = fn(*args)
+        except Exception as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+    def stop(self, future: concurrent.futures.Future[Any]) -> bool:
+        return True  # never called: a serial job is finished when submit returns
+
+    def shutdown(self, *, cancel: bool) -> None:
+        pass
+
+
+# ----------------------------------------------------------------------------- threads
+
+
+_Task = tuple[concurrent.futures.Future[Any], Fn, tuple[Any, ...]]
+
+
+class ThreadBackend:
+    """Daemon worker threads, started on demand, reused while idle.
+
+    A thread runs one task at a time. ``submit`` hands the task to an idle thread, or starts a
+    new one, so a thread stuck in an abandoned (timed-out) job never delays other jobs.
+    """
+
+    kind = "threads"
+    owned = True
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._tasks: collections.deque[_Task | None] = collections.deque()
+        self._cond = threading.Condition()
+        self._idle = 0
+        self._started = 0
+        self._closed = False
+
+    def submit(self, fn: Fn, /, *args: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("cannot submit to a backend that was shut down")
+            self._tasks.append((future, fn, args))
+            if self._idle >= len(self._tasks):
+                self._cond.notify()
+                return future
+            self._started += 1
+            name = f"hyperband-worker-{self._started}"
+        threading.Thread(target=self._loop, name=name, daemon=True).start()
+        return future
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._tasks:
+                    self._idle += 1
+                    self._cond.wait()
+                    self._idle -= 1
+                task = self._tasks.popleft()
+            if task is None:  # shutdown
+                return
+            future, fn, args = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # a worker thread must outlive any job
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+            del future, fn, args, task
+
+    def stop(self, future: concurrent.futures.Future[Any]) -> bool:
+        # A thread cannot be killed: the job is abandoned (its result ignored), and because
+        # threads start on demand its slot is free for another job right away.
+        future.cancel()
+        return True
+
+    def shutdown(self, *, cancel: bool) -> None:
+        with self._cond:
+            self._closed = True
+            while self._tasks:
+                task = self._tasks.popleft()
+                if task is not None:
+                    task[0].cancel()
+            # One sentinel per thread: idle threads exit now, busy ones after their job.
+            self._tasks.extend([None] * self._started)
+            self._cond.notify_all()
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+def _worker_main(conn: multiprocessing.connection.Connection) -> None:
+    """A worker process: say it is ready, then run tasks until ``conn`` closes or sends None."""
+    # Ctrl-C in a terminal signals the whole process group; the driver handles it and stops
+    # the workers, so a worker must not die of it mid-job with a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        conn.send("ready")  # after the imports unpickling this function needed
+    except OSError:
+        return
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the driver is gone
+            return
+        if task is None:
+            return
+        fn, args = task
+        try:
+            reply: tuple[str, Any] = ("ok", fn(*args))
+        except BaseException as exc:
+            reply = ("error", _portable(exc))
+        del task, fn, args
+        try:
+            conn.send(reply)
+        except Exception as exc:  # the result does not pickle
+            conn.send(("error", _portable(exc)))
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it pickles, else a RuntimeError carrying its text and traceback."""
+    import pickle
+
+    try:
+        pickle.dumps(exc)
+    except Exception:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return RuntimeError(text)
+    return exc
+
+
+class _Worker:
+    __slots__ = ("conn", "future", "process", "thread")
+
+    def __init__(self) -> None:
+        self.process: Any = None
+        self.conn: multiprocessing.connection.Connection | None = None
+        # The future of the task the process is running. Set and cleared under the backend's
+        # lock; while it is set, only ``stop`` (under that lock) touches ``process``, and the
+        # driver thread neither replaces nor closes it.
+        self.future: concurrent.futures.Future[Any] | None = None
+        self.thread: threading.Thread | None = None
+
+
+def default_mp_context() -> multiprocessing.context.BaseContext:
+    """``forkserver`` where the platform has it, else ``spawn``; never plain ``fork``.
+
+    Forking a multi-threaded driver (the runner's pipe threads, a progress bar's monitor
+    thread) can deadlock a child on a lock some thread held; ``forkserver`` forks from a clean
+    single-threaded server, and is the default from Python 3.14 on.
+    """
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
+
+
+class ProcessBackend:
+    """``capacity`` persistent worker processes, each with its own pipe and driver thread.
+
+    The driver thread of a worker sends it one task, waits for the reply or the process's
+    exit, and resolves the task's future. A worker that exits mid-task fails that task's future
+    with :class:`WorkerDiedError`, after a fresh process has replaced it; other tasks are
+    untouched. Workers are started (and have done their imports) before the constructor
+    returns, and replaced before a death is reported, so a submitted task starts at once while
+    no more than ``capacity`` are out: a timeout counted from submission counts the job only.
+    """
+
+    kind = "processes"
+    owned = True
+
+    def __init__(
+        self, capacity: int, mp_context: multiprocessing.context.BaseContext | None = None
+    ) -> None:
+        self.capacity = capacity
+        self._ctx = mp_context or default_mp_context()
+        self._tasks: collections.deque[_Task | None] = collections.deque()
+        self._cond = threading.Condition()
+        self._workers: list[_Worker] = []
+        self._closed = False
+        ready = []
+        for i in range(capacity):
+            w = _Worker()
+            event = threading.Event()
+            w.thread = threading.Thread(
+                target=self._drive, args=(w, event), name=f"hyperband-pipe-{i}", daemon=True
+            )
+            self._workers.append(w)
+            ready.append(event)
+            w.thread.start()
+        for event in ready:  # the workers start in parallel
+            event.wait()
+
+    def _spawn(self, w: _Worker) -> None:
+        """Start a worker process and wait until it is ready for tasks."""
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(  # type: ignore[attr-defined]
+            target=_worker_main, args=(child,), name="hyperband-worker"
+        )
+        try:
+            process.start()
+        finally:
+            child.close()  # so the parent sees EOF when the worker dies
+        w.process, w.conn = process, parent
+        if parent in multiprocessing.connection.wait([parent, process.sentinel]):
+            try:
+                if parent.recv() == "ready":
+                    return
+            except (EOFError, OSError):
+                pass
+        process.join(5)
+        exitcode = process.exitcode
+        self._close(w, graceful=False)
+        raise RuntimeError(f"a worker process failed to start ({describe_exit(exitcode)})")
+
+    def _close(self, w: _Worker, *, graceful: bool) -> None:
+        conn, process = w.conn, w.process
+        w.conn = w.process = None
+        if conn is not None:
+            if graceful and process is not None and process.is_alive():
+                try:
+                    conn.send(None)  # let an idle worker exit on its own
+                except OSError:
+                    pass
+                else:
+                    process.join(2)
+            conn.close()
+        if process is not None:
+            if process.is_alive():
+                process.kill()
+            process.join()
+            process.close()
+
+    def _drive(self, w: _Worker, ready: threading.Event) -> None:
+        """Feed one worker process until shutdown."""
+        try:
+            # A failure to start is retried, and reported on the task's future, below.
+            with contextlib.suppress(Exception):
+                self._spawn(w)
+            ready.set()
+            while True:
+                with self._cond:
+                    while not self._tasks:
+                        self._cond.wait()
+                    task = self._tasks.popleft()
+                if task is None:
+                    return
+                future, fn, args = task
+                if w.process is None or not w.process.is_alive():
+                    self._close(w, graceful=False)
+                    try:
+                        self._spawn(w)
+                    except Exception as exc:
+                        if future.set_running_or_notify_cancel():
+                            future.set_exception(exc)
+                        continue
+                with self._cond:
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    w.future = future
+                died = self._run(w, future, fn, args)
+                with self._cond:
+                    w.future = None
+                if died is not None:
+                    self._close(w, graceful=False)
+                    if not self._closed:
+                        # Replace the process before reporting, so the job the runner submits
+                        # in reply starts at once (its timeout must not count a restart).
+                        with contextlib.suppress(Exception):
+                            self._spawn(w)
+                    future.set_exception(died)
+                del future, fn, args, task
+        finally:
+            ready.set()
+            with self._cond:
+                w.future = None
+            self._close(w, graceful=True)
+
+    def _run(
+        self, w: _Worker, future: concurrent.futures.Future[Any], fn: Fn, args: Any
+    ) -> WorkerDiedError | None:
+        """Run one task on ``w``'s process; resolve ``future``, or return how the process died."""
+        conn, process = w.conn, w.process
+        assert conn is not None
+        assert process is not None
+        try:
+            conn.send((fn, args))
+        except OSError:  # the process died between the liveness check and now
+            pass
+        except Exception as exc:  # the task does not pickle: nothing was sent
+            future.set_exception(exc)
+            return None
+        # Waiting on the process's sentinel too: a child the job forked may hold the pipe
+        # open after the worker died, so EOF alone is not a reliable death notice.
+        ready = multiprocessing.connection.wait([conn, process.sentinel])
+        reply: tuple[str, Any] | None = None
+        if conn in ready:
+            try:
+                reply = conn.recv()
+            except (EOFError, OSError):
+                reply = None
+            except Exception as exc:  # the reply does not unpickle in the driver
+                reply = ("error", exc)
+        if reply is None:
+            process.join(5)
+            label = f"{socket.gethostname()}/{process.pid}/MainThread"
+            return WorkerDiedError(process.pid, process.exitcode, label)
+        status, payload = reply
+        if status == "ok":
+            future.set_result(payload)
+        else:
+            future.set_exception(payload)
+        return None
+
+    def submit(self, fn: Fn, /, *args: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("cannot submit to a backend that was shut down")
+            self._tasks.append((future, fn, args))
+            self._cond.notify()
+        return future
+
+    def stop(self, future: concurrent.futures.Future[Any]) -> bool:
+        """Kill the process running ``future``'s job; its future then fails with WorkerDiedError."""
+        with self._cond:
+            if future.cancel():
+                return True
+            for w in self._workers:
+                if w.future is future and w.process is not None:
+                    w.process.kill()
+        # The slot frees once the driver thread has seen the death and resolved the future.
+        return False
+
+    def shutdown(self, *, cancel: bool) -> None:
+        with self._cond:
+            self._closed = True
+            while self._tasks:
+                task = self._tasks.popleft()
+                if task is not None:
+                    task[0].cancel()
+            if cancel:
+                for w in self._workers:
+                    if w.future is not None and w.process is not None:
+                        w.process.kill()
+            self._tasks.extend([None] * len(self._workers))
+            self._cond.notify_all()
+        for w in self._workers:
+            assert w.thread is not None
+            w.thread.join()
+
+
+# ----------------------------------------------------------------------------- external
+
+
+class ExternalBackend:
+    """Any object with the concurrent.futures ``submit``; the run borrows it (never shuts it down).
+
+    ``stop`` can only cancel a job that has not started; a running job is abandoned and keeps
+    its slot until it finishes (the executor's worker is still busy with it).
+    """
+
+    kind = "external"
+    owned = False
+
+    def __init__(self, executor: Any, capacity: int) -> None:
+        self.executor = executor
+        self.capacity = capacity
+
+    def submit(self, fn: Fn, /, *args: Any) -> concurrent.futures.Future[Any]:
+        future = self.executor.submit(fn, *args)
+        if not isinstance(future, concurrent.futures.Future):
+            raise ArgumentTypeError(
+                "executor.submit must return a concurrent.futures.Future, got "
+                f"{describe(future)}; for a dask Client pass client.get_executor()"
+            )
+        return future
+
+    def stop(self, future: concurrent.futures.Future[Any]) -> bool:
+        return future.cancel()
+
+    def shutdown(self, *, cancel: bool) -> None:
+        pass  # the user's executor: left open
+
+
+# ----------------------------------------------------------------------------- resolve
+
+
+def _int_workers(workers: object) -> int | None:
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise ArgumentTypeError(f"workers must be an int >= 1 or None, got {describe(workers)}")
+    if workers < 1:
+        raise ConfigurationError(f"workers must be >= 1 (or None), got {describe(workers)}")
+    return workers
+
+
+def resolve(executor: object, workers: object) -> Backend:
+    """Map ``run(executor=..., workers=...)`` to a backend.
+
+    This is the seam for new executors: a branch that recognises the argument and returns a
+    backend. A dask adapter adds, before the generic ``submit`` branch::
+
+        if executor == "dask":                         # the run owns a local cluster
+            from distributed import Client             # imported only here
+            client = Client(n_workers=workers)
+            return ExternalBackend(client.get_executor(), capacity, owned client)
+        dask = sys.modules.get("distributed")          # a Client implies distributed is imported
+        if dask is not None and isinstance(executor, dask.Client):
+            capacity = workers or sum(executor.nthreads().values())
+            return ExternalBackend(executor.get_executor(), capacity)
+
+    Args:
+        executor: ``"serial"``, ``"threads"``, ``"processes"``, or an object with ``submit``.
+        workers: how many jobs to keep in flight; ``None``: the executor's size, or
+            ``os.cpu_count()``.
+
+    Raises:
+        ConfigurationError: an unknown executor name, or ``workers < 1``.
+        ArgumentTypeError: ``executor`` is neither a name nor has ``submit``.
+    """
+    n = _int_workers(workers)
+    default = os.cpu_count() or 1
+    if isinstance(executor, str):
+        if executor == "serial":
+            return SerialBackend()
+        if executor == "threads":
+            return ThreadBackend(n or default)
+        if executor == "processes":
+            return ProcessBackend(n or default)
+        raise ConfigurationError(
+            f"executor must be one of {', '.join(map(repr, EXECUTORS))} or an object with "
+            f"submit(), got {describe(executor)}"
+        )
+    dask: Any = sys.modules.get("distributed")
+    if dask is not None and isinstance(executor, getattr(dask, "Client", ())):
+        # A Client's own submit returns dask futures, not concurrent.futures ones.
+        client: Any = executor
+        return ExternalBackend(client.get_executor(), n or _client_size(client) or default)
+    if not callable(getattr(executor, "submit", None)):
+        raise ArgumentTypeError(
+            "executor must be 'serial', 'threads', 'processes' or an object with the "
+            f"concurrent.futures submit(), got {describe(executor)}"
+        )
+    size = getattr(executor, "_max_workers", None)  # ThreadPool/ProcessPoolExecutor, loky
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        size = None
+    return ExternalBackend(executor, n or size or default)
+
+
+def _client_size(client: Any) -> int | None:
+    try:
+        return int(sum(client.nthreads().values())) or None
+    except Exception:  # an unreachable scheduler: fall back to the default
+        return None

@@ -1,0 +1,119 @@
+"""Objectives for the runner tests, at module level so worker processes can import them."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from typing import Any
+
+from hyperband import RunResult
+from hyperband._runner import Context
+
+SPACE: dict[str, Any] = {
+    "x": {"_type": "uniform", "_value": [0, 1]},
+    "act": {"_type": "choice", "_value": ["relu", "tanh"]},
+}
+# 69 jobs in 4 brackets (27@1 9@3 3@9 1@27 | 12@3 4@9 1@27 | 6@9 2@27 | 4@27).
+STUDY: dict[str, Any] = {"max_budget": 27, "eta": 3, "seed": 7}
+
+BAD = 0.3  # configurations with x below this fail in the failing objectives
+
+
+def quality(config: dict[str, Any], budget: float) -> float:
+    """Deterministic in (config, budget)."""
+    bonus = 0.05 if config["act"] == "tanh" else 0.0
+    return -((config["x"] - 0.6) ** 2) + bonus + 0.01 * math.log(budget)
+
+
+def quadratic(config: dict[str, Any], budget: float) -> float:
+    return quality(config, budget)
+
+
+def sleepy(config: dict[str, Any], budget: float) -> float:
+    time.sleep(0.002 + 0.0005 * budget)
+    return quality(config, budget)
+
+
+def raising(config: dict[str, Any], budget: float) -> float:
+    if config["x"] < BAD:
+        raise ValueError(f"x={config['x']} is too small")
+    return quality(config, budget)
+
+
+def dying(config: dict[str, Any], budget: float) -> float:
+    if config["x"] < BAD:
+        os._exit(3)  # a crash: no exception, no cleanup
+    time.sleep(0.002)
+    return quality(config, budget)
+
+
+def hanging(config: dict[str, Any], budget: float) -> float:
+    if config["x"] < 0.1:
+        time.sleep(60)
+    return quality(config, budget)
+
+
+def dict_result(config: dict[str, Any], budget: float) -> dict[str, Any]:
+    return {"default": quality(config, budget), "loss": 1.0 - config["x"], "budget": budget}
+
+
+def invalid(config: dict[str, Any], budget: float) -> float:
+    return math.nan if config["x"] < BAD else quality(config, budget)
+
+
+def flaky(config: dict[str, Any], budget: float, context: Context) -> float:
+    """Fails the first attempt of every job (a marker file remembers the attempt)."""
+    marker = context.checkpoint_dir / f"tried-{context.job.id}"
+    if not marker.exists():
+        marker.touch()
+        raise RuntimeError(f"transient failure of job {context.job.id}")
+    return quality(config, budget)
+
+
+def checkpointing(config: dict[str, Any], budget: float, context: Context) -> dict[str, Any]:
+    """Trains 'epochs' incrementally, resuming from the configuration's checkpoint."""
+    path = context.checkpoint_dir / "state.json"
+    trained = json.loads(path.read_text())["epochs"] if path.exists() else 0
+    job = context.job
+    if job.resume_from is not None and trained != job.previous_budget:
+        raise AssertionError(f"checkpoint has {trained} epochs, expected {job.previous_budget}")
+    for epoch in range(trained + 1, int(budget) + 1):
+        context.report(epoch, quality(config, epoch))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"epochs": int(budget)}))
+    tmp.replace(path)  # atomic: a killed job never leaves half a checkpoint
+    return {"default": quality(config, budget), "resumed_at": trained}
+
+
+class Concurrency:
+    """A thread-safe objective that records the most jobs it saw running at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+        self.calls = 0
+
+    def __call__(self, config: dict[str, Any], budget: float) -> float:
+        with self.lock:
+            self.running += 1
+            self.calls += 1
+            self.peak = max(self.peak, self.running)
+        time.sleep(0.002)
+        with self.lock:
+            self.running -= 1
+        return quality(config, budget)
+
+
+def outcomes(result: RunResult) -> dict[tuple[int, int, int, int], tuple[str, float | None]]:
+    """Each job's result by its executor-independent identity (job ids depend on timing)."""
+    out = {}
+    for r in result.history:
+        j = r.job
+        key = (j.iteration, j.bracket, j.rung, j.config_id)
+        assert key not in out, f"job {key} has two records"
+        out[key] = (r.status, r.value)
+    return out
