@@ -249,8 +249,13 @@ def _worker_main(conn: multiprocessing.connection.Connection) -> None:
         del task, fn, args
         try:
             conn.send(reply)
+        except OSError:  # the driver is gone
+            return
         except Exception as exc:  # the result does not pickle
-            conn.send(("error", _portable(exc)))
+            try:
+                conn.send(("error", _portable(exc)))
+            except OSError:
+                return
 
 
 def _portable(exc: BaseException) -> BaseException:

@@ -37,6 +37,12 @@ def sleepy(config: dict[str, Any], budget: float) -> float:
     return quality(config, budget)
 
 
+def slow(config: dict[str, Any], budget: float) -> float:
+    """About 1.5 s of sleep for the whole study: slow enough to be killed at random moments."""
+    time.sleep(0.008 + 0.002 * budget)
+    return quality(config, budget)
+
+
 def raising(config: dict[str, Any], budget: float) -> float:
     if config["x"] < BAD:
         raise ValueError(f"x={config['x']} is too small")
@@ -117,3 +123,9 @@ def outcomes(result: RunResult) -> dict[tuple[int, int, int, int], tuple[str, fl
         assert key not in out, f"job {key} has two records"
         out[key] = (r.status, r.value)
     return out
+
+
+def best_of(result: RunResult) -> tuple[Any, ...] | None:
+    """The best result without its job id (which depends on the order of asks)."""
+    b = result.best
+    return None if b is None else (b.config_id, b.config, b.value, b.budget)

@@ -1,0 +1,39 @@
+"""A study run in a child process by the kill -9 and Ctrl-C tests.
+
+    python -m tests.journal_child JOURNAL EXECUTOR WORKERS
+
+Prints the result as one JSON line; exits 130 on KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import hyperband
+
+from .runner_helpers import SPACE, STUDY, slow
+
+
+def main() -> int:
+    journal, executor, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    try:
+        result = hyperband.run(
+            slow,
+            SPACE,
+            **STUDY,
+            executor=executor,
+            workers=workers,
+            journal=journal,
+            progress=False,
+        )
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        return 130
+    best = None if result.best is None else result.best.to_dict()
+    print(json.dumps({"best": best, "records": len(result.history)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""The journal: its format, resume from any prefix, torn lines, refusals."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hyperband
+from hyperband import HyperbandError, RunResult
+from hyperband._journal import Journal, JournalError, JournalMismatchError, read
+
+from . import runner_helpers as h
+from .runner_helpers import SPACE, STUDY, best_of, outcomes
+
+
+def run(objective: Any = h.quadratic, **kwargs: Any) -> RunResult:
+    options: dict[str, Any] = {**STUDY, "progress": False, "executor": "serial", **kwargs}
+    return hyperband.run(objective, SPACE, **options)
+
+
+@pytest.fixture(scope="module")
+def reference() -> RunResult:
+    return run()
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def same_study(a: RunResult, b: RunResult) -> None:
+    assert best_of(a) == best_of(b)
+    assert outcomes(a) == outcomes(b)
+    assert len(a.history) == len(b.history)
+
+
+class Counting:
+    """Counts its calls (serial runs only)."""
+
+    def __init__(self, objective: Any = h.quadratic) -> None:
+        self.calls = 0
+        self.objective = objective
+
+    def __call__(self, config: dict[str, Any], budget: float) -> Any:
+        self.calls += 1
+        return self.objective(config, budget)
+
+
+def test_the_journal_holds_the_study_every_ask_and_every_result(
+    tmp_path: Path, reference: RunResult
+) -> None:
+    path = tmp_path / "study.jsonl"
+    result = run(journal=path, executor="threads", workers=3)
+    same_study(result, reference)
+    events = lines(path)
+    head = events[0]
+    assert head["event"] == "study"
+    assert head["format"] == "hyperband.journal"
+    assert head["version"] == 1
+    assert head["params"] == {**result.params}
+    assert head["space"] == SPACE
+    asks = [e for e in events if e["event"] == "ask"]
+    results = [e for e in events if e["event"] == "result"]
+    assert len(asks) == len(results) == 69
+    assert len(events) == 1 + 69 + 69
+    assert sorted(e["job_id"] for e in results) == sorted(e["job"]["id"] for e in asks)
+    # A job's result comes after its ask, and the journal records what the history holds.
+    position = {e["job"]["id"]: i for i, e in enumerate(events) if e["event"] == "ask"}
+    for i, e in enumerate(events):
+        if e["event"] == "result":
+            assert position[e["job_id"]] < i
+    by_id = {r.job.id: r for r in result.history}
+    for e in results:
+        assert e["value"] == by_id[e["job_id"]].value
+        assert e["worker"] == by_id[e["job_id"]].worker
+
+
+def test_from_journal_rebuilds_the_result(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    result = run(h.dict_result, journal=path)
+    loaded = RunResult.from_journal(path)
+    assert loaded.best == result.best
+    assert loaded.params == result.params
+    assert loaded.to_dicts() == json.loads(json.dumps(result.to_dicts()))
+
+
+def test_a_finished_journal_resumes_to_the_same_result_without_running_anything(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "study.jsonl"
+    first = run(journal=path)
+    objective = Counting()
+    again = run(objective, journal=path)
+    assert objective.calls == 0
+    same_study(again, first)
+    assert again.history == first.history
+    assert len(lines(path)) == 1 + 2 * 69  # nothing appended
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_resume_from_any_prefix_of_the_journal(
+    tmp_path: Path, reference: RunResult, seed: int
+) -> None:
+    """A kill can stop the writer anywhere, even mid-line: every prefix must resume exactly."""
+    full = tmp_path / "full.jsonl"
+    run(journal=full, executor="threads", workers=4)
+    data = full.read_bytes()
+    rng = random.Random(seed)
+    cut = rng.randrange(1, len(data))
+    path = tmp_path / "cut.jsonl"
+    path.write_bytes(data[:cut])
+    objective = Counting()
+    resumed = run(objective, journal=path, executor="serial")
+    same_study(resumed, reference)
+    # Each job has exactly one result in the journal, and every line is valid JSON.
+    events = lines(path)
+    results = [e["job_id"] for e in events if e["event"] == "result"]
+    assert len(results) == len(set(results)) == 69
+    done_before = data[:cut].count(b'"event":"result"')
+    assert objective.calls <= 69 - done_before + 4  # only unfinished jobs ran (<= 4 in flight)
+    assert objective.calls >= 69 - done_before
+
+
+def test_a_torn_last_line_is_cut_off(tmp_path: Path, reference: RunResult) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path)
+    text = path.read_text().splitlines(keepends=True)
+    torn = "".join(text[:40]) + text[40][: len(text[40]) // 2]
+    path.write_text(torn)
+    resumed = run(journal=path)
+    same_study(resumed, reference)
+    assert all(isinstance(e, dict) for e in lines(path))  # the torn half-line is gone
+
+
+def test_a_garbled_complete_last_line_is_cut_off_too(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, max_budget=3)
+    with path.open("a") as f:
+        f.write('{"event": "res\n')
+    _, good, size = read(path)
+    assert good < size
+    run(journal=path, max_budget=3)
+    assert '"event": "res' not in path.read_text()
+
+
+def test_a_corrupt_line_before_the_last_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, max_budget=3)
+    text = path.read_text().splitlines(keepends=True)
+    text[2] = "garbage\n"
+    path.write_text("".join(text))
+    with pytest.raises(JournalError, match=r"line 3 must be a JSON object .* corrupt"):
+        run(journal=path, max_budget=3)
+
+
+@pytest.mark.parametrize(
+    ("change", "name", "theirs", "ours"),
+    [
+        ({"eta": 2}, "eta", "3 (int)", "2 (int)"),
+        ({"max_budget": 9}, "max_budget", "27 (int)", "9 (int)"),
+        ({"seed": 8}, "seed", "7 (int)", "8 (int)"),
+        ({"mode": "minimize"}, "mode", "'maximize' (str)", "'minimize' (str)"),
+        ({"iterations": 2}, "iterations", "1 (int)", "2 (int)"),
+    ],
+)
+def test_a_journal_of_another_study_is_refused(
+    tmp_path: Path, change: dict[str, Any], name: str, theirs: str, ours: str
+) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, max_budget=27, iterations=1)
+    before = path.read_bytes()
+    with pytest.raises(JournalMismatchError) as info:
+        run(journal=path, **change)
+    err = info.value
+    assert isinstance(err, HyperbandError)
+    assert isinstance(err, ValueError)
+    assert err.name == name
+    message = str(err)
+    assert f"{name}={theirs}" in message
+    assert f"{name}={ours}" in message
+    assert str(path) in message
+    assert path.read_bytes() == before  # untouched
+
+
+def test_a_journal_of_another_space_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, max_budget=3)
+    other = {"x": {"_type": "uniform", "_value": [0, 2]}, "act": SPACE["act"]}
+    with pytest.raises(JournalMismatchError, match=r"with space=.* but this run has space="):
+        hyperband.run(h.quadratic, other, max_budget=3, seed=7, journal=path, progress=False)
+
+
+def test_seed_none_resumes_with_the_journal_seed(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    first = run(journal=path, seed=None)
+    again = run(journal=path, seed=None)
+    assert again.params["seed"] == first.params["seed"]
+    assert again.best == first.best
+
+
+def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.jsonl"
+    path.write_text('{"event": "something", "x": 1}\n')
+    with pytest.raises(JournalError, match=r"must start with a study header"):
+        run(journal=path)
+
+
+def test_a_journal_in_use_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    journal, _ = Journal.open(path)
+    try:
+        with pytest.raises(JournalError, match=r"in use by another run"):
+            run(journal=path)
+    finally:
+        journal.close()
+
+
+def test_interrupt_then_resume(tmp_path: Path, reference: RunResult) -> None:
+    path = tmp_path / "study.jsonl"
+    calls = 0
+
+    def interrupted(config: dict[str, Any], budget: float) -> float:
+        nonlocal calls
+        calls += 1
+        if calls == 30:
+            raise KeyboardInterrupt
+        return h.quality(config, budget)
+
+    with pytest.raises(KeyboardInterrupt):
+        run(interrupted, journal=path)
+    events = lines(path)  # complete: every line parses
+    assert sum(e["event"] == "result" for e in events) == 29
+    assert sum(e["event"] == "ask" for e in events) == 30
+    objective = Counting()
+    resumed = run(objective, journal=path)
+    assert objective.calls == 69 - 29
+    same_study(resumed, reference)
+
+
+def test_checkpoints_live_beside_the_journal_and_survive_resume(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    result = run(h.checkpointing, journal=path, max_budget=9)
+    assert result.n_failed == 0
+    checkpoints = tmp_path / "study.checkpoints"
+    dirs = sorted(p.name for p in checkpoints.iterdir())
+    assert dirs == sorted({f"config-{r.job.config_id}" for r in result.history})
+    state = json.loads((checkpoints / f"config-{result.best.config_id}" / "state.json").read_text())  # type: ignore[union-attr]
+    assert state == {"epochs": 9}

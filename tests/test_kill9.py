@@ -1,0 +1,143 @@
+"""Crash safety for real: kill -9 a study's process at random moments, then resume it.
+
+Each round starts ``python -m tests.journal_child`` on the same journal, waits until the study
+has made progress, waits a random moment more, and SIGKILLs it. A final round runs to the end.
+The journal must then hold each job's result exactly once, and the study must equal an
+uninterrupted run with the same seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import hyperband
+from hyperband import RunResult
+
+from .runner_helpers import SPACE, STUDY, best_of, outcomes, quadratic
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def reference() -> RunResult:
+    return hyperband.run(quadratic, SPACE, **STUDY, executor="serial", progress=False)
+
+
+def start(journal: Path, executor: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.journal_child", str(journal), executor, "3"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def n_results(journal: Path) -> int:
+    try:
+        return journal.read_bytes().count(b'"event":"result"')
+    except FileNotFoundError:
+        return 0
+
+
+def wait_for_progress(child: subprocess.Popen[str], journal: Path, more: int) -> bool:
+    """Wait until ``more`` results were added (True), or the child exited (False)."""
+    target = n_results(journal) + more
+    deadline = time.monotonic() + 30
+    while n_results(journal) < target:
+        if child.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, "the study made no progress"
+        time.sleep(0.005)  # a test watching a file from outside: polling is all it has
+    return True
+
+
+def check(journal: Path, reference: RunResult) -> None:
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    asked = [e["job"]["id"] for e in events if e["event"] == "ask"]
+    told = [e["job_id"] for e in events if e["event"] == "result"]
+    assert len(asked) == len(set(asked)) == 69  # each job asked once (re-runs are not re-asked)
+    assert sorted(told) == sorted(asked)  # and has exactly one result
+    resumed = RunResult.from_journal(journal)
+    assert best_of(resumed) == best_of(reference)
+    assert outcomes(resumed) == outcomes(reference)
+    assert len(resumed.history) == len(reference.history) == 69
+
+
+@pytest.mark.parametrize(("executor", "kills"), [("threads", 5), ("processes", 3)])
+def test_kill_9_at_random_moments_then_resume(
+    tmp_path: Path, reference: RunResult, executor: str, kills: int
+) -> None:
+    journal = tmp_path / "study.jsonl"
+    rng = random.Random(f"{executor}-{kills}")
+    killed = 0
+    for _ in range(kills):
+        child = start(journal, executor)
+        try:
+            if not wait_for_progress(child, journal, rng.randint(1, 6)):
+                break  # it finished before we could kill it
+            time.sleep(rng.uniform(0, 0.05))
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+            killed += child.returncode == -signal.SIGKILL
+        finally:
+            if child.poll() is None:  # pragma: no cover - only when an assertion failed
+                child.kill()
+            child.communicate()
+    assert killed >= 2
+    assert n_results(journal) < 69
+    child = start(journal, executor)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    summary = json.loads(out.splitlines()[-1])
+    assert summary["records"] == 69
+    assert summary["best"]["value"] == reference.best.value  # type: ignore[union-attr]
+    check(journal, reference)
+
+
+def test_ctrl_c_cancels_the_running_jobs_and_the_study_resumes(
+    tmp_path: Path, reference: RunResult
+) -> None:
+    journal = tmp_path / "study.jsonl"
+    child = start(journal, "processes")
+    try:
+        assert wait_for_progress(child, journal, 5)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=20)
+    finally:
+        if child.poll() is None:  # pragma: no cover - only when an assertion failed
+            child.kill()
+    assert child.returncode == 130, err
+    assert "interrupted" in out
+    assert "run interrupted" in err  # the driver's log line
+    events = [json.loads(line) for line in journal.read_text().splitlines()]  # all complete
+    results = [e for e in events if e["event"] == "result"]
+    assert 5 <= len(results) < 69
+    assert all(e["status"] == "succeeded" for e in results)  # no job failed of the Ctrl-C
+    workers = {int(e["worker"].split("/")[1]) for e in results}
+    assert not any(_alive(pid) for pid in workers), "worker processes outlived the run"
+
+    child = start(journal, "processes")
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    check(journal, reference)
+
+
+def _alive(pid: int, wait: float = 5.0) -> bool:
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        time.sleep(0.05)
+    return True
