@@ -536,7 +536,7 @@ def plot_result(result: RunResult, path: Path, *, title: str | None = None) -> N
         for r in finished
         if r.value is not None
     ]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 8), constrained_layout=True)
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 8), layout="constrained")
     try:
         plot_timeline(spans, ax=ax1, xlabel="time since the first job started (s)", title=title)
         plot_best(

@@ -101,7 +101,8 @@ def plot_timeline(
     """
     plt = pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 4))
+        # Constrained: the legend sits right of the axes and must stay inside the figure.
+        _, ax = plt.subplots(figsize=(10, 4), layout="constrained")
     brackets = sorted({s.bracket for s in spans}, reverse=True)
     cmap = plt.get_cmap("tab10")
     colour = {b: cmap(k % 10) for k, b in enumerate(brackets)}
@@ -154,7 +155,7 @@ def plot_best(
     """
     plt = pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 4))
+        _, ax = plt.subplots(figsize=(10, 4), layout="constrained")
     points = best_so_far(results, maximize=maximize)
     if points:
         spent = [p.spent for p in points]

@@ -250,3 +250,20 @@ def test_zero_durations_are_allowed() -> None:
     assert r.makespan == 0.0
     assert r.utilisation == 1.0
     assert r.best is not None
+
+
+def test_plot_timeline_draws_one_bar_per_job(tmp_path: Any) -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    r = simulate(27, 3, workers=4, iterations=2)
+    ax = r.plot_timeline()
+    try:
+        assert len(ax.patches) == len(r.jobs)
+        assert sorted(ax.get_yticks()) == [0, 1, 2, 3]
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == [f"bracket s={s}" for s in (3, 2, 1, 0)]
+        ax.figure.savefig(tmp_path / "timeline.png")
+        assert (tmp_path / "timeline.png").stat().st_size > 5_000
+    finally:
+        plt.close(ax.figure)
