@@ -493,18 +493,23 @@ class ProcessBackend:
 
 
 class ExternalBackend:
-    """Any object with the concurrent.futures ``submit``; the run borrows it (never shuts it down).
+    """Any object with the concurrent.futures ``submit``; the run borrows it (leaves it open).
 
     ``stop`` can only cancel a job that has not started; a running job is abandoned and keeps
     its slot until it finishes (the executor's worker is still busy with it).
     """
 
     kind = "external"
-    owned = False
 
-    def __init__(self, executor: Any, capacity: int) -> None:
+    def __init__(
+        self, executor: Any, capacity: int, close: Callable[[], object] | None = None
+    ) -> None:
         self.executor = executor
         self.capacity = capacity
+        # ``close`` releases what the run created around the executor (a dask cluster, ...):
+        # then the run owns the backend and calls it at the end.
+        self._close = close
+        self.owned = close is not None
 
     def submit(self, fn: Fn, /, *args: Any) -> concurrent.futures.Future[Any]:
         future = self.executor.submit(fn, *args)
@@ -519,7 +524,9 @@ class ExternalBackend:
         return future.cancel()
 
     def shutdown(self, *, cancel: bool) -> None:
-        pass  # the user's executor: left open
+        if self._close is not None:
+            self._close()
+        # else: the user's executor, left open
 
 
 # ----------------------------------------------------------------------------- resolve
@@ -538,17 +545,16 @@ def _int_workers(workers: object) -> int | None:
 def resolve(executor: object, workers: object) -> Backend:
     """Map ``run(executor=..., workers=...)`` to a backend.
 
-    This is the seam for new executors: a branch that recognises the argument and returns a
-    backend. A dask adapter adds, before the generic ``submit`` branch::
+    This is the seam for new executors: one branch per kind of argument, each returning a
+    backend. A dask ``Client`` is already recognised without importing ``distributed`` (an
+    object of that class implies the module is imported) and driven through
+    ``client.get_executor()``. ``executor="dask"`` (a local cluster the run owns) is one more
+    branch::
 
-        if executor == "dask":                         # the run owns a local cluster
-            from distributed import Client             # imported only here
-            client = Client(n_workers=workers)
-            return ExternalBackend(client.get_executor(), capacity, owned client)
-        dask = sys.modules.get("distributed")          # a Client implies distributed is imported
-        if dask is not None and isinstance(executor, dask.Client):
-            capacity = workers or sum(executor.nthreads().values())
-            return ExternalBackend(executor.get_executor(), capacity)
+        if executor == "dask":
+            from distributed import Client  # imported on this branch only
+            client = Client(n_workers=n or default)
+            return ExternalBackend(client.get_executor(), n or default, close=client.close)
 
     Args:
         executor: ``"serial"``, ``"threads"``, ``"processes"``, or an object with ``submit``.

@@ -377,9 +377,10 @@ def run(
         driver.progress = bar
         try:
             driver.loop()
-        except BaseException:
+        except BaseException as exc:
             logger.warning(
-                "run interrupted: %d running jobs cancelled%s",
+                "run %s: %d running jobs cancelled%s",
+                "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped ({exc!r})",
                 len(driver.inflight),
                 "" if jl is None else f"; run again with journal={str(jl.path)!r} to resume",
             )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+import io
 import json
 import multiprocessing
+import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -262,6 +265,22 @@ def test_keyboard_interrupt_stops_the_run(tmp_path: Path) -> None:
     assert calls == 10
 
 
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("tqdm")
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    run(h.raising, executor="serial", progress=True)
+    text = terminal.getvalue()
+    assert "69/69" in text
+    assert "best 0.0" in text
+    assert re.search(r"[1-9][0-9]* failed", text)
+
+
 def test_progress_lines_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     run(h.quadratic, executor="serial", progress=True)
     err = capsys.readouterr().err
@@ -303,6 +322,15 @@ def test_bad_arguments_are_named(
 def test_an_unpicklable_objective_is_refused_for_processes() -> None:
     with pytest.raises(TypeError, match=r"objective must pickle for executor='processes'"):
         run(lambda config, budget: 0.0, executor="processes", workers=1)
+
+
+def test_an_executor_whose_submit_returns_no_future_is_refused() -> None:
+    class Odd:
+        def submit(self, fn: Any, *args: Any) -> int:
+            return 3
+
+    with pytest.raises(TypeError, match=r"executor.submit must return a concurrent.futures.Future"):
+        run(h.quadratic, executor=Odd())
 
 
 def test_a_non_callable_objective_is_refused() -> None:
