@@ -25,6 +25,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Mapping
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -490,7 +491,7 @@ class _Driver:
             return  # already replaced
         if isinstance(broken, ExternalBackend):
             new: Backend
-            if isinstance(exc, concurrent.futures.process.BrokenProcessPool):
+            if isinstance(exc, BrokenProcessPool):
                 new = ProcessBackend(broken.capacity)
             else:
                 new = ThreadBackend(broken.capacity)

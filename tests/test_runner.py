@@ -112,7 +112,7 @@ def test_a_raising_objective_fails_only_its_jobs() -> None:
 
 
 def test_a_dying_worker_fails_only_its_job() -> None:
-    expected = run(h.raising, executor="serial")
+    expected = run(h.raising_rarely, executor="serial")
     start = time.perf_counter()
     result = run(h.dying, executor="processes", workers=2)
     elapsed = time.perf_counter() - start
@@ -120,7 +120,7 @@ def test_a_dying_worker_fails_only_its_job() -> None:
     assert {k: s for k, (s, _) in got.items()} == {k: s for k, (s, _) in outcomes(expected).items()}
     assert result.best == _rebased(expected.best, result)
     failed = [r for r in result.history if r.status == "failed"]
-    assert len(failed) == expected.n_failed > 5
+    assert len(failed) == expected.n_failed >= 3
     for r in failed:
         assert r.error is not None
         assert "died (exit code 3)" in r.error
@@ -129,7 +129,7 @@ def test_a_dying_worker_fails_only_its_job() -> None:
 
 
 def test_a_broken_user_process_pool_is_replaced() -> None:
-    expected = run(h.raising, executor="serial")
+    expected = run(h.raising_rarely, executor="serial")
     ctx = multiprocessing.get_context("forkserver")
     with concurrent.futures.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
         result = run(h.dying, executor=pool)
