@@ -248,8 +248,8 @@ def _cmd_schedule(args: argparse.Namespace, out: IO[str]) -> None:
     how = "resumed from checkpoints" if args.resume else "from scratch"
     print(
         f"\nSimulated on {args.workers} workers, {iterations} iteration{plural}, promotions "
-        f"{how} (time unit: one budget unit; job time = work x LogNormal(0, 0.3), "
-        f"seed {args.seed}):",
+        f"{how}, seed {args.seed}\n(time unit: one budget unit; a job takes its work x "
+        "LogNormal(0, 0.3)):",
         file=out,
     )
     rows = [("exec mode", "makespan", "utilisation", "lower bound", "makespan/bound")]
@@ -476,7 +476,7 @@ def summary_lines(result: RunResult) -> list[str]:
         workers = len({r.worker for r in timed})
         use = f", utilisation {busy / (workers * wall):.0%}" if wall > 0 else ""
         lines.append(
-            f"time: {wall:.1f} s wall (first start to last end), {busy:.1f} s busy on "
+            f"time: {wall:.3g} s wall (first start to last end), {busy:.3g} s busy on "
             f"{workers} worker{'s' if workers != 1 else ''}{use}"
         )
     lines.append("brackets:")

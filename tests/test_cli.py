@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -406,3 +408,36 @@ def test_load_objective_reports_an_import_error_in_one_line(isolated: Path) -> N
     assert "cannot import module 'broken_mod_xyz'" in message
     assert "ModuleNotFoundError" in message
     assert "\n" not in message
+
+
+# ---------------------------------------------------------------------- the docs
+
+
+def console_examples(page: str) -> list[tuple[str, str]]:
+    """``(command, output)`` of every ``$ hyperband ...`` line in the page's console blocks."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / page).read_text()
+    examples = []
+    for block in re.findall(r"^```console\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
+        for chunk in re.split(r"^\$ ", block, flags=re.MULTILINE)[1:]:
+            command, _, output = chunk.partition("\n")
+            examples.append((command, output))
+    return examples
+
+
+@pytest.mark.parametrize(
+    ("command", "output"),
+    [
+        (c, o)
+        for c, o in console_examples("cli.md")
+        # The others print timings, which vary; they are checked above.
+        if c.startswith("hyperband schedule") or o.startswith("hyperband: error:")
+    ],
+)
+def test_docs_cli_examples_print_what_they_say(
+    command: str, output: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = shlex.split(command)
+    assert argv[0] == "hyperband"
+    code, out, err = run_main(capsys, *argv[1:])
+    assert out + err == output
+    assert code == (2 if err else 0)
