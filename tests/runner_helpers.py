@@ -101,6 +101,18 @@ def checkpointing(config: dict[str, Any], budget: float, context: Context) -> di
     return {"default": quality(config, budget), "resumed_at": trained}
 
 
+class GridSampler:
+    """A custom sampler: evenly spaced x, deterministic in the rng's first draw."""
+
+    def sample(self, rng: Any, n: int) -> list[dict[str, Any]]:
+        offset = float(rng.random())
+        return [{"x": (offset + i / n) % 1.0, "act": "relu"} for i in range(n)]
+
+
+class OtherSampler(GridSampler):
+    pass
+
+
 class Concurrency:
     """A thread-safe objective that records the most jobs it saw running at once."""
 

@@ -249,3 +249,18 @@ def test_checkpoints_live_beside_the_journal_and_survive_resume(tmp_path: Path) 
     assert dirs == sorted({f"config-{r.job.config_id}" for r in result.history})
     state = json.loads((checkpoints / f"config-{result.best.config_id}" / "state.json").read_text())  # type: ignore[union-attr]
     assert state == {"epochs": 9}
+
+
+def test_a_custom_sampler_study_resumes_and_is_checked_by_class(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    options: dict[str, Any] = {**STUDY, "progress": False, "journal": path}
+    first = hyperband.run(h.quadratic, h.GridSampler(), **options)
+    assert lines(path)[0]["space"] is None
+    assert lines(path)[0]["sampler"] == "tests.runner_helpers.GridSampler"
+    again = hyperband.run(h.quadratic, h.GridSampler(), **options)
+    assert again.best == first.best
+    with pytest.raises(JournalMismatchError, match=r"sampler='tests.runner_helpers.GridSampler'"):
+        hyperband.run(h.quadratic, h.OtherSampler(), **options)
+    with pytest.raises(JournalError, match=r"custom sampler .*pass it as space="):
+        RunResult.from_journal(path)
+    assert RunResult.from_journal(path, h.GridSampler()).best == first.best
