@@ -439,6 +439,18 @@ def _load_journal(path: Path) -> RunResult:
 
 
 def _cmd_report(args: argparse.Namespace, out: IO[str]) -> None:
+    if args.plot is not None:
+        # Check what can be checked before printing anything, so a bad --plot is one error
+        # line, not a summary followed by an error.
+        folder = args.plot.parent
+        if not folder.is_dir():
+            raise CliError(f"--plot: folder {str(folder)!r} does not exist")
+        try:
+            from ._report import pyplot
+
+            pyplot()
+        except ImportError as exc:
+            raise CliError(f"--plot: {exc}") from None
     result = _load_journal(args.journal)
     print(f"journal: {args.journal}", file=out)
     for line in summary_lines(result):
@@ -446,8 +458,8 @@ def _cmd_report(args: argparse.Namespace, out: IO[str]) -> None:
     if args.plot is not None:
         try:
             plot_result(result, args.plot, title=str(args.journal))
-        except ImportError as exc:
-            raise CliError(f"--plot: {exc}") from None
+        except (OSError, ValueError) as exc:  # unwritable file, unknown image format
+            raise CliError(f"--plot: cannot write {str(args.plot)!r}: {exc}") from None
         print(f"plot: {args.plot}", file=out)
 
 

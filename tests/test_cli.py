@@ -353,6 +353,35 @@ def test_run_with_a_journal_then_report_and_plot(
     assert len(png) > 10_000
 
 
+def test_a_bad_plot_path_or_format_is_one_error_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    write_files(isolated, "cli_run_h")
+    argv = ["run", "cli_run_h:objective", "--space", "space.json", "--max-budget", "3"]
+    assert run_main(capsys, *argv, "--journal", "s.jsonl", "--no-progress")[0] == 0
+    code, out, err = run_main(capsys, "report", "s.jsonl", "--plot", "no/such/dir/x.png")
+    assert (code, out) == (2, "")
+    assert err == "hyperband: error: --plot: folder 'no/such/dir' does not exist\n"
+    code, _, err = run_main(capsys, "report", "s.jsonl", "--plot", "x.nosuchformat")
+    assert code == 2
+    assert err.startswith("hyperband: error: --plot: cannot write 'x.nosuchformat': ")
+    assert err.count("\n") == 1
+
+
+def test_resuming_a_journal_with_other_parameters_is_one_error_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_files(isolated, "cli_run_i")
+    argv = ["run", "cli_run_i:objective", "--space", "space.json", "--journal", "s.jsonl"]
+    assert run_main(capsys, *argv, "--max-budget", "9", "--seed", "0", "--no-progress")[0] == 0
+    code, out, err = run_main(capsys, *argv, "--max-budget", "27", "--seed", "0", "--no-progress")
+    assert (code, out) == (2, "")
+    assert err.startswith("hyperband: error: journal ")
+    assert "max_budget=9" in err
+    assert err.count("\n") == 1
+
+
 def test_report_of_an_unfinished_study(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_files(isolated, "cli_run_f")
     argv = ["run", "cli_run_f:interrupted", "--space", "space.json", "--max-budget", "9"]
