@@ -380,6 +380,14 @@ def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:
             timeout=args.timeout,
             retries=args.retries,
         )
+    except OSError as exc:
+        # The driver's own files (the journal, its checkpoint folder): the objective's errors
+        # never get here, they fail their job.
+        if args.journal is not None and exc.filename is not None:
+            raise CliError(
+                f"--journal: cannot use {str(exc.filename)!r}: {exc.strerror or exc}"
+            ) from None
+        raise CliError(f"cannot run the study: {type(exc).__name__}: {exc}") from None
     except KeyboardInterrupt:
         where = f"; the journal {str(args.journal)!r} is complete" if args.journal else ""
         print(f"hyperband: interrupted{where}: run the same command to resume", file=sys.stderr)

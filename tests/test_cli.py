@@ -382,6 +382,19 @@ def test_resuming_a_journal_with_other_parameters_is_one_error_line(
     assert err.count("\n") == 1
 
 
+def test_a_journal_that_cannot_be_opened_is_one_error_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_files(isolated, "cli_run_j")
+    (isolated / "taken").mkdir()
+    argv = ["run", "cli_run_j:objective", "--space", "space.json", "--max-budget", "3"]
+    code, out, err = run_main(capsys, *argv, "--journal", "taken", "--no-progress")
+    assert (code, out) == (2, "")
+    assert err.startswith("hyperband: error: --journal: cannot use ")
+    assert "taken" in err
+    assert err.count("\n") == 1
+
+
 def test_report_of_an_unfinished_study(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_files(isolated, "cli_run_f")
     argv = ["run", "cli_run_f:interrupted", "--space", "space.json", "--max-budget", "9"]
