@@ -49,6 +49,7 @@ __all__ = [
     "ThreadBackend",
     "WorkerDiedError",
     "resolve",
+    "validate",
     "worker_label",
 ]
 
@@ -542,6 +543,29 @@ def _int_workers(workers: object) -> int | None:
     return workers
 
 
+def validate(executor: object, workers: object) -> int | None:
+    """Check ``run(executor=..., workers=...)`` without creating anything; returns ``workers``.
+
+    Raises:
+        ConfigurationError: an unknown executor name, or ``workers < 1``.
+        ArgumentTypeError: ``executor`` is neither a name nor has ``submit``; ``workers`` is
+            not an int.
+    """
+    n = _int_workers(workers)
+    if isinstance(executor, str):
+        if executor not in EXECUTORS:
+            raise ConfigurationError(
+                f"executor must be one of {', '.join(map(repr, EXECUTORS))} or an object with "
+                f"submit(), got {describe(executor)}"
+            )
+    elif not callable(getattr(executor, "submit", None)):
+        raise ArgumentTypeError(
+            "executor must be 'serial', 'threads', 'processes' or an object with the "
+            f"concurrent.futures submit(), got {describe(executor)}"
+        )
+    return n
+
+
 def resolve(executor: object, workers: object) -> Backend:
     """Map ``run(executor=..., workers=...)`` to a backend.
 
@@ -565,29 +589,19 @@ def resolve(executor: object, workers: object) -> Backend:
         ConfigurationError: an unknown executor name, or ``workers < 1``.
         ArgumentTypeError: ``executor`` is neither a name nor has ``submit``.
     """
-    n = _int_workers(workers)
+    n = validate(executor, workers)
     default = os.cpu_count() or 1
     if isinstance(executor, str):
         if executor == "serial":
             return SerialBackend()
         if executor == "threads":
             return ThreadBackend(n or default)
-        if executor == "processes":
-            return ProcessBackend(n or default)
-        raise ConfigurationError(
-            f"executor must be one of {', '.join(map(repr, EXECUTORS))} or an object with "
-            f"submit(), got {describe(executor)}"
-        )
+        return ProcessBackend(n or default)
     dask: Any = sys.modules.get("distributed")
     if dask is not None and isinstance(executor, getattr(dask, "Client", ())):
         # A Client's own submit returns dask futures, not concurrent.futures ones.
         client: Any = executor
         return ExternalBackend(client.get_executor(), n or _client_size(client) or default)
-    if not callable(getattr(executor, "submit", None)):
-        raise ArgumentTypeError(
-            "executor must be 'serial', 'threads', 'processes' or an object with the "
-            f"concurrent.futures submit(), got {describe(executor)}"
-        )
     size = getattr(executor, "_max_workers", None)  # ThreadPool/ProcessPoolExecutor, loky
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         size = None

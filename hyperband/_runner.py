@@ -39,6 +39,7 @@ from ._executors import (
     ThreadBackend,
     WorkerDiedError,
     resolve,
+    validate,
     worker_label,
 )
 from ._jobs import Best, Job
@@ -331,12 +332,12 @@ def run(
                 "objective must pickle for executor='processes' (define it at module level, "
                 f"not as a lambda or closure), got {describe(objective)}: {exc}"
             ) from exc
+    validate(executor, workers)
     with_context = _takes_context(objective)
-    backend = resolve(executor, workers)  # last: it may start worker processes
 
     jl: Journal | None = None
     scratch: str | None = None
-    backends = [backend]
+    backends: list[Backend] = []
     try:
         records: list[JobRecord] = []
         if journal is not None:
@@ -371,6 +372,8 @@ def run(
         if with_context and root is None:
             scratch = root = tempfile.mkdtemp(prefix="hyperband-checkpoints-")
 
+        # Last: it may start worker processes, pointless if the journal is refused.
+        backends.append(resolve(executor, workers))
         driver = _Driver(hb, objective, backends, jl, records, with_context, root, limit, retries)
         total = None if iterations is None else hb.schedule.total_jobs * iterations
         failed = sum(r.status == "failed" for r in records)
