@@ -1,0 +1,853 @@
+"""Hyperband for Microsoft NNI 3.0: an advisor that drives the `Hyperband` machine.
+
+NNI runs an *advisor* (a :class:`nni.runtime.msg_dispatcher_base.MsgDispatcherBase` subclass) in
+its dispatcher process and talks to it with commands: it asks for trial jobs, reports metrics
+and trial ends. :class:`HyperbandAdvisor` translates those commands into ``ask``/``tell``/``fail``
+calls on the machine and adds no scheduling logic of its own: which configuration runs at which
+budget, what gets promoted, when a bracket starts and when the study is over is all the machine's.
+
+This module is the only place that imports ``nni`` (the ``nni`` extra); importing ``hyperband``
+never does.
+
+Configuration (NNI 3.0, ``config.yml``)::
+
+    tuner:
+      className: hyperband.integrations.nni.HyperbandAdvisor
+      codeDirectory: .          # NNI 3.0's validator insists on it for a className
+      classArgs: {R: 81, eta: 3, optimize_mode: maximize, iterations: 1, seed: 0}
+
+Each trial gets the configuration plus ``TRIAL_BUDGET`` (an int when integral) from
+``nni.get_next_parameter()`` and reports with ``nni.report_final_result``. See ``docs/nni.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import numbers
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import nni
+from nni.runtime.msg_dispatcher_base import MsgDispatcherBase
+from nni.runtime.tuner_command_channel import CommandType
+
+from hyperband._errors import (
+    ConfigurationError,
+    HyperbandError,
+    InvalidResultError,
+    UnknownJobError,
+    describe,
+)
+from hyperband._jobs import DONE, WAIT, Job
+from hyperband._machine import Hyperband
+
+__all__ = ["BUDGET_KEY", "RESUME_KEYS", "HyperbandAdvisor"]
+
+_logger = logging.getLogger(__name__)
+
+#: The parameter that carries a job's budget, as NNI's built-in Hyperband names it.
+BUDGET_KEY: Final = "TRIAL_BUDGET"
+#: The extra parameters sent with ``resume_info=True`` (see :class:`HyperbandAdvisor`).
+RESUME_KEYS: Final = (
+    "TRIAL_JOB_ID",
+    "TRIAL_CONFIG_ID",
+    "TRIAL_PREVIOUS_BUDGET",
+    "TRIAL_RESUME_FROM",
+)
+_RESERVED: Final = frozenset((BUDGET_KEY, *RESUME_KEYS))
+
+OPTIMIZE_MODES: Final = ("maximize", "minimize")
+#: Trial end events that mean "the trial will report nothing more".
+END_EVENTS: Final = frozenset(
+    ("SUCCEEDED", "FAILED", "USER_CANCELED", "SYS_CANCELED", "EARLY_STOPPED")
+)
+CHECKPOINT_FILE: Final = "hyperband_advisor.json"
+CHECKPOINT_FORMAT: Final = "hyperband.nni-advisor"
+CHECKPOINT_VERSION: Final = 1
+
+# NNI's manager stores a metric in its database before forwarding it, but notices a trial's end
+# by polling, so a trial's last metric can reach us after its end. A trial end therefore takes
+# effect only after this many pings (0.5 to 1 s), ample for the metric to arrive (milliseconds).
+_GRACE_PINGS: Final = 2
+# NNI 3.0's manager drops its own pings (nni_node/core/tuner_command_channel.js ignores 'PI'),
+# so the dispatcher pings itself at this interval, through the command queue.
+PING_SECONDS: Final = 0.5
+
+
+def _new_machine(space_or_sampler: Any, args: Mapping[str, Any]) -> Hyperband:
+    return Hyperband(space_or_sampler, **args)
+
+
+class _NoSampler:
+    """Lets the constructor validate every argument before the search space arrives."""
+
+    def sample(self, rng: Any, n: int) -> list[dict[str, Any]]:  # pragma: no cover - unused
+        raise AssertionError("never sampled")
+
+
+class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no type hints
+    """An NNI 3.0 advisor running Hyperband on the deterministic :class:`~hyperband.Hyperband`.
+
+    The first four arguments are those of NNI's built-in ``Hyperband`` advisor, in its order and
+    with its defaults, so a configuration written for the built-in one keeps working; the rest
+    are this library's. NNI passes ``classArgs`` as keyword arguments.
+
+    Args:
+        optimize_mode: ``"maximize"`` or ``"minimize"`` the metric's ``"default"``.
+        R: the largest budget a trial gets (the machine's ``max_budget``).
+        eta: the halving rate (> 1; any real, not only ints).
+        exec_mode: ``"parallelism"`` (a new bracket starts whenever no started bracket has a job
+            to hand out) or ``"serial"`` (a bracket starts only after the previous one resolved
+            completely; NNI's built-in starts it early).
+        min_budget: the smallest budget (``R / min_budget`` fixes the brackets).
+        sizing: ``"li2018"`` (the paper's Algorithm 1, what NNI computes) or ``"table"``.
+        iterations: how many times to run every bracket; ``None`` (default, like the built-in)
+            runs until NNI's ``maxTrialNumber`` or ``maxExperimentDuration`` stops it.
+        seed: an int >= 0 makes the configurations reproducible; ``None`` draws one (logged,
+            and kept in the checkpoint so ``nnictl resume`` continues the same study).
+        integer_budgets: round non-integral budgets to the nearest int >= 1 (the last rung
+            stays ``R``); by default ``TRIAL_BUDGET`` is a float when a budget is not integral.
+        resume_info: also send ``TRIAL_JOB_ID`` (this job's id, also its NNI parameter id),
+            ``TRIAL_CONFIG_ID``, and for a promotion ``TRIAL_PREVIOUS_BUDGET`` and
+            ``TRIAL_RESUME_FROM`` (the job id of the configuration's previous rung; ``None`` on
+            rung 0), so a trial can resume a checkpoint instead of training from scratch.
+        command_channel_url: where NNI's manager listens; NNI passes nothing (the dispatcher
+            reads it from the environment). In-process tests pass a ``ws://_unittest_`` URL,
+            which :class:`MsgDispatcherBase` does not connect to.
+
+    Raises:
+        ConfigurationError: an argument is out of range (``HyperbandError`` subclasses name the
+            argument, the rule and the value). NNI then shows the experiment as ``ERROR``.
+
+    Example:
+        >>> from nni.runtime.tuner_command_channel import CommandType
+        >>> advisor = HyperbandAdvisor(R=9, eta=3, iterations=1, seed=0,
+        ...                            command_channel_url="ws://_unittest_")
+        >>> sent = []
+        >>> advisor.send = lambda command, data: sent.append((command, data))
+        >>> advisor.process_command(CommandType.Initialize,
+        ...                         {"x": {"_type": "uniform", "_value": [0, 1]}})
+        >>> advisor.process_command(CommandType.RequestTrialJobs, 1)
+        >>> trial = json.loads(sent[-1][1])
+        >>> trial["parameter_id"], trial["parameters"]["TRIAL_BUDGET"]
+        (0, 1)
+    """
+
+    def __init__(
+        self,
+        optimize_mode: str = "maximize",
+        R: float = 60,  # noqa: N803 - NNI's built-in advisor's classArg name
+        eta: float = 3,
+        exec_mode: str = "parallelism",
+        *,
+        min_budget: float = 1,
+        sizing: str = "li2018",
+        iterations: int | None = None,
+        seed: int | None = None,
+        integer_budgets: bool = False,
+        resume_info: bool = False,
+        command_channel_url: str | None = None,
+    ) -> None:
+        # Connect first: were the constructor to fail before connecting, NNI's manager would
+        # wait for the dispatcher forever; failing after connecting turns into status ERROR.
+        super().__init__(command_channel_url)
+        try:
+            if optimize_mode not in OPTIMIZE_MODES:
+                raise ConfigurationError(
+                    f"optimize_mode must be one of {', '.join(map(repr, OPTIMIZE_MODES))}, "
+                    f"got {describe(optimize_mode)}"
+                )
+            if not isinstance(resume_info, bool):
+                raise ConfigurationError(f"resume_info must be a bool, got {describe(resume_info)}")
+            self._args: dict[str, Any] = {
+                "max_budget": R,
+                "eta": eta,
+                "min_budget": min_budget,
+                "mode": optimize_mode,
+                "exec_mode": exec_mode,
+                "sizing": sizing,
+                "iterations": iterations,
+                "seed": seed,
+                "integer_budgets": integer_budgets,
+            }
+            # Validates every argument (and draws the seed when None) without a search space.
+            probe = _new_machine(_NoSampler(), self._args)
+        except HyperbandError as exc:
+            self._fatal(f"HyperbandAdvisor classArgs: {exc}")
+            raise
+        self._args["seed"] = probe.seed
+        self._resume_info = resume_info
+        self._hb: Hyperband | None = None
+        self._space: dict[str, Any] | None = None
+
+        self._credit = 0  # jobs NNI asked for that the machine could not hand out yet
+        self._done_sent = False
+        # Join bookkeeping. NNI's local training service hands queued parameters to whichever
+        # trial asks first, so a trial end's hyper_params may be another trial's: a trial's
+        # job is known only from its metrics, which carry the parameter id it really ran.
+        self._claims: dict[str, int] = {}  # trial id -> job id, from the trial's metrics
+        self._live_claimed: set[str] = set()  # claimed trials that have not ended
+        self._ended: set[str] = set()
+        self._grace: dict[str, list[Any]] = {}  # ended trial -> [event, pings seen]
+        self._orphans: list[str] = []  # trials that ended without reporting anything
+        self._sent_ids: set[int] = set()  # every parameter id sent to NNI
+        self._open: set[int] = set()  # sent and not yet told or failed
+        self._n_forms = 0  # trials NNI created or will create for our parameters
+        self._n_ended = 0  # ... and how many of them ended
+        self._intermediate: dict[int, list[float]] = {}
+        # Results known without running a trial (nnictl resume, experiment.import_data), by
+        # configuration and budget; a job that asks for one is told at once.
+        self._cache: dict[str, list[Any]] = {}
+        self._foreign: dict[int, dict[str, Any]] = {}  # parameter ids of an earlier run
+        self._resend: deque[int] = deque()
+        self._resumed: set[int] | None = None  # set while resuming, until the first request
+        self._restored = False
+        self._dirty = False
+        self._handlers: dict[CommandType, Callable[[Any], None]] = {
+            CommandType.Initialize: self.handle_initialize,
+            CommandType.RequestTrialJobs: self.handle_request_trial_jobs,
+            CommandType.UpdateSearchSpace: self.handle_update_search_space,
+            CommandType.ImportData: self.handle_import_data,
+            CommandType.AddCustomizedTrialJob: self.handle_add_customized_trial,
+            CommandType.ReportMetricData: self.handle_report_metric_data,
+            CommandType.TrialEnd: self.handle_trial_end,
+            CommandType.Ping: self.handle_ping,
+        }
+        _logger.info(
+            "HyperbandAdvisor: R=%r eta=%r min_budget=%r optimize_mode=%s exec_mode=%s "
+            "sizing=%s iterations=%r seed=%d",
+            R,
+            eta,
+            min_budget,
+            optimize_mode,
+            exec_mode,
+            sizing,
+            iterations,
+            probe.seed,
+        )
+
+    # ------------------------------------------------------------------ public views
+
+    @property
+    def machine(self) -> Hyperband | None:
+        """The machine, once NNI sent the search space (or a checkpoint was loaded)."""
+        return self._hb
+
+    @property
+    def intermediate(self) -> dict[int, list[float]]:
+        """The PERIODICAL metrics (their ``"default"``) recorded per job id, in arrival order."""
+        return {jid: list(values) for jid, values in self._intermediate.items()}
+
+    # ------------------------------------------------------------------ dispatcher plumbing
+
+    def enqueue_command(self, command: CommandType, data: Any) -> None:
+        """Queue every command on one worker thread, in the order NNI sent them.
+
+        The base class sends trial ends and PERIODICAL metrics to a second (assessor) thread.
+        Here that would reorder a trial's FINAL metric and its end, and make two threads
+        share the machine; one queue keeps NNI's order and needs no lock.
+        """
+        self.default_command_queue.put((command, data))
+
+    def process_command(self, command: CommandType, data: Any) -> None:
+        """Run one command's handler; an unexpected error is logged, never raised.
+
+        An exception escaping a handler stops the base class's worker, after which the
+        experiment hangs in RUNNING, so only the fatal ``Initialize`` errors propagate.
+        """
+        handler = self._handlers.get(command)
+        if handler is None:
+            _logger.error("HyperbandAdvisor: unsupported NNI command %s ignored", command)
+            return
+        if command is CommandType.Initialize:
+            handler(data)
+            return
+        try:
+            handler(data)
+        except Exception:
+            _logger.exception("HyperbandAdvisor: error while handling %s %r", command, data)
+
+    def run(self) -> None:
+        """Serve NNI's commands until it terminates the dispatcher, then save a checkpoint."""
+        ticker = threading.Thread(target=self._ping_forever, name="hyperband-ping", daemon=True)
+        ticker.start()
+        try:
+            super().run()
+        finally:
+            self._save_if_dirty()
+
+    def _ping_forever(self) -> None:
+        # Queued like NNI's commands, so the handler runs on the one worker thread.
+        while not self.stopping:
+            time.sleep(PING_SECONDS)
+            self.default_command_queue.put((CommandType.Ping, ""))
+
+    # ------------------------------------------------------------------ NNI handlers
+
+    def handle_initialize(self, data: Any) -> None:
+        """Build the machine on the search space and tell NNI the advisor is ready.
+
+        A malformed search space is fatal: it is reported to NNI (status ERROR, with the
+        message naming the place, the rule and the value) and the dispatcher stops.
+        """
+        if self._hb is None:
+            try:
+                self._hb = self._build(data)
+            except HyperbandError as exc:
+                self._fatal(f"HyperbandAdvisor search space: {exc}")
+                raise
+        elif self._space is not None and data != self._space:
+            _logger.error(
+                "HyperbandAdvisor: the search space differs from the checkpoint's; the "
+                "checkpoint's is kept (a running Hyperband study cannot change its space)"
+            )
+        self.send(CommandType.Initialized, "")
+
+    def handle_update_search_space(self, data: Any) -> None:
+        """Accept the search space before the first job; afterwards only an unchanged one."""
+        if self._hb is None:
+            self.handle_initialize(data)
+            return
+        if data != self._space:
+            _logger.error(
+                "HyperbandAdvisor: search space update ignored: a running Hyperband study "
+                "cannot change its space (start a new experiment instead)"
+            )
+
+    def handle_request_trial_jobs(self, data: Any) -> None:
+        """NNI has ``data`` free trial slots: hand out that many jobs, or owe them."""
+        if isinstance(data, bool) or not isinstance(data, int) or data < 0:
+            _logger.error(
+                "HyperbandAdvisor: RequestTrialJobs must carry an int >= 0, got %s",
+                describe(data),
+            )
+            return
+        if self._resumed is not None:
+            self._plan_resend()
+        self._credit += data
+        self._serve()
+
+    def handle_report_metric_data(self, data: Any) -> None:
+        """A trial reported a metric: FINAL tells the machine, PERIODICAL is recorded.
+
+        Joined by ``parameter_id`` (the machine's job id), never by trial id. A bad metric or
+        an unknown id is logged as an error naming the trial; a bad FINAL fails its job.
+        """
+        if not isinstance(data, Mapping):
+            _logger.error("HyperbandAdvisor: metric data must be a dict, got %s", describe(data))
+            return
+        trial = data.get("trial_job_id")
+        pid = data.get("parameter_id")
+        kind = data.get("type")
+        if kind not in ("FINAL", "PERIODICAL"):
+            _logger.error(
+                "HyperbandAdvisor: trial %s sent a %s metric; only FINAL and PERIODICAL are "
+                "supported (multi-phase trials are not)",
+                trial,
+                kind,
+            )
+            return
+        if pid is None:
+            # A trial the user added by hand (NNI's "customized" trial) is outside the schedule.
+            _logger.warning(
+                "HyperbandAdvisor: trial %s (a customized trial) reported a metric; ignored",
+                trial,
+            )
+            return
+        if type(pid) is not int or pid not in self._sent_ids:
+            if type(pid) is int and pid in self._foreign:
+                self._foreign_result(trial, pid, kind, data.get("value"))
+                return
+            _logger.error(
+                "HyperbandAdvisor: trial %s reported a %s metric for parameter_id %s, which "
+                "this advisor never sent; ignored",
+                trial,
+                kind,
+                describe(pid),
+            )
+            return
+        if isinstance(trial, str):
+            self._claim(trial, pid)
+        hb = self._hb
+        assert hb is not None  # ids are sent only once the machine exists
+        try:
+            value = _decode_metric(data.get("value"))
+        except ValueError as exc:
+            self._bad_metric(trial, pid, kind, str(exc))
+            return
+        if kind == "PERIODICAL":
+            try:
+                number = _default_number(value)
+            except ValueError as exc:
+                self._bad_metric(trial, pid, kind, str(exc))
+                return
+            self._intermediate.setdefault(pid, []).append(number)
+            return
+        try:
+            hb.tell(pid, value)
+        except UnknownJobError as exc:  # includes "already told or failed"
+            _logger.error("HyperbandAdvisor: trial %s: FINAL metric ignored: %s", trial, exc)
+            return
+        except InvalidResultError as exc:
+            self._bad_metric(trial, pid, kind, str(exc))
+            return
+        self._open.discard(pid)
+        _logger.debug("HyperbandAdvisor: trial %s: job %d told %r", trial, pid, value)
+        self._resolved()
+
+    def handle_trial_end(self, data: Any) -> None:
+        """A trial ended. Without a FINAL metric its job fails (after a short grace)."""
+        if not isinstance(data, Mapping):
+            _logger.error("HyperbandAdvisor: trial end must be a dict, got %s", describe(data))
+            return
+        trial = data.get("trial_job_id")
+        event = data.get("event")
+        if not isinstance(trial, str) or trial in self._ended:
+            return
+        self._ended.add(trial)
+        jid = self._claims.get(trial)
+        if jid is not None:
+            self._n_ended += 1
+            self._live_claimed.discard(trial)
+            if jid in self._open:  # no FINAL yet: it may still be on its way
+                self._grace[trial] = [event, 0]
+            return
+        # The trial never reported: its job is unknown (see _claims); whether it was one of
+        # ours is known from its own form, which NNI does keep with the trial.
+        pid = _form_parameter_id(data.get("hyper_params"))
+        if pid is None or pid not in self._sent_ids:
+            _logger.debug("HyperbandAdvisor: end of trial %s (not ours) ignored", trial)
+            return
+        self._n_ended += 1
+        self._grace[trial] = [event, 0]
+
+    def handle_ping(self, data: Any) -> None:
+        """The heartbeat (see :meth:`run`): age trial ends, settle lost jobs, checkpoint."""
+        if self._grace:
+            expired = []
+            for trial, entry in self._grace.items():
+                entry[1] += 1
+                if entry[1] >= _GRACE_PINGS:
+                    expired.append(trial)
+            for trial in expired:
+                event = self._grace.pop(trial)[0]
+                self._trial_over(trial, event)
+            self._settle()
+        self._save_if_dirty()
+
+    def handle_import_data(self, data: Any) -> None:
+        """Take earlier results (``nnictl resume``, ``experiment.import_data``) where they fit.
+
+        Each entry is ``{"parameter": {...config, "TRIAL_BUDGET": b}, "value": metric}``. A
+        result is used when the machine hands out a job with exactly that configuration and
+        budget: the job is told at once instead of run. With the same ``seed`` the machine
+        draws the same configurations again, so a study resumed without a checkpoint replays
+        its finished jobs this way. Entries without a budget or a usable value are skipped.
+        """
+        if not isinstance(data, list):
+            _logger.error("HyperbandAdvisor: import data must be a list, got %s", describe(data))
+            return
+        used = 0
+        for entry in data:
+            if not isinstance(entry, Mapping):
+                continue
+            params = entry.get("parameter")
+            try:
+                value = _decode_metric(entry.get("value"))
+                _default_number(value)
+            except ValueError as exc:
+                _logger.warning("HyperbandAdvisor: import entry skipped: %s", exc)
+                continue
+            key = _params_key(params)
+            if key is None:
+                continue
+            self._cache.setdefault(key, []).append(value)
+            used += 1
+        _logger.info("HyperbandAdvisor: imported %d of %d earlier results", used, len(data))
+        self._feed_pending()
+        self._serve()
+
+    def handle_add_customized_trial(self, data: Any) -> None:
+        """NNI resumes trials that were running when the experiment stopped (``nnictl resume``).
+
+        Their parameter ids are ours when a checkpoint restored the machine; they will report
+        as usual. Jobs of the checkpoint that NNI does not resume are sent again.
+        """
+        entries = data if isinstance(data, list) else [data]
+        if self._resumed is None:
+            self._resumed = set()
+        for entry in entries:
+            if isinstance(entry, str):
+                try:
+                    entry = json.loads(entry)
+                except ValueError:
+                    continue
+            if not isinstance(entry, Mapping):
+                continue
+            pid = entry.get("parameter_id")
+            params = entry.get("parameters")
+            if type(pid) is not int:
+                continue
+            if self._restored and pid in self._open:
+                self._resumed.add(pid)
+                self._sent_ids.add(pid)
+                self._n_forms += 1
+            elif isinstance(params, dict):
+                # Without a checkpoint these ids mean nothing to this machine; their results
+                # can still be used by configuration (see handle_import_data).
+                self._foreign[pid] = params
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def save_checkpoint(self) -> None:
+        """Write the machine's snapshot to NNI's checkpoint directory (atomically)."""
+        path = self.get_checkpoint_path()
+        if path is None or self._hb is None:
+            return
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "machine": self._hb.snapshot(),
+            "intermediate": [[k, v] for k, v in self._intermediate.items()],
+        }
+        target = os.path.join(path, CHECKPOINT_FILE)
+        tmp = target + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(state, f)
+        os.replace(tmp, target)
+        self._dirty = False
+
+    def load_checkpoint(self) -> None:
+        """Restore the machine from NNI's checkpoint directory (called on ``nnictl resume``).
+
+        Without a checkpoint the study starts afresh and reuses the results NNI imports (see
+        :meth:`handle_import_data`). A checkpoint that cannot be read is logged and ignored.
+        """
+        self._resumed = set()
+        path = self.get_checkpoint_path()
+        target = None if path is None else os.path.join(path, CHECKPOINT_FILE)
+        if target is None or not os.path.exists(target):
+            _logger.info("HyperbandAdvisor: resuming without a checkpoint")
+            return
+        try:
+            with open(target, encoding="utf-8") as f:
+                state = json.load(f)
+            if state.get("format") != CHECKPOINT_FORMAT or state.get("version") != 1:
+                raise ValueError(f"unknown checkpoint format {state.get('format')!r}")
+            hb = Hyperband.restore(state["machine"])
+        except (OSError, ValueError, KeyError, TypeError, HyperbandError) as exc:
+            _logger.error(
+                "HyperbandAdvisor: checkpoint %s unusable, starting afresh: %s", target, exc
+            )
+            return
+        self._hb = hb
+        self._space = state["machine"].get("space")
+        self._intermediate = {int(k): list(v) for k, v in state.get("intermediate", [])}
+        # The pending jobs were sent by the previous dispatcher; their trials are resumed by
+        # NNI (handle_add_customized_trial) or lost, and then sent again (_plan_resend).
+        self._open = {job.id for job in hb.pending}
+        self._sent_ids = set(self._open)
+        self._restored = True
+        _logger.info(
+            "HyperbandAdvisor: resumed from %s: %d jobs asked, %d pending",
+            target,
+            hb.n_asked,
+            len(hb.pending),
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _build(self, space: Any) -> Hyperband:
+        if not isinstance(space, dict):
+            raise ConfigurationError(
+                f"the search space must be a dict in NNI's format, got {describe(space)}"
+            )
+        clash = sorted(_RESERVED.intersection(space))
+        if clash:
+            raise ConfigurationError(
+                f"the search space must not use the reserved parameter names "
+                f"{', '.join(sorted(_RESERVED))}; it has {', '.join(clash)}"
+            )
+        hb = _new_machine(space, self._args)
+        self._space = space
+        return hb
+
+    def _fatal(self, message: str) -> None:
+        _logger.error("%s", message)
+        self.report_error(message)  # NNI's manager sets the experiment's status to ERROR
+
+    def _serve(self) -> None:
+        """Hand out as many jobs as NNI is owed; announce the end once the machine is done."""
+        hb = self._hb
+        if hb is None:
+            return
+        while self._credit > 0:
+            if self._resend:
+                jid = self._resend.popleft()
+                job = next((j for j in hb.pending if j.id == jid), None)
+                if job is not None:
+                    self._dispatch(job)
+                continue
+            nxt = hb.ask()
+            if nxt is WAIT:
+                break
+            if nxt is DONE:
+                self._credit = 0
+                break
+            assert isinstance(nxt, Job)
+            if self._cache and self._answer_from_cache(nxt):
+                continue
+            self._dispatch(nxt)
+        if hb.done and not self._done_sent:
+            self._done_sent = True
+            self._credit = 0
+            _logger.info(
+                "HyperbandAdvisor: every bracket is resolved (%d succeeded, %d failed); best: %s",
+                hb.n_succeeded,
+                hb.n_failed,
+                hb.best,
+            )
+            self.send(CommandType.NoMoreTrialJobs, "")
+
+    def _dispatch(self, job: Job) -> None:
+        params = dict(job.config)
+        params[BUDGET_KEY] = job.budget
+        if self._resume_info:
+            params["TRIAL_JOB_ID"] = job.id
+            params["TRIAL_CONFIG_ID"] = job.config_id
+            params["TRIAL_PREVIOUS_BUDGET"] = job.previous_budget
+            params["TRIAL_RESUME_FROM"] = job.resume_from
+        # Plain json, not nni.dump: configurations are plain JSON values, and json_tricks
+        # costs several times more on the dispatcher's per-job path.
+        payload = json.dumps(
+            {
+                "parameter_id": job.id,
+                "parameter_source": "algorithm",
+                "parameters": params,
+                "parameter_index": 0,
+            },
+            default=_json_default,
+        )
+        self.send(CommandType.NewTrialJob, payload)
+        self._credit -= 1
+        self._sent_ids.add(job.id)
+        self._open.add(job.id)
+        self._n_forms += 1
+        self._dirty = True
+
+    def _resolved(self) -> None:
+        """After a tell or fail: the machine may have promotions or a new bracket ready."""
+        self._dirty = True
+        self._serve()
+
+    def _claim(self, trial: str, jid: int) -> None:
+        known = self._claims.get(trial)
+        if known is None:
+            self._claims[trial] = jid
+            if trial not in self._ended:
+                self._live_claimed.add(trial)
+            elif trial in self._orphans:  # a late metric: not an orphan after all
+                self._orphans.remove(trial)
+            if self._orphans:
+                self._settle()
+        elif known != jid:
+            _logger.error(
+                "HyperbandAdvisor: trial %s reported for parameter ids %d and %d; only the "
+                "first one is joined to it",
+                trial,
+                known,
+                jid,
+            )
+
+    def _bad_metric(self, trial: Any, jid: int, kind: Any, why: str) -> None:
+        if kind != "FINAL":
+            _logger.error("HyperbandAdvisor: trial %s: bad %s metric ignored: %s", trial, kind, why)
+            return
+        _logger.error(
+            "HyperbandAdvisor: trial %s: bad FINAL metric, job %d fails: %s", trial, jid, why
+        )
+        self._fail(jid, f"trial {trial} reported a bad final metric: {why}")
+
+    def _fail(self, jid: int, reason: str) -> None:
+        assert self._hb is not None
+        try:
+            self._hb.fail(jid, reason)
+        except UnknownJobError:
+            return
+        self._open.discard(jid)
+        _logger.info("HyperbandAdvisor: job %d failed: %s", jid, reason)
+        self._resolved()
+
+    def _trial_over(self, trial: str, event: Any) -> None:
+        """A trial's end took effect: fail its job if it never reported a FINAL metric."""
+        jid = self._claims.get(trial)
+        if jid is None:
+            self._orphans.append(trial)
+            return
+        self._fail(jid, f"trial {trial} ended {event} without a final result")
+
+    def _settle(self) -> None:
+        """Fail the jobs that trials which ended without reporting anything took with them.
+
+        Such a trial's job cannot be named (see ``_claims``). But once every trial of ours
+        that has not ended has reported (claimed its job), no trial can report any other
+        pending job: those are exactly the ones the silent trials ran, so they fail.
+        """
+        if not self._orphans or any(t not in self._claims for t in self._grace):
+            return
+        if self._n_forms - self._n_ended - len(self._live_claimed) > 0:
+            return  # a running trial may still report one of them
+        claimed = set(self._claims.values())
+        lost = sorted(jid for jid in self._open if jid not in claimed)
+        trials = ", ".join(self._orphans)
+        self._orphans.clear()
+        for jid in lost:
+            self._fail(jid, f"its trial ended without reporting any metric (one of: {trials})")
+
+    def _answer_from_cache(self, job: Job) -> bool:
+        key = _job_key(job.config, job.budget)
+        values = self._cache.get(key)
+        if not values:
+            return False
+        value = values.pop(0)
+        if not values:
+            del self._cache[key]
+        assert self._hb is not None
+        self._hb.tell(job.id, value)
+        self._dirty = True
+        _logger.debug("HyperbandAdvisor: job %d told %r from earlier results", job.id, value)
+        return True
+
+    def _feed_pending(self) -> None:
+        """Tell the pending jobs whose results arrived by import."""
+        if not self._cache or self._hb is None:
+            return
+        for job in self._hb.pending:
+            key = _job_key(job.config, job.budget)
+            values = self._cache.get(key)
+            if values:
+                value = values.pop(0)
+                if not values:
+                    del self._cache[key]
+                self._hb.tell(job.id, value)
+                self._open.discard(job.id)
+                self._dirty = True
+
+    def _foreign_result(self, trial: Any, pid: int, kind: Any, raw: Any) -> None:
+        if kind != "FINAL":
+            return
+        key = _params_key(self._foreign.pop(pid))
+        try:
+            value = _decode_metric(raw)
+            _default_number(value)
+        except ValueError as exc:
+            _logger.error("HyperbandAdvisor: trial %s: bad FINAL metric ignored: %s", trial, exc)
+            return
+        if key is not None:
+            self._cache.setdefault(key, []).append(value)
+            self._feed_pending()
+            self._serve()
+
+    def _plan_resend(self) -> None:
+        """On the first request after a resume: send again the jobs NNI did not resume."""
+        resumed = self._resumed or set()
+        self._resumed = None
+        if not self._restored or self._hb is None:
+            return
+        for job in self._hb.pending:
+            if job.id not in resumed:
+                self._resend.append(job.id)
+        if self._resend:
+            _logger.info(
+                "HyperbandAdvisor: sending again %d job(s) whose trials NNI lost: %s",
+                len(self._resend),
+                list(self._resend),
+            )
+
+    def _save_if_dirty(self) -> None:
+        if not self._dirty:
+            return
+        try:
+            self.save_checkpoint()
+        except OSError as exc:
+            _logger.error("HyperbandAdvisor: could not write the checkpoint: %s", exc)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _json_default(value: Any) -> Any:
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        return item()
+    raise TypeError(f"parameter value {describe(value)} is not JSON-serialisable")
+
+
+def _decode_metric(raw: Any) -> Any:
+    """A metric as NNI forwards it: a JSON string (written by ``nni.dump`` in the trial)."""
+    if not isinstance(raw, str):
+        if raw is None:
+            raise ValueError("the metric has no value")
+        return raw
+    if '"__' not in raw:  # json_tricks marks its special encodings with "__..." keys
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    try:
+        return nni.load(raw)
+    except Exception as exc:
+        raise ValueError(f"the metric {raw[:80]!r} is not valid JSON: {exc}") from None
+
+
+def _default_number(value: Any) -> float:
+    raw = value.get("default") if isinstance(value, dict) else value
+    if isinstance(value, dict) and "default" not in value:
+        raise ValueError(f"a dict metric needs a 'default' key, got keys {sorted(map(str, value))}")
+    if isinstance(raw, bool) or not isinstance(raw, numbers.Real) or not math.isfinite(raw):
+        raise ValueError(f"the metric must be a finite number, got {describe(raw)}")
+    return float(raw)
+
+
+def _form_parameter_id(hyper_params: Any) -> int | None:
+    form = hyper_params
+    if isinstance(form, str):
+        try:
+            form = json.loads(form)
+        except ValueError:
+            return None
+    pid = form.get("parameter_id") if isinstance(form, Mapping) else None
+    return pid if type(pid) is int else None
+
+
+def _canonical(value: Any) -> Any:
+    # NNI's manager round-trips parameters through JavaScript, which writes 3.0 as 3.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _job_key(config: Mapping[str, Any], budget: Any) -> str:
+    return json.dumps([_canonical(dict(config)), _canonical(budget)], sort_keys=True)
+
+
+def _params_key(params: Any) -> str | None:
+    if isinstance(params, str):
+        try:
+            params = json.loads(params)
+        except ValueError:
+            return None
+    if not isinstance(params, Mapping) or BUDGET_KEY not in params:
+        return None
+    config = {k: v for k, v in params.items() if k not in _RESERVED}
+    return _job_key(config, params[BUDGET_KEY])

@@ -1,0 +1,262 @@
+"""End-to-end: real NNI 3.0 experiments (local training service) driven by HyperbandAdvisor.
+
+Each test starts NNI's manager through the Python ``Experiment`` API on a free port of
+127.0.0.1, with a temporary HOME and experiment directory, runs real trial processes
+(``tests/nni_trial/trial.py``), and always stops the experiment and kills NNI's process group.
+
+The machine is deterministic: its configurations, promotions and failures do not depend on the
+order results arrive in. So an in-process machine with the same seed, told the trial's own
+objective, predicts exactly which (configuration, budget) pairs the real experiment must run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("nni", reason="the nni extra is not installed (pip install 'hyperband[nni]')")
+
+import psutil  # a dependency of nni
+from nni.experiment import CustomAlgorithmConfig, Experiment
+
+import hyperband
+
+TRIAL_DIR = Path(__file__).parent / "nni_trial"
+sys.path.insert(0, str(TRIAL_DIR))
+from trial import objective  # type: ignore[import-not-found]  # noqa: E402
+
+# NNI's launcher leaves a socket unclosed (nni/experiment/launcher.py, _ensure_port_idle).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+SPACE: dict[str, Any] = {
+    "x": {"_type": "uniform", "_value": [0, 1]},
+    "lr": {"_type": "loguniform", "_value": [1e-4, 1e-1]},
+    "act": {"_type": "choice", "_value": ["relu", "tanh"]},
+}
+SEED = 1
+TIME_LIMIT = 90.0  # seconds per test, NNI's start and stop included
+STOP_RESERVE = 25.0  # of which this much is kept for stopping NNI and checking
+TERMINAL = {"SUCCEEDED", "FAILED", "USER_CANCELED", "SYS_CANCELED", "EARLY_STOPPED"}
+ADVISOR = "hyperband.integrations.nni.HyperbandAdvisor"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def in_space(params: dict[str, Any]) -> bool:
+    return (
+        set(params) == {"x", "lr", "act", "TRIAL_BUDGET"}
+        and 0 <= params["x"] <= 1
+        and 1e-4 <= params["lr"] <= 1e-1
+        and params["act"] in ("relu", "tanh")
+    )
+
+
+def config_key(params: dict[str, Any]) -> tuple[Any, ...]:
+    return (params["x"], params["lr"], params["act"])
+
+
+def predicted_jobs(max_budget: int, eta: int, fail_above: float) -> Counter[tuple[Any, ...]]:
+    """The (configuration, budget) pairs the real study must run, from the same machine."""
+    hb = hyperband.Hyperband(SPACE, max_budget, eta, iterations=1, seed=SEED)
+    jobs: Counter[tuple[Any, ...]] = Counter()
+    while not hb.done:
+        job = hb.ask()
+        assert isinstance(job, hyperband.Job)  # serially, the machine never waits
+        jobs[(*config_key(job.config), job.budget)] += 1
+        if job.config["x"] > fail_above:
+            hb.fail(job.id, "fails")
+        else:
+            hb.tell(job.id, objective(job.config, job.budget))
+    return jobs
+
+
+class Run:
+    """What one experiment left behind: NNI's view and the trials' own records."""
+
+    def __init__(self) -> None:
+        self.status = "NOT STARTED"
+        self.trials: dict[str, str] = {}  # trial id -> NNI status
+        self.metrics: list[dict[str, Any]] = []  # NNI's stored metrics
+        self.records: list[dict[str, Any]] = []  # written by the trials themselves
+        self.dispatcher_log = ""
+        self.wall = 0.0
+
+    def jobs(self) -> Counter[tuple[Any, ...]]:
+        return Counter(
+            (*config_key(r["parameters"]), r["parameters"]["TRIAL_BUDGET"]) for r in self.records
+        )
+
+
+def _stop(exp: Experiment, descendants: set[psutil.Process]) -> None:
+    """Stop the experiment, then kill whatever survived: NNI's process group and its children."""
+    proc = exp._proc  # node, which NNI starts in a process group of its own (os.setpgrp)
+    pid = proc.pid if proc is not None else None
+    if pid is not None:
+        with contextlib.suppress(psutil.Error):
+            descendants.update(psutil.Process(pid).children(recursive=True))
+    # Experiment.stop() waits for the manager without a timeout: bound it.
+    stopper = threading.Thread(target=exp.stop, daemon=True)
+    stopper.start()
+    stopper.join(timeout=15)
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=5)
+    for child in descendants:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
+def run_experiment(
+    tmp: Path,
+    *,
+    max_budget: int = 9,
+    eta: int = 3,
+    fail_above: float = math.inf,
+    client: str = "http",
+) -> Run:
+    """Run one experiment until it finishes (or the time limit) and collect what it left."""
+    run = Run()
+    start = time.monotonic()
+    records_dir = tmp / "records"
+    records_dir.mkdir()
+    exp = Experiment("local")
+    cfg = exp.config
+    cfg.experiment_name = "hyperband-e2e"
+    cfg.experiment_working_directory = str(tmp / "nni-experiments")
+    cfg.search_space = SPACE
+    cfg.trial_command = (
+        f'"{sys.executable}" trial.py "{records_dir}" --fail-above {fail_above} --client {client}'
+    )
+    cfg.trial_code_directory = str(TRIAL_DIR)
+    cfg.trial_concurrency = 3
+    # NNI's manager says DONE only after maxTrialNumber trials: one iteration of the schedule.
+    cfg.max_trial_number = hyperband.schedule(max_budget, eta).total_jobs
+    cfg.nni_manager_ip = "127.0.0.1"
+    cfg.tuner = CustomAlgorithmConfig(
+        class_name=ADVISOR,
+        class_args={"R": max_budget, "eta": eta, "iterations": 1, "seed": SEED},
+    )
+    descendants: set[psutil.Process] = set()
+    try:
+        exp.start(free_port())
+        while time.monotonic() < start + TIME_LIMIT - STOP_RESERVE:
+            time.sleep(0.5)
+            with contextlib.suppress(psutil.Error):
+                descendants.update(psutil.Process(exp._proc.pid).children(recursive=True))
+            run.status = exp.get_status()
+            if run.status in ("DONE", "ERROR", "STOPPED"):
+                break
+            if run.status in ("NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"):
+                jobs = exp.list_trial_jobs()
+                if jobs and all(str(j.status) in TERMINAL for j in jobs):
+                    break
+        run.trials = {j.trialJobId: str(j.status) for j in exp.list_trial_jobs()}
+        run.metrics = [
+            {"trial": m.trialJobId, "type": m.type, "parameter_id": m.parameterId, "value": m.data}
+            for per_trial in exp.get_job_metrics().values()
+            for m in per_trial
+        ]
+    finally:
+        _stop(exp, descendants)
+    logs = sorted((tmp / "nni-experiments").glob("*/log/dispatcher.log"))
+    run.dispatcher_log = logs[0].read_text() if logs else ""
+    run.records = [json.loads(p.read_text()) for p in sorted(records_dir.glob("*.json"))]
+    run.wall = time.monotonic() - start
+    return run
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary HOME: NNI keeps its registry of experiments there."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return tmp_path
+
+
+def check_common(run: Run, max_budget: int, eta: int, fail_above: float = math.inf) -> None:
+    assert run.dispatcher_log, "NNI wrote no dispatcher.log"
+    assert "Traceback" not in run.dispatcher_log, run.dispatcher_log
+    assert " ERROR " not in run.dispatcher_log, run.dispatcher_log
+    assert all(in_space(r["parameters"]) for r in run.records)
+    # Exactly the jobs the machine schedules, failures and promotions included.
+    assert run.jobs() == predicted_jobs(max_budget, eta, fail_above)
+    # Joined by parameter id (what the trial really ran, which NNI 3.0 may have swapped between
+    # trials started together), NNI's FINAL metrics are the trials' objective.
+    by_pid = {r["parameter_id"]: r["parameters"] for r in run.records}
+    assert len(by_pid) == len(run.records)  # the machine's job ids, each run once
+    finals = [m for m in run.metrics if m["type"] == "FINAL"]
+    assert len(finals) == sum(r["status"] == "succeeded" for r in run.records)
+    for m in finals:
+        params = by_pid[int(m["parameter_id"])]
+        assert float(m["value"]) == pytest.approx(objective(params, params["TRIAL_BUDGET"]))
+    assert run.wall < TIME_LIMIT
+
+
+def test_real_experiment_runs_the_whole_schedule(home: Path) -> None:
+    run = run_experiment(home)
+    print(f"\nwall time {run.wall:.1f} s")
+    schedule = hyperband.schedule(9, 3)
+    assert run.status == "DONE", run.dispatcher_log
+    assert len(run.trials) == schedule.total_jobs
+    assert set(run.trials.values()) == {"SUCCEEDED"}, run.trials
+    budgets = Counter(r["parameters"]["TRIAL_BUDGET"] for r in run.records)
+    assert budgets == Counter(
+        r.budget for b in schedule.brackets for r in b.rungs for _ in range(r.n_configs)
+    )
+    assert all(type(b) is int for b in budgets)
+    assert sorted(r["parameter_id"] for r in run.records) == list(range(schedule.total_jobs))
+    assert any(m["type"] == "PERIODICAL" for m in run.metrics)
+    check_common(run, 9, 3)
+
+
+def test_real_experiment_with_failing_trials_finishes_without_promoting_them(home: Path) -> None:
+    fail_above = 0.6
+    run = run_experiment(home, fail_above=fail_above)
+    print(f"\nwall time {run.wall:.1f} s")
+    if run.status != "DONE":
+        assert run.status in ("NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"), run.dispatcher_log
+    assert run.trials
+    assert set(run.trials.values()) <= TERMINAL  # nothing is left running
+    statuses = Counter(r["status"] for r in run.records)
+    # Both ways a trial fails happened: silently, and after reporting.
+    assert statuses["failed before reporting"] > 0, statuses
+    assert statuses["failed after reporting"] > 0, statuses
+    assert (
+        Counter(run.trials.values())["FAILED"]
+        == statuses["failed before reporting"] + (statuses["failed after reporting"])
+    )
+    # No configuration that failed was promoted: each ran once, at its bracket's first budget.
+    runs_per_config = Counter(config_key(r["parameters"]) for r in run.records)
+    for r in run.records:
+        if r["status"].startswith("failed"):
+            assert runs_per_config[config_key(r["parameters"])] == 1, r
+    check_common(run, 9, 3, fail_above)
+
+
+def test_real_experiment_with_nnis_own_trial_api(home: Path) -> None:
+    """The trials use nni.get_next_parameter / nni.report_*: a small study (6 trials)."""
+    run = run_experiment(home, max_budget=3, eta=3, client="nni")
+    print(f"\nwall time {run.wall:.1f} s")
+    assert run.status == "DONE", run.dispatcher_log
+    assert set(run.trials.values()) == {"SUCCEEDED"}, run.trials
+    check_common(run, 3, 3)
