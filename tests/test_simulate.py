@@ -15,7 +15,8 @@ from hyperband import ConfigurationError, HyperbandError, simulate
 sim_params = st.fixed_dictionaries(
     {
         "max_budget": st.sampled_from([1, 3, 9, 27, 30, 81]),
-        "eta": st.sampled_from([2, 3, 4]),
+        "eta": st.sampled_from([2, 2.5, 3, 4]),
+        "min_budget": st.sampled_from([1, 0.5]),
         "workers": st.integers(1, 40),
         "exec_mode": st.sampled_from(["serial", "parallelism"]),
         "sizing": st.sampled_from(["li2018", "table"]),
