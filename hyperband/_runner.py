@@ -274,9 +274,15 @@ def run(
             directory, ``report(step, value)``). For ``executor="processes"`` it must pickle (a
             module-level function).
         space: a search space in NNI's format, or a sampler (see :class:`~hyperband.Hyperband`).
-        max_budget, eta, min_budget, mode, exec_mode, sizing, iterations, seed: the study,
-            as for :class:`~hyperband.Hyperband`; ``seed=None`` draws one (recorded in the
-            result's ``params`` and the journal; resuming a journal reuses it).
+        max_budget: the budget of the last rung of every bracket (NNI's ``R``).
+        eta: the halving rate (> 1).
+        min_budget: the smallest budget a rung may get.
+        mode: ``"maximize"`` or ``"minimize"``.
+        exec_mode: ``"parallelism"`` or ``"serial"`` (see :class:`~hyperband.Hyperband`).
+        sizing: ``"li2018"`` or ``"table"`` (see :func:`~hyperband.schedule`).
+        iterations: how many times to run the schedule; ``None`` runs until interrupted.
+        seed: the seed; ``None`` draws one (recorded in the result's ``params`` and the
+            journal; resuming a journal reuses it).
         executor: ``"serial"`` (in this thread, for debugging), ``"threads"``,
             ``"processes"``, or an object with the concurrent.futures ``submit``
             (``ThreadPoolExecutor``, ``ProcessPoolExecutor``, loky, mpi4py.futures, a dask
