@@ -150,11 +150,18 @@ class Journal:
             The journal and the events it already holds (empty for a new file).
 
         Raises:
-            JournalError: another run holds the file, or it is corrupt.
+            JournalError: the path cannot be opened for appending (a directory, no
+                permission), another run holds the file, or it is corrupt.
         """
         p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        file = open(p, "a+b")  # noqa: SIM115 - the Journal owns and closes it
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            file = open(p, "a+b")  # noqa: SIM115 - the Journal owns and closes it
+        except OSError as exc:
+            raise JournalError(
+                f"journal must be a path to a file this process can create or append to, "
+                f"got {str(path)!r}: {exc.strerror or exc}"
+            ) from exc
         try:
             _lock(p, file)
             file.seek(0)

@@ -264,3 +264,8 @@ def test_a_custom_sampler_study_resumes_and_is_checked_by_class(tmp_path: Path) 
     with pytest.raises(JournalError, match=r"custom sampler .*pass it as space="):
         RunResult.from_journal(path)
     assert RunResult.from_journal(path, h.GridSampler()).best == first.best
+
+
+def test_a_journal_path_that_is_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match=r"journal must be a path to a file .*Is a directory"):
+        run(journal=tmp_path)
