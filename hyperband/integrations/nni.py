@@ -339,7 +339,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         Joined by ``parameter_id`` (the machine's job id), never by trial id. A bad metric or
         an unknown id is logged as an error naming the trial; a bad FINAL fails its job.
         """
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             _logger.error("HyperbandAdvisor: metric data must be a dict, got %s", describe(data))
             return
         trial = data.get("trial_job_id")
@@ -403,7 +403,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
 
     def handle_trial_end(self, data: Any) -> None:
         """A trial ended. Without a FINAL metric its job fails (after a short grace)."""
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             _logger.error("HyperbandAdvisor: trial end must be a dict, got %s", describe(data))
             return
         trial = data.get("trial_job_id")
@@ -449,6 +449,10 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         budget: the job is told at once instead of run. With the same ``seed`` the machine
         draws the same configurations again, so a study resumed without a checkpoint replays
         its finished jobs this way. Entries without a budget or a usable value are skipped.
+
+        When a checkpoint restored the machine, the results NNI imports on resume serve only the
+        jobs still pending (those that finished after the last checkpoint): the machine knows
+        every other result already, and must not take them for new jobs'.
         """
         if not isinstance(data, list):
             _logger.error("HyperbandAdvisor: import data must be a list, got %s", describe(data))
@@ -469,8 +473,17 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
                 continue
             self._cache.setdefault(key, []).append(value)
             used += 1
-        _logger.info("HyperbandAdvisor: imported %d of %d earlier results", used, len(data))
-        self._feed_pending()
+        # Only while resuming (before NNI's first request) are the pending jobs the previous
+        # run's; later they are running trials, which will report themselves.
+        fed = self._feed_pending() if self._resumed is not None else 0
+        if self._restored and self._resumed is not None:
+            self._cache.clear()
+        _logger.info(
+            "HyperbandAdvisor: imported %d of %d earlier results; %d told pending jobs",
+            used,
+            len(data),
+            fed,
+        )
         self._serve()
 
     def handle_add_customized_trial(self, data: Any) -> None:
@@ -604,7 +617,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             if self._cache and self._answer_from_cache(nxt):
                 continue
             self._dispatch(nxt)
-        if hb.done and not self._done_sent:
+        if not self._done_sent and hb.done:
             self._done_sent = True
             self._credit = 0
             _logger.info(
@@ -625,14 +638,13 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             params["TRIAL_RESUME_FROM"] = job.resume_from
         # Plain json, not nni.dump: configurations are plain JSON values, and json_tricks
         # costs several times more on the dispatcher's per-job path.
-        payload = json.dumps(
+        payload = _ENCODE(
             {
                 "parameter_id": job.id,
                 "parameter_source": "algorithm",
                 "parameters": params,
                 "parameter_index": 0,
-            },
-            default=_json_default,
+            }
         )
         self.send(CommandType.NewTrialJob, payload)
         self._credit -= 1
@@ -724,10 +736,11 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         _logger.debug("HyperbandAdvisor: job %d told %r from earlier results", job.id, value)
         return True
 
-    def _feed_pending(self) -> None:
-        """Tell the pending jobs whose results arrived by import."""
+    def _feed_pending(self) -> int:
+        """Tell the pending jobs whose results arrived by import; return how many."""
+        fed = 0
         if not self._cache or self._hb is None:
-            return
+            return fed
         for job in self._hb.pending:
             key = _job_key(job.config, job.budget)
             values = self._cache.get(key)
@@ -738,6 +751,8 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
                 self._hb.tell(job.id, value)
                 self._open.discard(job.id)
                 self._dirty = True
+                fed += 1
+        return fed
 
     def _foreign_result(self, trial: Any, pid: int, kind: Any, raw: Any) -> None:
         if kind != "FINAL":
@@ -749,10 +764,8 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         except ValueError as exc:
             _logger.error("HyperbandAdvisor: trial %s: bad FINAL metric ignored: %s", trial, exc)
             return
-        if key is not None:
+        if key is not None:  # for the machine's identical job, unless it already runs
             self._cache.setdefault(key, []).append(value)
-            self._feed_pending()
-            self._serve()
 
     def _plan_resend(self) -> None:
         """On the first request after a resume: send again the jobs NNI did not resume."""
@@ -789,12 +802,20 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"parameter value {describe(value)} is not JSON-serialisable")
 
 
+# Built once: json.dumps(..., default=...) would build an encoder on every call.
+_ENCODE: Final = json.JSONEncoder(default=_json_default).encode
+
+
 def _decode_metric(raw: Any) -> Any:
     """A metric as NNI forwards it: a JSON string (written by ``nni.dump`` in the trial)."""
     if not isinstance(raw, str):
         if raw is None:
             raise ValueError("the metric has no value")
         return raw
+    try:  # a plain number, the common case: float() is several times faster than json
+        return float(raw)
+    except ValueError:
+        pass
     if '"__' not in raw:  # json_tricks marks its special encodings with "__..." keys
         try:
             return json.loads(raw)
@@ -807,6 +828,8 @@ def _decode_metric(raw: Any) -> Any:
 
 
 def _default_number(value: Any) -> float:
+    if type(value) is float and value - value == 0.0:  # a finite float: the common case
+        return value
     raw = value.get("default") if isinstance(value, dict) else value
     if isinstance(value, dict) and "default" not in value:
         raise ValueError(f"a dict metric needs a 'default' key, got keys {sorted(map(str, value))}")
