@@ -29,7 +29,7 @@ import pytest
 pytest.importorskip("nni", reason="the nni extra is not installed (pip install 'hyperband[nni]')")
 
 import psutil  # a dependency of nni
-from nni.experiment import CustomAlgorithmConfig, Experiment
+from nni.experiment import CustomAlgorithmConfig, Experiment, rest
 
 import hyperband
 
@@ -94,10 +94,12 @@ class Run:
 
     def __init__(self) -> None:
         self.status = "NOT STARTED"
+        self.errors: list[str] = []  # NNI's status errors
         self.trials: dict[str, str] = {}  # trial id -> NNI status
         self.metrics: list[dict[str, Any]] = []  # NNI's stored metrics
         self.records: list[dict[str, Any]] = []  # written by the trials themselves
         self.dispatcher_log = ""
+        self.manager_log = ""
         self.wall = 0.0
 
     def jobs(self) -> Counter[tuple[Any, ...]]:
@@ -134,6 +136,7 @@ def run_experiment(
     eta: int = 3,
     fail_above: float = math.inf,
     client: str = "http",
+    class_args: dict[str, Any] | None = None,
 ) -> Run:
     """Run one experiment until it finishes (or the time limit) and collect what it left."""
     run = Run()
@@ -155,7 +158,13 @@ def run_experiment(
     cfg.nni_manager_ip = "127.0.0.1"
     cfg.tuner = CustomAlgorithmConfig(
         class_name=ADVISOR,
-        class_args={"R": max_budget, "eta": eta, "iterations": 1, "seed": SEED},
+        class_args={
+            "R": max_budget,
+            "eta": eta,
+            "iterations": 1,
+            "seed": SEED,
+            **(class_args or {}),
+        },
     )
     descendants: set[psutil.Process] = set()
     try:
@@ -171,6 +180,7 @@ def run_experiment(
                 jobs = exp.list_trial_jobs()
                 if jobs and all(str(j.status) in TERMINAL for j in jobs):
                     break
+        run.errors = list(rest.get(exp.port, "/check-status").get("errors", []))
         run.trials = {j.trialJobId: str(j.status) for j in exp.list_trial_jobs()}
         run.metrics = [
             {"trial": m.trialJobId, "type": m.type, "parameter_id": m.parameterId, "value": m.data}
@@ -181,6 +191,8 @@ def run_experiment(
         _stop(exp, descendants)
     logs = sorted((tmp / "nni-experiments").glob("*/log/dispatcher.log"))
     run.dispatcher_log = logs[0].read_text() if logs else ""
+    logs = sorted((tmp / "nni-experiments").glob("*/log/nnimanager.log"))
+    run.manager_log = logs[0].read_text() if logs else ""
     run.records = [json.loads(p.read_text()) for p in sorted(records_dir.glob("*.json"))]
     run.wall = time.monotonic() - start
     return run
@@ -260,3 +272,15 @@ def test_real_experiment_with_nnis_own_trial_api(home: Path) -> None:
     assert run.status == "DONE", run.dispatcher_log
     assert set(run.trials.values()) == {"SUCCEEDED"}, run.trials
     check_common(run, 3, 3)
+
+
+def test_bad_class_args_end_the_experiment_with_the_message(home: Path) -> None:
+    """A misconfigured advisor ends the experiment in ERROR at once, its message in NNI's log."""
+    run = run_experiment(home, class_args={"eta": 1})
+    print(f"\nwall time {run.wall:.1f} s")
+    assert run.status == "ERROR"
+    assert run.errors  # NNI puts its own words there: "Dispatcher stream error, ..."
+    message = "Dispatcher error: HyperbandAdvisor classArgs: eta must be > 1, got 1 (int)"
+    assert message in run.manager_log
+    assert run.trials == {}
+    assert run.wall < 30

@@ -46,6 +46,7 @@ from hyperband._errors import (
 )
 from hyperband._jobs import DONE, WAIT, Job
 from hyperband._machine import Hyperband
+from hyperband._space import validate_space
 
 __all__ = ["BUDGET_KEY", "RESUME_KEYS", "HyperbandAdvisor"]
 
@@ -154,8 +155,8 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         resume_info: bool = False,
         command_channel_url: str | None = None,
     ) -> None:
-        # Connect first: were the constructor to fail before connecting, NNI's manager would
-        # wait for the dispatcher forever; failing after connecting turns into status ERROR.
+        # Connect first: failing before that, NNI's manager would only say "Tuner did not
+        # connect in 10 seconds"; once connected, report_error shows NNI our message.
         super().__init__(command_channel_url)
         try:
             if optimize_mode not in OPTIMIZE_MODES:
@@ -297,12 +298,8 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         message naming the place, the rule and the value) and the dispatcher stops.
         """
         if self._hb is None:
-            try:
-                self._hb = self._build(data)
-            except HyperbandError as exc:
-                self._fatal(f"HyperbandAdvisor search space: {exc}")
-                raise
-        elif self._space is not None and data != self._space:
+            self._build_or_die(data)
+        elif not self._same_space(data):
             _logger.error(
                 "HyperbandAdvisor: the search space differs from the checkpoint's; the "
                 "checkpoint's is kept (a running Hyperband study cannot change its space)"
@@ -312,9 +309,8 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
     def handle_update_search_space(self, data: Any) -> None:
         """Accept the search space before the first job; afterwards only an unchanged one."""
         if self._hb is None:
-            self.handle_initialize(data)
-            return
-        if data != self._space:
+            self._build_or_die(data)
+        elif not self._same_space(data):
             _logger.error(
                 "HyperbandAdvisor: search space update ignored: a running Hyperband study "
                 "cannot change its space (start a new experiment instead)"
@@ -576,6 +572,19 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
 
     # ------------------------------------------------------------------ internals
 
+    def _build_or_die(self, space: Any) -> None:
+        try:
+            self._hb = self._build(space)
+        except HyperbandError as exc:
+            self._fatal(f"HyperbandAdvisor search space: {exc}")
+            raise
+
+    def _same_space(self, space: Any) -> bool:
+        try:  # compared in normal form: NNI's JSON and the checkpoint's may spell it differently
+            return validate_space(space) == self._space
+        except HyperbandError:
+            return False
+
     def _build(self, space: Any) -> Hyperband:
         if not isinstance(space, dict):
             raise ConfigurationError(
@@ -587,9 +596,8 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
                 f"the search space must not use the reserved parameter names "
                 f"{', '.join(sorted(_RESERVED))}; it has {', '.join(clash)}"
             )
-        hb = _new_machine(space, self._args)
-        self._space = space
-        return hb
+        self._space = validate_space(space)
+        return _new_machine(space, self._args)
 
     def _fatal(self, message: str) -> None:
         _logger.error("%s", message)
