@@ -390,8 +390,9 @@ def test_a_journal_that_cannot_be_opened_is_one_error_line(
     argv = ["run", "cli_run_j:objective", "--space", "space.json", "--max-budget", "3"]
     code, out, err = run_main(capsys, *argv, "--journal", "taken", "--no-progress")
     assert (code, out) == (2, "")
-    assert err.startswith("hyperband: error: --journal: cannot use ")
-    assert "taken" in err
+    assert err.startswith("hyperband: error: journal must be a path to a file ")
+    assert "'taken'" in err
+    assert "Is a directory" in err
     assert err.count("\n") == 1
 
 
