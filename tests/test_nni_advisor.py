@@ -882,12 +882,15 @@ def test_resume_tolerates_the_built_in_advisors_leftovers(
     )
     advisor.process_command(CommandType.RequestTrialJobs, 3)
     metric(advisor, "Resumed", 3, 0.2)  # a resumed trial of the old study reports
+    assert trials_sent(channel) == []  # job 3 of this study must not meet that trial
+    end(advisor, "Resumed", "SUCCEEDED", {"parameter_id": 3, "parameter_source": "resumed"})
+    ping(advisor)
     assert len(trials_sent(channel)) == 3
     assert any("checkpoint" in m and "unusable" in m for m in quiet(caplog))
 
 
 def test_a_checkpoint_round_trips_the_machine(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
     advisor, _ = make()
@@ -901,6 +904,12 @@ def test_a_checkpoint_round_trips_the_machine(
     assert advisor.machine is not None
     assert other.machine.snapshot() == advisor.machine.snapshot()
     assert other.intermediate == {0: [0.3]}
+    # NNI sends the search space again on resume: the same one, spelled as JSON, is accepted.
+    other.process_command(CommandType.Initialize, json.loads(json.dumps(SPACE)))
+    assert quiet(caplog) == []
+    assert other._channel.sent == [(CommandType.Initialized, "")]
+    other.process_command(CommandType.UpdateSearchSpace, {"x": SPACE["x"]})
+    assert any("cannot change its space" in m for m in quiet(caplog))
 
 
 def test_docstring_examples() -> None:
@@ -924,3 +933,35 @@ def test_the_overhead_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out
     assert "HyperbandAdvisor" in out
     assert "x cheaper" in out
+
+
+def test_resume_without_checkpoint_keeps_resumed_trials_apart_from_new_jobs() -> None:
+    """The earlier run's ids are this machine's too: a resumed trial's result must not land on
+    the new job with its id, so no job is sent until the resumed trials ended."""
+    first, first_channel = make()
+    start(first)
+    old = trials_sent(first_channel)  # jobs 0, 1, 2 running when the experiment stopped
+    second, channel = make()
+    second.load_checkpoint()
+    second.process_command(CommandType.Initialize, SPACE)
+    second.process_command(CommandType.ImportData, [])
+    second.process_command(
+        CommandType.AddCustomizedTrialJob, [{**t, "parameter_source": "resumed"} for t in old]
+    )
+    second.process_command(CommandType.RequestTrialJobs, 3)
+    assert trials_sent(channel) == []
+    params = old[1]["parameters"]
+    metric(second, "R1", 1, objective(params, params[BUDGET_KEY]))
+    hb = second.machine
+    assert hb is not None
+    assert hb.n_succeeded == 0  # not this machine's job 1: kept by configuration instead
+    for i, t in enumerate(old):
+        end(second, f"R{i}", "SUCCEEDED" if i == 1 else "USER_CANCELED", t)
+    ping(second, 1)
+    assert trials_sent(channel) == []  # within the grace, a late metric may still come
+    ping(second, 1)
+    # Same seed, same first configurations: job 1 is answered by the resumed trial's result.
+    sent = trials_sent(channel)
+    assert [t["parameter_id"] for t in sent] == [0, 2, 3]
+    assert hb.n_succeeded == 1
+    assert [t["parameters"] for t in sent[:2]] == [old[0]["parameters"], old[2]["parameters"]]

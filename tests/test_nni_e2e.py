@@ -29,7 +29,7 @@ import pytest
 pytest.importorskip("nni", reason="the nni extra is not installed (pip install 'hyperband[nni]')")
 
 import psutil  # a dependency of nni
-from nni.experiment import CustomAlgorithmConfig, Experiment, rest
+from nni.experiment import CustomAlgorithmConfig, Experiment, ExperimentConfig, rest
 
 import hyperband
 
@@ -129,22 +129,19 @@ def _stop(exp: Experiment, descendants: set[psutil.Process]) -> None:
             child.kill()
 
 
-def run_experiment(
+def make_experiment(
     tmp: Path,
+    records_dir: Path,
     *,
     max_budget: int = 9,
     eta: int = 3,
     fail_above: float = math.inf,
     client: str = "http",
     class_args: dict[str, Any] | None = None,
-) -> Run:
-    """Run one experiment until it finishes (or the time limit) and collect what it left."""
-    run = Run()
-    start = time.monotonic()
-    records_dir = tmp / "records"
-    records_dir.mkdir()
-    exp = Experiment("local")
-    cfg = exp.config
+    max_trial_number: int | None = None,
+    exp_id: str | None = None,
+) -> Experiment:
+    cfg = ExperimentConfig("local")
     cfg.experiment_name = "hyperband-e2e"
     cfg.experiment_working_directory = str(tmp / "nni-experiments")
     cfg.search_space = SPACE
@@ -154,7 +151,7 @@ def run_experiment(
     cfg.trial_code_directory = str(TRIAL_DIR)
     cfg.trial_concurrency = 3
     # NNI's manager says DONE only after maxTrialNumber trials: one iteration of the schedule.
-    cfg.max_trial_number = hyperband.schedule(max_budget, eta).total_jobs
+    cfg.max_trial_number = max_trial_number or hyperband.schedule(max_budget, eta).total_jobs
     cfg.nni_manager_ip = "127.0.0.1"
     cfg.tuner = CustomAlgorithmConfig(
         class_name=ADVISOR,
@@ -166,34 +163,53 @@ def run_experiment(
             **(class_args or {}),
         },
     )
-    descendants: set[psutil.Process] = set()
-    try:
-        exp.start(free_port())
-        while time.monotonic() < start + TIME_LIMIT - STOP_RESERVE:
-            time.sleep(0.5)
-            with contextlib.suppress(psutil.Error):
-                descendants.update(psutil.Process(exp._proc.pid).children(recursive=True))
-            run.status = exp.get_status()
-            if run.status in ("DONE", "ERROR", "STOPPED"):
+    return Experiment(cfg, id=exp_id)
+
+
+def watch(exp: Experiment, run: Run, deadline: float, descendants: set[psutil.Process]) -> None:
+    """Wait until the experiment is over (or the deadline), then collect NNI's view of it."""
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        with contextlib.suppress(psutil.Error):
+            descendants.update(psutil.Process(exp._proc.pid).children(recursive=True))
+        run.status = exp.get_status()
+        if run.status in ("DONE", "ERROR", "STOPPED"):
+            break
+        if run.status in ("NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"):
+            jobs = exp.list_trial_jobs()
+            if jobs and all(str(j.status) in TERMINAL for j in jobs):
                 break
-            if run.status in ("NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"):
-                jobs = exp.list_trial_jobs()
-                if jobs and all(str(j.status) in TERMINAL for j in jobs):
-                    break
-        run.errors = list(rest.get(exp.port, "/check-status").get("errors", []))
-        run.trials = {j.trialJobId: str(j.status) for j in exp.list_trial_jobs()}
-        run.metrics = [
-            {"trial": m.trialJobId, "type": m.type, "parameter_id": m.parameterId, "value": m.data}
-            for per_trial in exp.get_job_metrics().values()
-            for m in per_trial
-        ]
-    finally:
-        _stop(exp, descendants)
+    run.errors = list(rest.get(exp.port, "/check-status").get("errors", []))
+    run.trials = {j.trialJobId: str(j.status) for j in exp.list_trial_jobs()}
+    run.metrics = [
+        {"trial": m.trialJobId, "type": m.type, "parameter_id": m.parameterId, "value": m.data}
+        for per_trial in exp.get_job_metrics().values()
+        for m in per_trial
+    ]
+
+
+def read_logs(tmp: Path, run: Run, records_dir: Path) -> None:
     logs = sorted((tmp / "nni-experiments").glob("*/log/dispatcher.log"))
     run.dispatcher_log = logs[0].read_text() if logs else ""
     logs = sorted((tmp / "nni-experiments").glob("*/log/nnimanager.log"))
     run.manager_log = logs[0].read_text() if logs else ""
     run.records = [json.loads(p.read_text()) for p in sorted(records_dir.glob("*.json"))]
+
+
+def run_experiment(tmp: Path, **options: Any) -> Run:
+    """Run one experiment until it finishes (or the time limit) and collect what it left."""
+    run = Run()
+    start = time.monotonic()
+    records_dir = tmp / "records"
+    records_dir.mkdir()
+    exp = make_experiment(tmp, records_dir, **options)
+    descendants: set[psutil.Process] = set()
+    try:
+        exp.start(free_port())
+        watch(exp, run, start + TIME_LIMIT - STOP_RESERVE, descendants)
+    finally:
+        _stop(exp, descendants)
+    read_logs(tmp, run, records_dir)
     run.wall = time.monotonic() - start
     return run
 
@@ -284,3 +300,53 @@ def test_bad_class_args_end_the_experiment_with_the_message(home: Path) -> None:
     assert message in run.manager_log
     assert run.trials == {}
     assert run.wall < 30
+
+
+def test_real_experiment_resumes_after_a_stop(home: Path) -> None:
+    """Stopped mid-study and resumed (what nnictl resume does), the study completes."""
+    start = time.monotonic()
+    records_dir = home / "records"
+    records_dir.mkdir()
+    # Trials NNI resumes or that the advisor sends again count towards maxTrialNumber too.
+    options: dict[str, Any] = {"max_trial_number": 40}
+    first = make_experiment(home, records_dir, **options)
+    descendants: set[psutil.Process] = set()
+    try:
+        first.start(free_port())
+        while time.monotonic() < start + 35:
+            time.sleep(0.25)
+            with contextlib.suppress(psutil.Error):
+                descendants.update(psutil.Process(first._proc.pid).children(recursive=True))
+            if len(list(records_dir.glob("*.json"))) >= 8:
+                break
+    finally:
+        _stop(first, descendants)  # a graceful stop first: the advisor checkpoints on exit
+    before = len(list(records_dir.glob("*.json")))
+    assert 8 <= before < hyperband.schedule(9, 3).total_jobs
+    checkpoint = home / "nni-experiments" / first.id / "checkpoint" / "hyperband_advisor.json"
+    assert checkpoint.exists()
+
+    run = Run()
+    second = make_experiment(home, records_dir, exp_id=first.id, **options)
+    descendants = set()
+    try:
+        second.resume(free_port(), wait_completion=False)
+        watch(second, run, start + TIME_LIMIT - STOP_RESERVE, descendants)
+    finally:
+        _stop(second, descendants)
+    read_logs(home, run, records_dir)
+    run.wall = time.monotonic() - start
+    print(f"\nwall time {run.wall:.1f} s ({before} trials before the stop)")
+    assert run.status in ("DONE", "NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"), run.dispatcher_log
+    assert set(run.trials.values()) <= TERMINAL
+    assert "resumed from" in run.dispatcher_log
+    assert "every bracket is resolved (22 succeeded, 0 failed)" in run.dispatcher_log
+    assert "Traceback" not in run.dispatcher_log, run.dispatcher_log
+    # Every job of the study ran to the end at least once (a trial stopped mid-run reruns).
+    done = Counter(
+        (*config_key(r["parameters"]), r["parameters"]["TRIAL_BUDGET"])
+        for r in run.records
+        if r["status"] == "succeeded"
+    )
+    assert set(done) == set(predicted_jobs(9, 3, math.inf))
+    assert run.wall < TIME_LIMIT

@@ -64,10 +64,6 @@ RESUME_KEYS: Final = (
 _RESERVED: Final = frozenset((BUDGET_KEY, *RESUME_KEYS))
 
 OPTIMIZE_MODES: Final = ("maximize", "minimize")
-#: Trial end events that mean "the trial will report nothing more".
-END_EVENTS: Final = frozenset(
-    ("SUCCEEDED", "FAILED", "USER_CANCELED", "SYS_CANCELED", "EARLY_STOPPED")
-)
 CHECKPOINT_FILE: Final = "hyperband_advisor.json"
 CHECKPOINT_FORMAT: Final = "hyperband.nni-advisor"
 CHECKPOINT_VERSION: Final = 1
@@ -206,6 +202,11 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         # configuration and budget; a job that asks for one is told at once.
         self._cache: dict[str, list[Any]] = {}
         self._foreign: dict[int, dict[str, Any]] = {}  # parameter ids of an earlier run
+        # Forms of an earlier run that NNI resumed without a checkpoint here. Their ids may be
+        # those of this machine's new jobs, so no job is sent until all of their trials ended:
+        # until then a metric with such an id can only come from the earlier run.
+        self._foreign_live: set[int] = set()
+        self._foreign_grace: dict[str, list[int]] = {}  # ended trial -> [its form's id, pings]
         self._resend: deque[int] = deque()
         self._resumed: set[int] | None = None  # set while resuming, until the first request
         self._restored = False
@@ -417,6 +418,9 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         # The trial never reported: its job is unknown (see _claims); whether it was one of
         # ours is known from its own form, which NNI does keep with the trial.
         pid = _form_parameter_id(data.get("hyper_params"))
+        if pid is not None and pid in self._foreign_live and pid not in self._sent_ids:
+            self._foreign_grace[trial] = [pid, 0]
+            return
         if pid is None or pid not in self._sent_ids:
             _logger.debug("HyperbandAdvisor: end of trial %s (not ours) ignored", trial)
             return
@@ -435,6 +439,15 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
                 event = self._grace.pop(trial)[0]
                 self._trial_over(trial, event)
             self._settle()
+        if self._foreign_grace:
+            for trial, entry in list(self._foreign_grace.items()):
+                entry[1] += 1
+                if entry[1] >= _GRACE_PINGS:
+                    del self._foreign_grace[trial]
+                    self._foreign_live.discard(entry[0])
+            if not self._foreign_live:
+                _logger.info("HyperbandAdvisor: the earlier run's resumed trials have ended")
+                self._serve()
         self._save_if_dirty()
 
     def handle_import_data(self, data: Any) -> None:
@@ -503,14 +516,17 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             params = entry.get("parameters")
             if type(pid) is not int:
                 continue
-            if self._restored and pid in self._open:
-                self._resumed.add(pid)
-                self._sent_ids.add(pid)
+            if self._restored and pid in self._sent_ids:
+                # Its trial will end like any other (it counts, see _settle) even when an
+                # imported result already told its job.
                 self._n_forms += 1
+                if pid in self._open:
+                    self._resumed.add(pid)
             elif isinstance(params, dict):
                 # Without a checkpoint these ids mean nothing to this machine; their results
                 # can still be used by configuration (see handle_import_data).
                 self._foreign[pid] = params
+                self._foreign_live.add(pid)
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -547,8 +563,14 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         try:
             with open(target, encoding="utf-8") as f:
                 state = json.load(f)
-            if state.get("format") != CHECKPOINT_FORMAT or state.get("version") != 1:
-                raise ValueError(f"unknown checkpoint format {state.get('format')!r}")
+            if (state.get("format"), state.get("version")) != (
+                CHECKPOINT_FORMAT,
+                CHECKPOINT_VERSION,
+            ):
+                raise ValueError(
+                    f"unknown checkpoint format {state.get('format')!r} "
+                    f"version {state.get('version')!r}"
+                )
             hb = Hyperband.restore(state["machine"])
         except (OSError, ValueError, KeyError, TypeError, HyperbandError) as exc:
             _logger.error(
@@ -606,7 +628,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
     def _serve(self) -> None:
         """Hand out as many jobs as NNI is owed; announce the end once the machine is done."""
         hb = self._hb
-        if hb is None:
+        if hb is None or self._foreign_live:
             return
         while self._credit > 0:
             if self._resend:
