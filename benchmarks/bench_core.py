@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import platform
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import hyperband
@@ -51,12 +53,18 @@ def peak_memory(n_jobs: int) -> int:
         tracemalloc.stop()
 
 
-def main() -> None:
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_core.json"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3, help="best of N timings per size")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="1e4 and 1e5 jobs, one timing")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.jobs, args.repeat = [10_000, 100_000], 1
 
     drive(20_000)  # warm-up: imports, caches
     rows = []
@@ -70,14 +78,29 @@ def main() -> None:
             }
         )
     flat = rows[-1]["us_per_job"] / rows[0]["us_per_job"]
+    lines = [
+        f"One `ask()` + `tell()` per job, R=81, eta=3, a 3-parameter space, best of "
+        f"{args.repeat}; Python {platform.python_version()}.",
+        "",
+        "| jobs | us per job | peak Python memory (MiB) |",
+        "|---:|---:|---:|",
+        *(f"| {r['jobs']:,} | {r['us_per_job']:.2f} | {r['peak_mib']:.2f} |" for r in rows),
+        "",
+        f"Flatness (us per job at {rows[-1]['jobs']:,} / at {rows[0]['jobs']:,}): {flat:.3f}.",
+    ]
+    out = {"benchmark": "core", "rows": rows, "flatness": flat, "markdown": "\n".join(lines)}
+    if not args.quick:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(out, indent=1) + "\n")
     if args.json:
-        print(json.dumps({"rows": rows, "flatness": flat}))
-        return
+        print(json.dumps(out))
+        return out
     print(f"{'jobs':>10}  {'us/job':>8}  {'peak MiB':>9}")
     for r in rows:
         print(f"{r['jobs']:>10}  {r['us_per_job']:>8.2f}  {r['peak_mib']:>9.2f}")
     print(f"flatness (us/job at {rows[-1]['jobs']} / at {rows[0]['jobs']}): {flat:.3f}")
     print("peak MiB: the most Python allocated during the run (tracemalloc, a separate pass)")
+    return out
 
 
 if __name__ == "__main__":
