@@ -35,7 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["CliError", "load_objective", "main"]
 
-EXECUTORS = ("serial", "threads", "processes")
+EXECUTORS = ("serial", "threads", "processes", "dask")
+EXIT_FAILURE = 1  # the study could not finish (the dask scheduler was lost): resume it
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # the shell's convention for a process stopped by SIGINT
 
@@ -137,7 +138,18 @@ def _parser() -> _Parser:
         "--exec-mode", choices=EXEC_MODES, default="parallelism", help="default parallelism"
     )
     p.add_argument("--iterations", type=_int_at_least(1), default=1, help="default 1")
-    p.add_argument("--executor", choices=EXECUTORS, default="threads", help="default threads")
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help="default threads (dask with --scheduler); dask without --scheduler: a local "
+        "cluster of --workers processes",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786 (implies "
+        "--executor dask; needs pip install 'hyperband[dask]')",
+    )
     p.add_argument(
         "--workers", type=_int_at_least(1), help="jobs in flight (default: the CPU count)"
     )
@@ -169,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit code: 0 on success, 2 on bad arguments, 130 when interrupted.
+        The exit code: 0 on success, 1 when the dask scheduler was lost mid-study (run again
+        to resume), 2 on bad arguments, 130 when interrupted.
 
     Example:
         >>> main(["schedule", "--max-budget", "9", "--eta", "3"])  # doctest: +NORMALIZE_WHITESPACE
@@ -357,10 +370,19 @@ def _load_space(path: Path) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:
+    executor: Any = args.executor or ("dask" if args.scheduler is not None else "threads")
+    if args.scheduler is not None and executor != "dask":
+        raise CliError(f"--scheduler needs --executor dask, got --executor {executor}")
     objective = load_objective(args.target)
     space = _load_space(args.space)
     from ._runner import run
+    from .integrations.dask import SchedulerLostError, close_client  # no distributed import
 
+    client: Any = None
+    if args.scheduler is not None:
+        from .integrations.dask import connect
+
+        executor = client = connect(args.scheduler)
     try:
         result = run(
             objective,
@@ -373,7 +395,7 @@ def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:
             sizing=args.sizing,
             iterations=args.iterations,
             seed=args.seed,
-            executor=args.executor,
+            executor=executor,
             workers=args.workers,
             journal=args.journal,
             progress=not args.no_progress,
@@ -392,6 +414,18 @@ def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:
         where = f"; the journal {str(args.journal)!r} is complete" if args.journal else ""
         print(f"hyperband: interrupted{where}: run the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except SchedulerLostError as exc:
+        where = (
+            f"the journal {str(args.journal)!r} is complete: start the scheduler and workers "
+            "again, then run the same command to resume"
+            if args.journal
+            else "pass --journal to be able to resume a study"
+        )
+        print(f"hyperband: error: {exc}; {where}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        if client is not None:
+            close_client(client)
     _print_result(result, out, journal=args.journal)
     return 0
 

@@ -18,8 +18,14 @@ Backends here:
   kill one task.)
 - ``ExternalBackend``: any object with the concurrent.futures ``submit`` (``ThreadPoolExecutor``,
   ``ProcessPoolExecutor``, loky, mpi4py.futures, ``distributed.Client.get_executor()``).
+- ``hyperband.integrations.dask.DaskBackend``: a dask ``Client`` (``executor=client``) or a
+  ``LocalCluster`` the run owns (``executor="dask"``); it lives in its own module, which
+  imports ``distributed`` only when one of these is used.
 
-A later adapter (dask) plugs in as one more branch of :func:`resolve`, see its docstring.
+A backend whose executor broke beyond repair (a dask client that lost its scheduler) fails
+its futures, or raises from ``submit``, with a ``BrokenExecutor`` and declares
+``kind = "external"``: the runner then charges no job and, unless it can replace the
+executor (an ``ExternalBackend``), stops the run with that error.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ __all__ = [
     "worker_label",
 ]
 
-EXECUTORS = ("serial", "threads", "processes")
+EXECUTORS = ("serial", "threads", "processes", "dask")
 
 Fn = Callable[..., Any]
 
@@ -547,7 +553,8 @@ def validate(executor: object, workers: object) -> int | None:
     """Check ``run(executor=..., workers=...)`` without creating anything; returns ``workers``.
 
     Raises:
-        ConfigurationError: an unknown executor name, or ``workers < 1``.
+        ConfigurationError: an unknown executor name, ``workers < 1``, or ``"dask"`` without
+            ``distributed`` installed.
         ArgumentTypeError: ``executor`` is neither a name nor has ``submit``; ``workers`` is
             not an int.
     """
@@ -558,9 +565,13 @@ def validate(executor: object, workers: object) -> int | None:
                 f"executor must be one of {', '.join(map(repr, EXECUTORS))} or an object with "
                 f"submit(), got {describe(executor)}"
             )
+        if executor == "dask":
+            from .integrations import dask
+
+            dask.require()  # before the run touches its journal
     elif not callable(getattr(executor, "submit", None)):
         raise ArgumentTypeError(
-            "executor must be 'serial', 'threads', 'processes' or an object with the "
+            "executor must be 'serial', 'threads', 'processes', 'dask' or an object with the "
             f"concurrent.futures submit(), got {describe(executor)}"
         )
     return n
@@ -570,23 +581,19 @@ def resolve(executor: object, workers: object) -> Backend:
     """Map ``run(executor=..., workers=...)`` to a backend.
 
     This is the seam for new executors: one branch per kind of argument, each returning a
-    backend. A dask ``Client`` is already recognised without importing ``distributed`` (an
-    object of that class implies the module is imported) and driven through
-    ``client.get_executor()``. ``executor="dask"`` (a local cluster the run owns) is one more
-    branch::
-
-        if executor == "dask":
-            from distributed import Client  # imported on this branch only
-            client = Client(n_workers=n or default)
-            return ExternalBackend(client.get_executor(), n or default, close=client.close)
+    backend. ``"dask"`` (a ``LocalCluster`` the run owns) and a dask ``Client`` (recognised
+    without importing ``distributed``: an object of that class implies the module is
+    imported) go to ``hyperband.integrations.dask``.
 
     Args:
-        executor: ``"serial"``, ``"threads"``, ``"processes"``, or an object with ``submit``.
+        executor: ``"serial"``, ``"threads"``, ``"processes"``, ``"dask"``, or an object with
+            ``submit``.
         workers: how many jobs to keep in flight; ``None``: the executor's size, or
             ``os.cpu_count()``.
 
     Raises:
-        ConfigurationError: an unknown executor name, or ``workers < 1``.
+        ConfigurationError: an unknown executor name, ``workers < 1``, ``"dask"`` without
+            ``distributed``, or a dask ``Client`` that is not connected.
         ArgumentTypeError: ``executor`` is neither a name nor has ``submit``.
     """
     n = validate(executor, workers)
@@ -596,20 +603,18 @@ def resolve(executor: object, workers: object) -> Backend:
             return SerialBackend()
         if executor == "threads":
             return ThreadBackend(n or default)
+        if executor == "dask":
+            from .integrations import dask
+
+            return dask.local_backend(n or default)
         return ProcessBackend(n or default)
-    dask: Any = sys.modules.get("distributed")
-    if dask is not None and isinstance(executor, getattr(dask, "Client", ())):
-        # A Client's own submit returns dask futures, not concurrent.futures ones.
-        client: Any = executor
-        return ExternalBackend(client.get_executor(), n or _client_size(client) or default)
+    if "distributed" in sys.modules:  # a dask Client exists only once distributed is imported
+        from .integrations import dask
+
+        if dask.is_client(executor):
+            # A Client's own submit returns dask futures, not concurrent.futures ones.
+            return dask.client_backend(executor, n)
     size = getattr(executor, "_max_workers", None)  # ThreadPool/ProcessPoolExecutor, loky
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         size = None
     return ExternalBackend(executor, n or size or default)
-
-
-def _client_size(client: Any) -> int | None:
-    try:
-        return int(sum(client.nthreads().values())) or None
-    except Exception:  # an unreachable scheduler: fall back to the default
-        return None
