@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 import hyperband
-from hyperband import ConfigurationError, RunResult
+from hyperband import ArgumentTypeError, ConfigurationError, RunResult
 from hyperband._cli import main
 
 from . import dask_helpers as d
@@ -196,6 +196,19 @@ def test_a_timed_out_job_fails_and_the_study_goes_on(
 
 
 @needs_dask
+def test_an_objective_that_does_not_pickle_is_one_clear_error(local_client: Any) -> None:
+    lock = threading.Lock()
+
+    def objective(config: dict[str, Any], budget: float) -> float:
+        with lock:  # a lock does not pickle, so neither does this closure
+            return h.quality(config, budget)
+
+    with pytest.raises(ArgumentTypeError, match=r"objective: a job must pickle .* '_thread.lock'"):
+        run(objective, executor=local_client)
+    assert local_client.submit(sum, [1, 2]).result() == 3  # the client is fine
+
+
+@needs_dask
 def test_a_closed_client_is_refused(local_client: Any) -> None:
     import distributed
 
@@ -270,6 +283,10 @@ class Cluster:
             "--no-dashboard",
             "--scheduler-file",
             str(info),
+            # A safety net should this test process itself be killed: a scheduler without
+            # clients or tasks for a minute exits (and its workers after --death-timeout).
+            "--idle-timeout",
+            "60s",
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

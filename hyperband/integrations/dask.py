@@ -40,7 +40,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .._errors import ConfigurationError, HyperbandError, describe
+from .._errors import ArgumentTypeError, ConfigurationError, HyperbandError, describe
 
 __all__ = [
     "DaskBackend",
@@ -200,10 +200,16 @@ class DaskBackend:
 
         Raises:
             SchedulerLostError: the client is no longer connected to its scheduler.
+            ArgumentTypeError: the task does not pickle (the objective holds a lock, ...).
         """
         self._check()
         outer: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        inner = self._executor.submit(fn, *args)
+        try:
+            inner = self._executor.submit(fn, *args)
+        except Exception as exc:
+            self._check()  # the client closed meanwhile
+            _check_pickles(fn, args, exc)
+            raise
         with self._lock:
             self._tasks[outer] = inner
         # Called in the client's event loop thread (or here, if the task is already done).
@@ -257,6 +263,19 @@ class DaskBackend:
                 inner.cancel()
         if self._close is not None:
             self._close()
+
+
+def _check_pickles(fn: Callable[..., Any], args: tuple[Any, ...], exc: Exception) -> None:
+    """Raise a clear error if ``submit`` failed because the task does not pickle."""
+    cloudpickle = importlib.import_module("cloudpickle")  # a dependency of distributed
+    for what in (fn, *args):
+        try:
+            cloudpickle.dumps(what)
+        except Exception as err:
+            raise ArgumentTypeError(
+                "objective: a job must pickle (with cloudpickle) to go to the dask workers, "
+                f"got {describe(what)}, which does not: {type(err).__name__}: {err}"
+            ) from exc
 
 
 def client_backend(client: Any, workers: int | None) -> DaskBackend:
