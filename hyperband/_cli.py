@@ -151,7 +151,9 @@ def _parser() -> _Parser:
         "--executor dask; needs pip install 'hyperband[dask]')",
     )
     p.add_argument(
-        "--workers", type=_int_at_least(1), help="jobs in flight (default: the CPU count)"
+        "--workers",
+        type=_int_at_least(1),
+        help="jobs in flight (default: the CPU count; with --scheduler the cluster's threads)",
     )
     p.add_argument(
         "--journal", type=Path, help="JSON-lines journal; an existing one resumes the study"
