@@ -480,7 +480,9 @@ def test_a_lost_scheduler_stops_the_run_and_a_new_cluster_resumes_it(
     assert isinstance(error, SchedulerLostError), error
     assert error.address == address
     assert address in str(error)
-    assert stopped_after < 10
+    assert stopped_after < 5  # milliseconds, in practice: the connection closes
+    with capsys.disabled():  # shown with pytest -s
+        print(f"the run stopped {stopped_after:.3f} s after the scheduler was killed")
 
     # The journal is complete: every line is whole, no job was charged for the loss, and
     # the jobs that were running are asked without a result.
