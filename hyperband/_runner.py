@@ -284,10 +284,11 @@ def run(
         seed: the seed; ``None`` draws one (recorded in the result's ``params`` and the
             journal; resuming a journal reuses it).
         executor: ``"serial"`` (in this thread, for debugging), ``"threads"``,
-            ``"processes"``, or an object with the concurrent.futures ``submit``
+            ``"processes"``, ``"dask"`` (a dask ``LocalCluster`` of ``workers`` processes;
+            extra ``dask``), or an object with the concurrent.futures ``submit``
             (``ThreadPoolExecutor``, ``ProcessPoolExecutor``, loky, mpi4py.futures, a dask
-            ``Client`` or ``Client.get_executor()``). Executors the run creates, it shuts
-            down; executors passed in are left open.
+            ``Client``). Executors the run creates, it shuts down; executors passed in are
+            left open.
         workers: how many jobs to keep in flight; ``None``: the executor's size (its
             ``_max_workers``), else ``os.cpu_count()``. Always 1 for ``"serial"``.
         journal: a JSON-lines file recording the study. If it exists, the study resumes from
