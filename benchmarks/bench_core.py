@@ -16,6 +16,9 @@ import argparse
 import gc
 import json
 import platform
+import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -56,6 +59,29 @@ def peak_memory(n_jobs: int) -> int:
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_core.json"
 
 
+_IMPORT_PROBE = """
+import time
+t0 = time.perf_counter()
+import numpy, numpy.random, attrs
+t1 = time.perf_counter()
+import hyperband
+t2 = time.perf_counter()
+print((t1 - t0) * 1e3, (t2 - t1) * 1e3)
+"""
+
+
+def import_cost(repeat: int = 7) -> tuple[float, float]:
+    """Median ms to import numpy + attrs, and hyperband on top of them, in fresh processes."""
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, "-c", _IMPORT_PROBE], capture_output=True, text=True, check=True
+        )
+        base, ours = map(float, out.stdout.split())
+        runs.append((base, ours))
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -78,6 +104,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             }
         )
     flat = rows[-1]["us_per_job"] / rows[0]["us_per_job"]
+    base_ms, import_ms = import_cost()
     lines = [
         f"One `ask()` + `tell()` per job, R=81, eta=3, a 3-parameter space, best of "
         f"{args.repeat}; Python {platform.python_version()}.",
@@ -87,8 +114,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         *(f"| {r['jobs']:,} | {r['us_per_job']:.2f} | {r['peak_mib']:.2f} |" for r in rows),
         "",
         f"Flatness (us per job at {rows[-1]['jobs']:,} / at {rows[0]['jobs']:,}): {flat:.3f}.",
+        "",
+        f"`import hyperband` (the machine; drivers load on first use) takes {import_ms:.0f} ms "
+        f"on top of numpy and attrs, which take {base_ms:.0f} ms themselves (median of 7 fresh "
+        "processes).",
     ]
-    out = {"benchmark": "core", "rows": rows, "flatness": flat, "markdown": "\n".join(lines)}
+    out = {
+        "benchmark": "core",
+        "rows": rows,
+        "flatness": flat,
+        "import_ms": {"numpy_attrs": base_ms, "hyperband_on_top": import_ms},
+        "markdown": "\n".join(lines),
+    }
     if not args.quick:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(out, indent=1) + "\n")
@@ -100,6 +137,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{r['jobs']:>10}  {r['us_per_job']:>8.2f}  {r['peak_mib']:>9.2f}")
     print(f"flatness (us/job at {rows[-1]['jobs']} / at {rows[0]['jobs']}): {flat:.3f}")
     print("peak MiB: the most Python allocated during the run (tracemalloc, a separate pass)")
+    print(f"import hyperband: {import_ms:.0f} ms on top of numpy + attrs ({base_ms:.0f} ms)")
     return out
 
 

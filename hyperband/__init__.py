@@ -10,6 +10,9 @@ Examples:
     >>> result = hb.tell(job.id, 0.5)
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._errors import (
     ArgumentTypeError,
     ConfigurationError,
@@ -22,12 +25,38 @@ from ._errors import (
 )
 from ._jobs import DONE, WAIT, Best, Job, Result, Signal
 from ._machine import Hyperband
-from ._records import JobRecord, RunResult
-from ._runner import run
 from ._samplers import RandomSampler, Sampler
 from ._schedule import Bracket, Rung, Schedule, schedule
-from ._simulate import SimulatedJob, SimulationResult, simulate
 from ._space import validate_space
+
+if TYPE_CHECKING:
+    from ._records import JobRecord, RunResult
+    from ._runner import run
+    from ._simulate import SimulatedJob, SimulationResult, simulate
+
+# The drivers pull in concurrent.futures, multiprocessing, tempfile and logging; importing them
+# on first use keeps `import hyperband` (the machine alone) cheap for embedders.
+_LAZY = {
+    "run": "._runner",
+    "RunResult": "._records",
+    "JobRecord": "._records",
+    "simulate": "._simulate",
+    "SimulationResult": "._simulate",
+    "SimulatedJob": "._simulate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hyperband' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 __version__ = "0.1.0"
 
