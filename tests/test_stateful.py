@@ -185,5 +185,5 @@ class MachineRun(RuleBasedStateMachine):
         self.rec.check_best(self.hb.best)
 
 
-MachineRun.TestCase.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
+MachineRun.TestCase.settings = settings(max_examples=300, stateful_step_count=60, deadline=None)
 TestMachineRun = MachineRun.TestCase
