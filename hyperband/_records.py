@@ -92,23 +92,16 @@ class JobRecord:
             "previous_budget": job.previous_budget,
             "resume_from": job.resume_from,
             "config": job.config,
-            "status": self.status,
-            "value": self.value,
-            "extra": self.extra,
-            "error": self.error,
-            "start": self.start,
-            "end": self.end,
+            **self._outcome(),
             "duration": self.duration,
-            "worker": self.worker,
-            "reports": [list(r) for r in self.reports],
-            "attempts": self.attempts,
         }
 
     def event(self) -> dict[str, Any]:
         """The journal's ``result`` event for this record."""
+        return {"event": "result", "job_id": self.job.id, **self._outcome()}
+
+    def _outcome(self) -> dict[str, Any]:
         return {
-            "event": "result",
-            "job_id": self.job.id,
             "status": self.status,
             "value": self.value,
             "extra": self.extra,
