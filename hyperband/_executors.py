@@ -220,10 +220,7 @@ class ThreadBackend:
     def shutdown(self, *, cancel: bool) -> None:
         with self._cond:
             self._closed = True
-            while self._tasks:
-                task = self._tasks.popleft()
-                if task is not None:
-                    task[0].cancel()
+            _cancel_queued(self._tasks)
             # One sentinel per thread: idle threads exit now, busy ones after their job.
             self._tasks.extend([None] * self._started)
             self._cond.notify_all()
@@ -275,6 +272,14 @@ def _portable(exc: BaseException) -> BaseException:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         return RuntimeError(text)
     return exc
+
+
+def _cancel_queued(tasks: collections.deque[_Task | None]) -> None:
+    """Cancel every job still waiting in ``tasks`` and empty it (the caller holds its lock)."""
+    while tasks:
+        task = tasks.popleft()
+        if task is not None:
+            task[0].cancel()
 
 
 class _Worker:
@@ -481,10 +486,7 @@ class ProcessBackend:
     def shutdown(self, *, cancel: bool) -> None:
         with self._cond:
             self._closed = True
-            while self._tasks:
-                task = self._tasks.popleft()
-                if task is not None:
-                    task[0].cancel()
+            _cancel_queued(self._tasks)
             if cancel:
                 for w in self._workers:
                     if w.future is not None and w.process is not None:
