@@ -27,7 +27,13 @@ from ._errors import (
     describe,
 )
 from ._jobs import DONE, WAIT, Best, Job, Result, Signal
-from ._samplers import RandomSampler, Sampler
+from ._samplers import (
+    RandomSampler,
+    Sampler,
+    is_model_based,
+    sampler_from_spec,
+    sampler_spec,
+)
 from ._schedule import Schedule, schedule
 
 __all__ = ["EXEC_MODES", "MODES", "Hyperband"]
@@ -35,7 +41,10 @@ __all__ = ["EXEC_MODES", "MODES", "Hyperband"]
 MODES = ("maximize", "minimize")
 EXEC_MODES = ("parallelism", "serial")
 SNAPSHOT_FORMAT = "hyperband.snapshot"
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
+# Version 1 snapshots (before model-based samplers) load unchanged: they lack only the sampler
+# spec and the observations, which a random sampler does not need.
+_READABLE_VERSIONS = (1, 2)
 
 Number = int | float
 # A rung ranks its successes by (signed value, config_id), ascending = best first, so that
@@ -78,10 +87,11 @@ class _Rung:
 class _Bracket:
     """Mutable bookkeeping of one started, unfinished bracket."""
 
-    __slots__ = ("configs", "iteration", "rungs", "s", "seq")
+    __slots__ = ("configs", "first_config", "iteration", "rungs", "s", "seq")
 
     def __init__(self, seq: int, iteration: int, s: int, sched: Schedule) -> None:
         self.seq = seq
+        self.first_config = 0  # the config id of the bracket's configuration k = 0
         self.iteration = iteration
         self.s = s
         rungs = sched.bracket(s).rungs
@@ -94,6 +104,7 @@ class _Bracket:
             )
             for r in rungs
         ]
+        # config id -> configuration; a model-based sampler's are drawn when first asked.
         self.configs: dict[int, dict[str, Any]] = {}
 
 
@@ -102,8 +113,10 @@ class Hyperband:
 
     Args:
         space_or_sampler: a search space in NNI's JSON format (a dict), or a sampler: any
-            object with ``sample(rng, n) -> list[dict]`` (and optionally
-            ``observe(config, budget, value)``, called on every success).
+            object with ``sample(rng, n) -> list[dict]``. A sampler that also has
+            ``observe(config, budget, loss)`` is model-based (:class:`~hyperband.ModelSampler`,
+            e.g. :class:`~hyperband.KDESampler`): its configurations are drawn one at a time,
+            when first asked, and it observes every result.
         max_budget: the budget of the last rung of every bracket (NNI's ``R``).
         eta: the halving rate (> 1): each rung keeps the best ``1/eta``.
         min_budget: the smallest budget a rung may get.
@@ -165,8 +178,10 @@ class Hyperband:
             )
 
         self._sampler = sampler
-        observe = getattr(sampler, "observe", None)
-        self._observe = observe if callable(observe) else None
+        self._lazy = is_model_based(sampler)
+        self._observe = sampler.observe if self._lazy else None  # type: ignore[attr-defined]
+        # Every observe() call, in order: a snapshot rebuilds a model-based sampler from it.
+        self._observed: list[tuple[dict[str, Any], Number, float | None]] = []
         self._params: dict[str, Any] = {
             "max_budget": max_budget,
             "eta": eta,
@@ -217,7 +232,15 @@ class Hyperband:
         if self._limit is not None and self._next_seq >= self._limit:
             return WAIT if self._active else DONE
         b = self._start_bracket()
-        job = self._take(b)
+        try:
+            job = self._take(b)
+        except BaseException:
+            # A model-based sampler failed on the bracket's first draw: take the start back,
+            # so that a bad call changes nothing.
+            self._active.pop()
+            self._next_seq = b.seq
+            self._next_config_id = b.first_config
+            raise
         if job is None:  # pragma: no cover - rung 0 always has at least one configuration
             raise AssertionError("a new bracket has no job to hand out")
         return job
@@ -264,7 +287,8 @@ class Hyperband:
             self._best = Best(job.config, v, budget, job.id, job.config_id)
         self._promote(b, rung, pos)
         if self._observe is not None:
-            self._observe(job.config, budget, v)
+            self._observed.append((job.config, budget, key[0]))
+            self._observe(job.config, budget, key[0])
         return Result(job, "succeeded", v, extra)
 
     def fail(self, job_id: int, reason: str = "") -> Result:
@@ -290,6 +314,9 @@ class Hyperband:
         rung.resolved += 1
         self._n_failed += 1
         self._promote(b, rung, None)
+        if self._observe is not None:
+            self._observed.append((job.config, job.budget, None))
+            self._observe(job.config, job.budget, None)
         return Result(job, "failed", None, {}, reason)
 
     @property
@@ -373,33 +400,48 @@ class Hyperband:
         b = _Bracket(seq, iteration, s, self._schedule)
         rung0 = b.rungs[0]
         n = rung0.target
-        # One RNG per (seed, iteration, bracket): the configurations do not depend on the
-        # order of results or on how many jobs run at once.
-        rng = np.random.default_rng(np.random.SeedSequence(self._seed, spawn_key=(iteration, s)))
-        configs = self._sampler.sample(rng, n)
-        if not isinstance(configs, list) or len(configs) != n:
-            raise HyperbandError(
-                f"sampler.sample(rng, {n}) must return a list of {n} dicts, got {describe(configs)}"
+        cid = b.first_config = self._next_config_id
+        if self._lazy:
+            rung0.queue.extend(range(cid, cid + n))
+            cid += n
+        else:
+            # One RNG per (seed, iteration, bracket): the configurations do not depend on the
+            # order of results or on how many jobs run at once.
+            rng = np.random.default_rng(
+                np.random.SeedSequence(self._seed, spawn_key=(iteration, s))
             )
-        cid = self._next_config_id
-        for config in configs:
-            if not isinstance(config, dict):
-                raise HyperbandError(
-                    f"sampler.sample(rng, n) must return dicts, got an item {describe(config)}"
-                )
-            b.configs[cid] = config
-            rung0.queue.append(cid)
-            cid += 1
+            configs = self._sampler.sample(rng, n)
+            _check_configs(configs, n, "sampler.sample(rng, n)")
+            for config in configs:
+                b.configs[cid] = config
+                rung0.queue.append(cid)
+                cid += 1
         rung0.size = n
         self._next_config_id = cid
         self._next_seq = seq + 1
         self._active.append(b)
         return b
 
+    def _draw(self, b: _Bracket, cid: int) -> dict[str, Any]:
+        """A model-based sampler's configuration ``cid``, drawn now with all results so far."""
+        k = cid - b.first_config
+        rng = np.random.default_rng(
+            np.random.SeedSequence(self._seed, spawn_key=(b.iteration, b.s, k))
+        )
+        pending = tuple((job.config, job.budget) for job, _ in self._pending.values())
+        configs = self._sampler.sample(rng, 1, pending=pending)  # type: ignore[call-arg]
+        _check_configs(configs, 1, "sampler.sample(rng, 1, pending=...)")
+        config: dict[str, Any] = configs[0]
+        return config
+
     def _take(self, b: _Bracket) -> Job | None:
         # Deeper rungs first: promotions are on the critical path of their bracket.
         for rung in reversed(b.rungs):
             if rung.queue:
+                if rung.index == 0 and rung.queue[0] not in b.configs:
+                    # Drawn before anything changes, so a sampler error leaves the machine as
+                    # it was.
+                    b.configs[rung.queue[0]] = self._draw(b, rung.queue[0])
                 cid = rung.queue.popleft()
                 jid = self._next_job_id
                 self._next_job_id = jid + 1
@@ -527,6 +569,8 @@ class Hyperband:
             "version": SNAPSHOT_VERSION,
             "params": dict(self._params),
             "space": _space_of(self._sampler),
+            "sampler": sampler_spec(self._sampler),
+            "observations": [[c, budget, loss] for c, budget, loss in self._observed],
             "next_job_id": self._next_job_id,
             "next_config_id": self._next_config_id,
             "next_bracket": self._next_seq,
@@ -536,6 +580,7 @@ class Hyperband:
             "brackets": [
                 {
                     "seq": b.seq,
+                    "first_config": b.first_config,
                     "configs": [[cid, c] for cid, c in b.configs.items()],
                     "rungs": [
                         {
@@ -574,16 +619,29 @@ class Hyperband:
                 f"state must be a dict made by Hyperband.snapshot() (format {SNAPSHOT_FORMAT!r})"
                 f", got {describe(state)}"
             )
-        if state.get("version") != SNAPSHOT_VERSION:
+        if state.get("version") not in _READABLE_VERSIONS:
             raise SnapshotError(
-                f"state['version'] must be {SNAPSHOT_VERSION}, got {describe(state.get('version'))}"
+                f"state['version'] must be one of {_READABLE_VERSIONS}, got "
+                f"{describe(state.get('version'))}"
             )
         if space_or_sampler is None:
-            space_or_sampler = state.get("space")
+            spec = state.get("sampler")
+            if isinstance(spec, Mapping):
+                try:
+                    space_or_sampler = sampler_from_spec(spec)
+                except HyperbandError:
+                    raise
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise SnapshotError(
+                        f"state['sampler'] is malformed: {type(exc).__name__}: {exc}"
+                    ) from exc
+            else:
+                space_or_sampler = state.get("space")
             if space_or_sampler is None:
                 raise SnapshotError(
                     "space_or_sampler is required: the snapshot was made by a machine with a "
-                    "custom sampler, which a snapshot cannot hold"
+                    "custom sampler, which a snapshot cannot hold (pass a fresh one: its "
+                    "observations are replayed into it)"
                 )
         try:
             hb = cls(space_or_sampler, **state["params"])
@@ -601,6 +659,17 @@ class Hyperband:
         self._next_seq = int(state["next_bracket"])
         self._n_succeeded = int(state["n_succeeded"])
         self._n_failed = int(state["n_failed"])
+        observations = state.get("observations") or []
+        if observations and self._observe is None:
+            raise SnapshotError(
+                f"state holds {len(observations)} observations of a model-based sampler, but "
+                f"the sampler given has no observe(): got {describe(self._sampler)}"
+            )
+        for config, budget, loss in observations:
+            entry = (config, budget, None if loss is None else float(loss))
+            self._observed.append(entry)
+            assert self._observe is not None
+            self._observe(*entry)
         best = state["best"]
         if best is not None:
             self._best = Best(**best)
@@ -611,6 +680,8 @@ class Hyperband:
             iteration, offset = divmod(seq, self._n_brackets)
             b = _Bracket(seq, iteration, self._schedule.s_max - offset, self._schedule)
             b.configs = {int(cid): c for cid, c in bs["configs"]}
+            # Version 1 had no lazy draws: every configuration was drawn at the bracket's start.
+            b.first_config = int(bs.get("first_config", min(b.configs, default=0)))
             if len(bs["rungs"]) != len(b.rungs):
                 raise SnapshotError(f"state: bracket {seq} must have {len(b.rungs)} rungs")
             for r, rs in zip(b.rungs, bs["rungs"], strict=True):
@@ -657,6 +728,14 @@ def _check_seed(seed: object) -> int:
     if seed < 0:
         raise ConfigurationError(f"seed must be >= 0, got {describe(seed)}")
     return int(seed)
+
+
+def _check_configs(configs: object, n: int, call: str) -> None:
+    if not isinstance(configs, list) or len(configs) != n:
+        raise HyperbandError(f"{call} must return a list of {n} dicts, got {describe(configs)}")
+    for config in configs:
+        if not isinstance(config, dict):
+            raise HyperbandError(f"{call} must return dicts, got an item {describe(config)}")
 
 
 def _space_of(sampler: object) -> Any:

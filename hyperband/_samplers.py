@@ -1,6 +1,9 @@
 """Samplers: where the machine's new configurations come from.
 
-A sampler is anything with ``sample(rng, n) -> list[dict]`` (:class:`Sampler`).
+A sampler is anything with ``sample(rng, n) -> list[dict]`` (:class:`Sampler`). A *model-based*
+sampler (:class:`ModelSampler`) also has ``observe(config, budget, loss)`` and accepts
+``sample(rng, n, *, pending=...)``; the machine then draws its configurations one at a time,
+lazily, so the model learns from every result told before each draw.
 :class:`RandomSampler` draws from an NNI-format search space. It turns the validated space once
 into a tree of vectorised drawers (one numpy call per parameter for all ``n`` configurations)
 because sampling sits on the machine's per-job hot path.
@@ -9,8 +12,10 @@ because sampling sits on the machine's per-job hot path.
 from __future__ import annotations
 
 import decimal
+import importlib
+import inspect
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -19,7 +24,18 @@ import numpy.typing as npt
 from hyperband._errors import ArgumentTypeError, ConfigurationError, describe
 from hyperband._space import validate_space
 
-__all__ = ["RandomSampler", "Sampler"]
+__all__ = [
+    "SAMPLERS",
+    "ModelSampler",
+    "RandomSampler",
+    "Sampler",
+    "is_model_based",
+    "make_sampler",
+    "sampler_from_spec",
+    "sampler_spec",
+]
+
+Number = int | float
 
 # Draws the values of one parameter for n configurations, as plain Python objects.
 _Drawer = Callable[[np.random.Generator, int], list[Any]]
@@ -38,8 +54,10 @@ _FAST_INDEX_MAX = 2**32
 class Sampler(Protocol):
     """Anything that proposes configurations for the machine.
 
-    Model-based samplers (BOHB's KDE, ...) additionally have ``observe(config, budget, value)``;
-    the machine calls it when present.
+    A sampler without ``observe`` is a *batch* sampler: when a bracket starts, the machine
+    calls ``sample(rng, n)`` once for all its ``n`` configurations, with an RNG derived from
+    ``(seed, iteration, bracket)``. A sampler with ``observe`` is model-based: see
+    :class:`ModelSampler`.
 
     Examples:
         >>> isinstance(RandomSampler({"x": {"_type": "uniform", "_value": [0, 1]}}), Sampler)
@@ -49,6 +67,130 @@ class Sampler(Protocol):
     def sample(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
         """Return ``n`` new configurations, drawn with ``rng`` only."""
         ...
+
+
+@runtime_checkable
+class ModelSampler(Protocol):
+    """A sampler that learns from results: the machine draws its configurations lazily.
+
+    The machine calls:
+
+    - ``sample(rng, 1, pending=...)`` once per new configuration, at the ``ask()`` that hands
+      out that configuration's first job, with an RNG derived from
+      ``(seed, iteration, bracket, k)`` (``k``: the configuration's index in its bracket).
+      ``pending`` holds one ``(config, budget)`` pair per job handed out and not yet resolved,
+      oldest first, so that draws made while others run need not pile up on one point.
+    - ``observe(config, budget, loss)`` after every result: ``loss`` is the value turned so
+      that lower is better (``value`` when minimizing, ``-value`` when maximizing), ``None``
+      for a failed job; a job stopped early is observed at the budget it reached (its last
+      report's step) with its last reported value.
+
+    The contract that makes studies replayable: what ``sample`` returns depends only on
+    ``rng``, ``n``, ``pending`` and the sequence of ``observe`` calls made before it. A
+    snapshot or a journal then rebuilds the sampler by replaying those calls into a fresh one;
+    a sampler is never pickled. To be rebuilt without the user's help, a sampler also exposes
+    ``space`` and ``options`` such that ``type(s)(s.space, **s.options)`` is a fresh copy (see
+    :func:`sampler_spec`).
+
+    Examples:
+        >>> import numpy as np
+        >>> class BestSoFar:
+        ...     # Draws near the best configuration seen so far, else uniformly.
+        ...     def __init__(self):
+        ...         self.best = None  # (loss, x)
+        ...     def observe(self, config, budget, loss):
+        ...         if loss is not None and (self.best is None or loss < self.best[0]):
+        ...             self.best = (loss, config["x"])
+        ...     def sample(self, rng, n, *, pending=()):
+        ...         if self.best is None:
+        ...             return [{"x": float(rng.uniform(0, 1))} for _ in range(n)]
+        ...         x = self.best[1]
+        ...         return [{"x": float(np.clip(rng.normal(x, 0.1), 0, 1))} for _ in range(n)]
+        >>> isinstance(BestSoFar(), ModelSampler)
+        True
+    """
+
+    def sample(
+        self,
+        rng: np.random.Generator,
+        n: int,
+        *,
+        pending: Sequence[tuple[dict[str, Any], Number]] = (),
+    ) -> list[dict[str, Any]]:
+        """Return ``n`` new configurations, drawn with ``rng``, given what is running."""
+        ...
+
+    def observe(self, config: dict[str, Any], budget: Number, loss: float | None) -> None:
+        """Learn from one result (``loss``: lower is better; ``None``: the job failed)."""
+        ...
+
+
+def is_model_based(sampler: object) -> bool:
+    """True when the machine draws from ``sampler`` lazily (it has a callable ``observe``).
+
+    Raises:
+        ArgumentTypeError: it has ``observe`` but its ``sample`` does not accept ``pending``.
+    """
+    if not callable(getattr(sampler, "observe", None)):
+        return False
+    try:
+        params = inspect.signature(sampler.sample).parameters.values()  # type: ignore[attr-defined]
+    except (TypeError, ValueError):  # no signature to read: trust the protocol
+        return True
+    if not any(p.name == "pending" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        raise ArgumentTypeError(
+            "a sampler with observe() is model-based and is drawn lazily: its sample() must "
+            "accept a keyword argument pending (the (config, budget) pairs running now), "
+            f"got sample{inspect.signature(sampler.sample)} on {describe(sampler)}"  # type: ignore[attr-defined]
+        )
+    return True
+
+
+# The samplers a study can name (run(sampler=...), the CLI, NNI classArgs, journals): name ->
+# "module:class". Loaded on first use so `import hyperband` does not import them.
+SAMPLERS: dict[str, str] = {
+    "random": "hyperband._samplers:RandomSampler",
+    "kde": "hyperband._kde:KDESampler",
+}
+
+
+def _sampler_class(name: str) -> type[Any]:
+    module, _, cls = SAMPLERS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+
+
+def make_sampler(name: object, space: Mapping[str, Any], **options: Any) -> Any:
+    """Build a named sampler (``"random"``, ``"kde"``) over ``space``.
+
+    Raises:
+        ConfigurationError: an unknown name.
+    """
+    if not isinstance(name, str) or name not in SAMPLERS:
+        raise ConfigurationError(
+            f"sampler must be one of {', '.join(map(repr, SAMPLERS))} or a sampler object, "
+            f"got {describe(name)}"
+        )
+    if name == "random" and options:
+        raise ConfigurationError(f"sampler 'random' takes no options, got {sorted(options)}")
+    return _sampler_class(name)(space, **options)
+
+
+def sampler_spec(sampler: object) -> dict[str, Any] | None:
+    """A JSON description that rebuilds ``sampler`` (``None`` for a custom sampler).
+
+    ``{"name": "kde", "space": {...}, "options": {...}}`` for the samplers in :data:`SAMPLERS`.
+    """
+    for name in SAMPLERS:
+        module, _, cls = SAMPLERS[name].partition(":")
+        if type(sampler).__module__ == module and type(sampler).__name__ == cls:
+            options = getattr(sampler, "options", None) or {}
+            return {"name": name, "space": sampler.space, "options": dict(options)}  # type: ignore[attr-defined]
+    return None
+
+
+def sampler_from_spec(spec: Mapping[str, Any]) -> Any:
+    """The fresh sampler a :func:`sampler_spec` describes."""
+    return make_sampler(spec["name"], spec["space"], **(spec.get("options") or {}))
 
 
 class RandomSampler:
@@ -97,6 +239,11 @@ class RandomSampler:
     def space(self) -> dict[str, Any]:
         """The validated search space (a fresh copy on every access)."""
         return validate_space(self._space)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The constructor's keyword arguments (none): see :func:`sampler_spec`."""
+        return {}
 
     def sample(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
         """Draw ``n`` configurations.
