@@ -23,11 +23,12 @@ from ._errors import (
     SnapshotError,
     UnknownJobError,
 )
-from ._jobs import DONE, WAIT, Best, Job, Result, Signal
+from ._jobs import CONTINUE, DONE, STOP, WAIT, Best, Decision, Job, Result, Signal, Stats
 from ._machine import Hyperband
-from ._samplers import RandomSampler, Sampler
+from ._samplers import ModelSampler, RandomSampler, Sampler
 from ._schedule import Bracket, Rung, Schedule, schedule
 from ._space import validate_space
+from ._stopping import MedianRule, Peer, RungRule, StoppingRule, StopView, value_at
 
 if TYPE_CHECKING:
     from ._records import JobRecord, RunResult
@@ -62,22 +63,29 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "CONTINUE",
     "DONE",
+    "STOP",
     "WAIT",
     "ArgumentTypeError",
     "Best",
     "Bracket",
     "ConfigurationError",
+    "Decision",
     "Hyperband",
     "HyperbandError",
     "InvalidResultError",
     "Job",
     "JobRecord",
     "JobResolvedError",
+    "MedianRule",
+    "ModelSampler",
+    "Peer",
     "RandomSampler",
     "Result",
     "RunResult",
     "Rung",
+    "RungRule",
     "Sampler",
     "Schedule",
     "SearchSpaceError",
@@ -85,10 +93,14 @@ __all__ = [
     "SimulatedJob",
     "SimulationResult",
     "SnapshotError",
+    "Stats",
+    "StopView",
+    "StoppingRule",
     "UnknownJobError",
     "__version__",
     "run",
     "schedule",
     "simulate",
     "validate_space",
+    "value_at",
 ]
