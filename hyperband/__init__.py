@@ -31,6 +31,7 @@ from ._space import validate_space
 
 if TYPE_CHECKING:
     from ._records import JobRecord, RunResult
+    from ._report_html import html_report
     from ._runner import run
     from ._simulate import SimulatedJob, SimulationResult, simulate
 
@@ -43,6 +44,7 @@ _LAZY = {
     "simulate": "._simulate",
     "SimulationResult": "._simulate",
     "SimulatedJob": "._simulate",
+    "html_report": "._report_html",
 }
 
 
@@ -87,6 +89,7 @@ __all__ = [
     "SnapshotError",
     "UnknownJobError",
     "__version__",
+    "html_report",
     "run",
     "schedule",
     "simulate",
