@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import threading
 import time
@@ -405,9 +406,9 @@ def test_a_1000_job_report_stays_small(plotly: Any) -> None:
     page = _page.render(from_events(synthetic_events(1000), "synthetic"))
     library = len(_page.plotly_js()[0].encode())
     own = len(page.encode()) - library
-    # The study's own share: data, tables and figures (measured: about 1.1 MB with every
+    # The study's own share: data, table and figures (measured: 0.83 MB with every
     # job reporting a point per budget unit).
-    assert own < 2_000_000, own
+    assert own < 1_200_000, own
 
 
 # ---------------------------------------------------------------------- command line
@@ -702,3 +703,31 @@ def test_the_report_in_a_real_browser(
     page.select_option("#jobs-status", "succeeded")
     assert len(column(page, "job")) == result.n_succeeded
     page.close()
+
+
+# ---------------------------------------------------------------------- the docs' example
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "report.md"
+
+
+def test_the_docs_example_runs(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    plotly: Any,
+) -> None:
+    text = DOC.read_text()
+    blocks = re.findall(r"^```python(?: notest)?\n(.*?)^```", text, re.M | re.S)
+    assert len(blocks) == 2  # the study, then html_report (notest for test_docs.py: plotly)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "__docs__"}
+    exec(compile(blocks[0], f"{DOC}:study", "exec"), namespace)
+    result = namespace["result"]
+    assert result.n_failed > 0  # the example shows failures
+    exec(compile(blocks[1], f"{DOC}:html_report", "exec"), namespace)
+    assert parse((tmp_path / "report.html").read_text()).refs == []
+    command = re.search(r"^\$ (hyperband report study\.jsonl --html report\.html)$", text, re.M)
+    assert command is not None
+    capsys.readouterr()
+    assert main(shlex.split(command[1])[1:]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("html: report.html (")

@@ -625,15 +625,15 @@ def dimensions(data: StudyData) -> tuple[list[JobRow], list[Dimension]]:
 class CurveGroup(NamedTuple):
     """Learning curves of the configurations whose largest budget reached is ``budget``.
 
-    ``x``/``y`` hold every configuration's reports, a ``None`` between two jobs; ``text``
-    labels each point (configuration, job, rung).
+    ``x``/``y`` hold every configuration's reports, a ``None`` between two jobs; ``ids``
+    names each point's ``[configuration, job, rung]``.
     """
 
     budget: float
     configs: int
     x: list[float | None]
     y: list[float | None]
-    text: list[str | None]
+    ids: list[list[int] | None]
 
 
 def learning_curves(data: StudyData) -> list[CurveGroup]:
@@ -657,12 +657,9 @@ def learning_curves(data: StudyData) -> list[CurveGroup]:
             for step, value in job.reports:
                 group.x.append(step)
                 group.y.append(value)
-                group.text.append(
-                    f"configuration {cid}, job {job.id} (rung {job.rung}, budget {job.budget:g}, "
-                    f"{job.status})"
-                )
+                group.ids.append([cid, job.id, job.rung])
             group.x.append(None)
             group.y.append(None)
-            group.text.append(None)
+            group.ids.append(None)
         groups[top] = group._replace(configs=group.configs + 1)
     return [groups[b] for b in sorted(groups)]

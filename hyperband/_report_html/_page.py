@@ -49,20 +49,24 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
-def _finite(obj: Any) -> Any:
-    """``obj`` with NaN and infinities as ``None``: JSON.parse rejects them."""
+def _finite(obj: Any, digits: int = 0) -> Any:
+    """``obj`` with NaN and infinities as ``None`` (JSON.parse rejects them), and floats
+    rounded to ``digits`` significant digits if given (charts need no more; the file shrinks).
+    """
     if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
+        if not math.isfinite(obj):
+            return None
+        return float(f"{obj:.{digits}g}") if digits else obj
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: _finite(v, digits) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+        return [_finite(v, digits) for v in obj]
     return obj
 
 
 def _script_json(obj: Any) -> str:
     """JSON safe inside a ``<script>`` element: no ``</script>``, no ``<!--``."""
-    text = json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False, default=jsonable)
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=False, default=jsonable)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -225,8 +229,8 @@ def render(
     title = title or f"hyperband report: {data.source}"
     charts = figures(data)
     payload = {
-        "figures": {key: fig for key, (fig, _) in charts.items()},
-        "table": table(data),
+        "figures": _finite({key: fig for key, (fig, _) in charts.items()}, digits=7),
+        "table": _finite(table(data)),
     }
     state_class, state_text = _state(data, refresh, stopped)
     p = data.params
@@ -246,12 +250,15 @@ def render(
     )
     sections = []
     for key, heading, what in FIGURES:
-        _, note = charts[key]
+        fig, note = charts[key]
         inner = f'<div class="note">{html.escape(note)}</div>' if note else ""
+        # The chart's height before plotly draws it: the page does not jump as charts appear,
+        # so a reload (live mode) can restore the scroll position.
+        height = "" if fig is None else f' style="height: {fig["layout"]["height"]}px"'
         sections.append(
             f'<section class="card" id="section-{key}"><h2>{html.escape(heading)}</h2>'
             f'<p class="what">{html.escape(what)}</p>'
-            f'<div class="chart" id="chart-{key}">{inner}</div></section>'
+            f'<div class="chart" id="chart-{key}"{height}>{inner}</div></section>'
         )
     meta = "" if refresh is None else f'<meta http-equiv="refresh" content="{refresh:g}">'
     written = time.strftime("%Y-%m-%d %H:%M:%S")
