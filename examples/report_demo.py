@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import time
 from pathlib import Path
@@ -86,19 +87,13 @@ def screenshots(report: Path, folder: Path) -> None:
     """One PNG per part of the page: what docs/report.md shows."""
     from playwright.sync_api import sync_playwright
 
-    args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
     folder.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        # The system's Chromium (Playwright's own download is not needed).
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("HYPERBAND_CHROMIUM", "/usr/bin/chromium"),
+            args=["--no-sandbox", "--disable-gpu"],
+        )
         page = browser.new_page(viewport={"width": 1200, "height": 900}, device_scale_factor=1)
         page.goto(report.resolve().as_uri())
         page.wait_for_selector("body[data-ready='1']", timeout=60_000)

@@ -329,6 +329,14 @@ class Resources(html.parser.HTMLParser):
             self.refs += ["css @import"] * data.count("@import")
 
 
+def table_rows(page: str) -> list[list[Any]]:
+    """The jobs table's rows, from the JSON the page embeds."""
+    found = re.search(r'id="report-data" type="application/json">(.*?)</script>', page, re.S)
+    assert found is not None
+    rows: list[list[Any]] = json.loads(found[1])["table"]["rows"]
+    return rows
+
+
 def parse(page: str) -> Resources:
     parser = Resources()
     parser.feed(page)
@@ -347,11 +355,7 @@ def test_the_page_is_self_contained(
     assert found.meta_refresh is None
     assert "study complete" in page
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)\s*=\s*[\"']?https?:", page)
-    # The embedded data is JSON that survives "</script>" in a configuration or an error.
-    data = json.loads(
-        re.search(r'id="report-data" type="application/json">(.*?)</script>', page, re.S)[1]
-    )  # type: ignore[index]
-    assert len(data["table"]["rows"]) == len(result.history)
+    assert len(table_rows(page)) == len(result.history)
 
 
 def test_hostile_text_cannot_break_out_of_the_page(tmp_path: Path, plotly: Any) -> None:
@@ -516,8 +520,7 @@ def test_live_follows_a_growing_journal_until_complete(
     assert "study complete" in final
     assert len(pages) == 6  # the last cut completes the study: no more sleeping
     assert sorted(p.name for p in tmp_path.iterdir()) == ["growing.jsonl", "live.html"]
-    rows = json.loads(re.search(r'"rows":(\[.*?\]\]),"statuses"', final)[1])  # type: ignore[index]
-    assert len(rows) == len(result.history)
+    assert len(table_rows(final)) == len(result.history)
 
 
 def test_live_stops_cleanly_on_ctrl_c(
@@ -580,8 +583,7 @@ def test_live_cli_follows_a_real_running_study(
     assert "live: the study is complete" in stdout
     page = out.read_text()
     assert parse(page).meta_refresh is None
-    rows = json.loads(re.search(r'"rows":(\[.*?\]\]),"statuses"', page)[1])  # type: ignore[index]
-    assert len(rows) == len(finished[0].history)
+    assert len(table_rows(page)) == len(finished[0].history)
     # The writer was not disturbed: its journal replays to the same result.
     assert hyperband.RunResult.from_journal(journal).best == finished[0].best
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .._records import jsonable
-from ._data import PENDING, JobRow, StudyData, from_result, read_journal
+from ._data import PENDING, JobRow, StudyData, from_result, read_journal, worker_index
 from ._figures import FIGURES, figures, status_colour
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,9 +100,7 @@ def table(data: StudyData) -> dict[str, Any]:
     Each row has two hidden cells after the columns: the failure's last line (the summary
     of its collapsed traceback) and the worker's full label.
     """
-    workers: dict[str, int] = {}
-    for job in sorted((j for j in data.jobs if j.timed), key=lambda j: j.start):
-        workers.setdefault(job.worker, len(workers))
+    workers = worker_index(data)
     rows = []
     pending = [j for j in data.jobs if not j.finished]
     for j in [*data.finished, *pending]:
