@@ -43,7 +43,7 @@ SPACE = {
 
 
 def objective(config: dict[str, Any], budget: float, context: Any) -> float:
-    quality = abs(math.log10(config["lr"]) + 2.5) + 0.1 * config["layers"]
+    quality: float = abs(math.log10(config["lr"]) + 2.5) + 0.1 * config["layers"]
     if config["optimizer"]["_name"] == "sgd":
         quality += 1 - config["optimizer"]["momentum"]
     if config["layers"] == 3 and config["lr"] > 0.01:
@@ -622,9 +622,10 @@ NONE = "\u2013"  # what the table shows for a missing value (an en dash)
 
 
 def column(page: Any, key: str) -> list[str]:
-    return page.eval_on_selector_all(
+    texts: list[str] = page.eval_on_selector_all(
         f"#jobs tbody tr:not([hidden]) td.col-{key}", "tds => tds.map(td => td.textContent)"
     )
+    return texts
 
 
 def test_the_report_in_a_real_browser(
