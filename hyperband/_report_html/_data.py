@@ -25,18 +25,26 @@ if TYPE_CHECKING:  # pragma: no cover
     from .._records import RunResult
 
 __all__ = [
+    "MISSING",
     "PENDING",
+    "Curve",
+    "CurveGroup",
     "Dimension",
     "FunnelCell",
+    "Hint",
     "JobRow",
     "StudyData",
     "best_curves",
+    "dimension",
     "dimensions",
     "flatten",
+    "from_events",
     "from_result",
     "funnel",
     "learning_curves",
     "read_journal",
+    "space_hints",
+    "start_time",
     "study_complete",
     "worker_index",
 ]
