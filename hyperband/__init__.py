@@ -32,6 +32,7 @@ from ._stopping import MedianRule, Peer, RungRule, StoppingRule, StopView, value
 
 if TYPE_CHECKING:
     from ._records import JobRecord, RunResult
+    from ._report_html import html_report
     from ._runner import run
     from ._simulate import SimulatedJob, SimulationResult, simulate
 
@@ -44,6 +45,7 @@ _LAZY = {
     "simulate": "._simulate",
     "SimulationResult": "._simulate",
     "SimulatedJob": "._simulate",
+    "html_report": "._report_html",
 }
 
 
@@ -98,6 +100,7 @@ __all__ = [
     "StoppingRule",
     "UnknownJobError",
     "__version__",
+    "html_report",
     "run",
     "schedule",
     "simulate",
