@@ -237,7 +237,9 @@ class KDESampler:
     def model_budget(self) -> Number | None:
         """The budget the model is fitted on (the largest with enough observations), or None."""
         b = self._model_budget
-        return None if b is None else (int(b) if b.is_integer() else b)
+        if b is None or self._d == 0:
+            return None
+        return int(b) if b.is_integer() else b
 
     @property
     def n_observations(self) -> int:
@@ -388,10 +390,12 @@ class KDESampler:
         log_good = _log_mean_exp(lay.log_kernels(f, codes, model.good))
         log_bad = _log_mean_exp(lay.log_kernels(f, codes, model.bad))
         if liars:
-            # The liars join the bad density as extra centres with its bandwidths: a mixture
-            # weighted by the number of centres on each side.
+            # The liars join the bad density as extra centres, weighted like its own, but with
+            # the good density's bandwidths: a liar marks its neighbourhood as taken at the
+            # resolution the good density resolves (the bad density's bandwidths, fitted to
+            # configurations spread over the whole space, would barely dent it).
             data = np.array(liars)
-            extra = _Density(data, model.bad.bw, lay.features_of_centres(data, model.bad.bw))
+            extra = _Density(data, model.good.bw, lay.features_of_centres(data, model.good.bw))
             log_liars = _log_mean_exp(lay.log_kernels(f, codes, extra))
             n_bad, n_liars = model.bad.data.shape[0], data.shape[0]
             log_bad = np.logaddexp(
