@@ -243,6 +243,16 @@ def test_model_concentrates_near_good_observations_in_1d() -> None:
     assert _near([c["x"] for c in _draws(sampler, 100)], 0.2, 0.1) > 0.8
 
 
+def test_a_random_fraction_of_draws_ignores_the_model() -> None:
+    def near(fraction: float) -> float:
+        sampler = _learned(LINE, lambda c: (c["x"] - 0.2) ** 2, 60, random_fraction=fraction)
+        return _near([c["x"] for c in _draws(sampler, 200)], 0.2, 0.1)
+
+    assert near(0.0) > 0.9
+    assert 0.5 < near(0.5) < 0.7
+    assert near(1.0) < 0.3  # uniform: 0.2
+
+
 def test_the_direction_matters_lower_loss_is_better() -> None:
     # The same observations with the loss negated: the model must flee 0.2 (this fails if the
     # good and bad densities were swapped).
@@ -414,7 +424,11 @@ KERNEL_SPACE: dict[str, Any] = {
         "_value": [
             "none",
             {"_name": "a", "lr": {"_type": "loguniform", "_value": [1e-3, 1]}},
-            {"_name": "b", "k": {"_type": "choice", "_value": ["p", "q"]}},
+            {
+                "_name": "b",
+                "k": {"_type": "choice", "_value": ["p", "q"]},
+                "mom": {"_type": "normal", "_value": [0.9, 0.05]},
+            },
         ],
     },
 }
@@ -458,6 +472,10 @@ def test_log_densities_match_the_documented_kernels() -> None:
     assert np.isnan(data).any()  # conditional dimensions are inactive somewhere
     density = sampler._density(data)
     points = lay.candidates(rng, density, 30, 3.0)
+    for point in points:  # a candidate has exactly the dimensions its choices activate
+        for j, dim in enumerate(lay.dims):
+            active = dim.parent < 0 or point[dim.parent] == dim.option
+            assert math.isnan(point[j]) != active
     mine = _log_mean_exp(lay.log_kernels(lay.features_of_points(points), points, density))
     for point, value in zip(points, mine, strict=True):
         assert value == pytest.approx(_brute_log_density(sampler, data, density.bw, point), 1e-6)
