@@ -67,6 +67,8 @@ _Z_MAX: Final = 10.0
 _MAX_ONEHOT: Final = 64
 _LOG_2PI: Final = math.log(2.0 * math.pi)
 _SQRT2: Final = math.sqrt(2.0)
+# Pending configurations ("liars") get the good density's continuous bandwidths times this.
+_LIAR_SHRINK: Final = 0.5
 # The normal-reference rule: h = 1.06 sd n^(-1/(4+d)) (Silverman; statsmodels' default).
 _NORMAL_REFERENCE: Final = 1.06
 
@@ -390,12 +392,15 @@ class KDESampler:
         log_good = _log_mean_exp(lay.log_kernels(f, codes, model.good))
         log_bad = _log_mean_exp(lay.log_kernels(f, codes, model.bad))
         if liars:
-            # The liars join the bad density as extra centres, weighted like its own, but with
-            # the good density's bandwidths: a liar marks its neighbourhood as taken at the
-            # resolution the good density resolves (the bad density's bandwidths, fitted to
-            # configurations spread over the whole space, would barely dent it).
+            # The liars join the bad density as extra centres, weighted like its own, with
+            # half the good density's continuous bandwidths (its discrete ones as they are): a
+            # liar then marks as taken only what would nearly duplicate it. Wider liars (the
+            # good or bad density's own bandwidths) outweigh a small bad density and drag
+            # every draw away from the good region: see benchmarks/bench_kde.py.
             data = np.array(liars)
-            extra = _Density(data, model.good.bw, lay.features_of_centres(data, model.good.bw))
+            bw = model.good.bw.copy()
+            bw[lay.cont] = np.maximum(_LIAR_SHRINK * bw[lay.cont], self._opts["min_bandwidth"])
+            extra = _Density(data, bw, lay.features_of_centres(data, bw))
             log_liars = _log_mean_exp(lay.log_kernels(f, codes, extra))
             n_bad, n_liars = model.bad.data.shape[0], data.shape[0]
             log_bad = np.logaddexp(
@@ -935,8 +940,11 @@ class _Model:
 
 
 def _log_mean_exp(k: FloatArray) -> FloatArray:
+    """``log(mean(exp(k), axis=1))``, computed stably; ``k`` is overwritten."""
     top = k.max(axis=1)
-    return np.log(np.exp(k - top[:, None]).mean(axis=1)) + top  # type: ignore[no-any-return]
+    k -= top[:, None]
+    np.exp(k, out=k)
+    return np.log(k.mean(axis=1)) + top  # type: ignore[no-any-return]
 
 
 def _geometric(h: Any, t: FloatArray) -> FloatArray:
