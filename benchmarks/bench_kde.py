@@ -73,38 +73,46 @@ def _show(q: dict[str, float]) -> str:
 # ---------------------------------------------------------------------- cost
 
 
+def _cost_row(space: dict[str, Any], n: int, repeats: int) -> dict[str, float]:
+    sampler = KDESampler(space, random_fraction=0.0)
+    rng = np.random.default_rng(0)
+    configs = RandomSampler(space).sample(rng, n + repeats)
+    for config in configs[:n]:
+        sampler.observe(config, 1, float(rng.random()))
+    sampler.sample(rng, 1)  # fit once
+    pending = [(c, 1) for c in configs[:16]]
+    # CPU time: other processes share the cores; the sampler runs on one thread.
+    start = time.process_time()
+    for _ in range(repeats):
+        sampler.sample(rng, 1)
+    cached = time.process_time() - start
+    start = time.process_time()
+    for _ in range(repeats):
+        sampler.sample(rng, 1, pending=pending)
+    with_pending = time.process_time() - start
+    start = time.process_time()
+    for config in configs[n:]:
+        sampler.observe(config, 1, 0.5)
+        sampler.sample(rng, 1)
+    refitted = time.process_time() - start
+    scale = 1e3 / repeats
+    return {
+        "cached_ms": cached * scale,
+        "pending16_ms": with_pending * scale,
+        "refit_ms": refitted * scale,
+    }
+
+
 def bench_cost(repeats: int) -> dict[str, Any]:
     spaces = {6: wl.hartmann6("good").space, 16: wl.counting_ones().space}
     out: dict[str, Any] = {}
     for d, space in spaces.items():
         for n in (100, 1000, 5000):
-            sampler = KDESampler(space, random_fraction=0.0)
-            rng = np.random.default_rng(0)
-            configs = RandomSampler(space).sample(rng, n + repeats)
-            for config in configs[:n]:
-                sampler.observe(config, 1, float(rng.random()))
-            sampler.sample(rng, 1)  # fit once
-            pending = [(c, 1) for c in configs[:16]]
-
-            def timed(fn: Callable[[int], None]) -> float:
-                start = time.process_time()
-                for k in range(repeats):
-                    fn(k)
-                return (time.process_time() - start) / repeats * 1e3
-
-            cached = timed(lambda k: sampler.sample(rng, 1))
-            with_pending = timed(lambda k: sampler.sample(rng, 1, pending=pending))
-
-            def refit(k: int) -> None:
-                sampler.observe(configs[n + k], 1, 0.5)
-                sampler.sample(rng, 1)
-
-            refitted = timed(refit)
             key = f"d={d} N={n}"
-            out[key] = {"cached_ms": cached, "pending16_ms": with_pending, "refit_ms": refitted}
+            row = out[key] = _cost_row(space, n, repeats)
             print(
-                f"cost {key:12s}: cached {cached:6.2f} ms, 16 pending {with_pending:6.2f} ms, "
-                f"observe + refit + draw {refitted:6.2f} ms",
+                f"cost {key:12s}: cached {row['cached_ms']:6.2f} ms, 16 pending "
+                f"{row['pending16_ms']:6.2f} ms, observe + refit + draw {row['refit_ms']:6.2f} ms",
                 flush=True,
             )
     return out
@@ -228,12 +236,22 @@ def bench_failures(seeds: int) -> dict[str, Any]:
     }
     out: dict[str, Any] = {}
     for label, fails in scenarios.items():
-        for option in ("bad", "ignore"):
+        samplers: dict[str, dict[str, Any] | None] = {
+            "failures=bad": {"failures": "bad"},
+            "failures=ignore": {"failures": "ignore"},
+            "random sampler": None,
+        }
+        for option, options in samplers.items():
             runs = [
-                study(w, KDESampler(w.space, failures=option), seed, fails=fails)
+                study(
+                    w,
+                    w.space if options is None else KDESampler(w.space, **options),
+                    seed,
+                    fails=fails,
+                )
                 for seed in range(seeds)
             ]
-            key = f"{label} | failures={option}"
+            key = f"{label} | {option}"
             out[key] = {
                 "regret": _quartiles([r["regret"] for r in runs]),
                 "failed_fraction": statistics.fmean(r["failed"] for r in runs),
@@ -243,34 +261,19 @@ def bench_failures(seeds: int) -> dict[str, Any]:
                 f"failed jobs {out[key]['failed_fraction']:.1%}",
                 flush=True,
             )
-        runs = [study(w, w.space, seed, fails=fails) for seed in range(seeds)]
-        key = f"{label} | random sampler"
-        out[key] = {
-            "regret": _quartiles([r["regret"] for r in runs]),
-            "failed_fraction": statistics.fmean(r["failed"] for r in runs),
-        }
-        print(
-            f"failures {key}: regret {_show(out[key]['regret'])}, "
-            f"failed jobs {out[key]['failed_fraction']:.1%}",
-            flush=True,
-        )
     return out
 
 
 def bench_parallel(seeds: int, workers: int = 16) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    variants: list[tuple[str, int, dict[str, Any] | None]] = [
+        ("1 worker", 1, {}),
+        (f"{workers} workers, pending=bad", workers, {}),
+        (f"{workers} workers, pending=ignore", workers, {"pending": "ignore"}),
+        (f"{workers} workers, random sampler", workers, None),
+    ]
     for w in (wl.hartmann6("good"), wl.counting_ones()):
-        variants: list[tuple[str, int, Callable[[], Any]]] = [
-            ("1 worker", 1, lambda: KDESampler(w.space)),
-            (f"{workers} workers, pending=bad", workers, lambda: KDESampler(w.space)),
-            (
-                f"{workers} workers, pending=ignore",
-                workers,
-                lambda: KDESampler(w.space, pending="ignore"),
-            ),
-            (f"{workers} workers, random sampler", workers, lambda: w.space),
-        ]
-        for label, n_workers, make in variants:
+        for label, n_workers, options in variants:
             regrets = []
             for seed in range(seeds):
                 result = hyperband.simulate(
@@ -282,7 +285,7 @@ def bench_parallel(seeds: int, workers: int = 16) -> dict[str, Any]:
                     seed=seed,
                     objective=w.evaluate,
                     mode=w.mode,
-                    space=make(),
+                    space=w.space if options is None else KDESampler(w.space, **options),
                 )
                 assert result.best is not None
                 regrets.append(w.regret(result.best.config))

@@ -110,11 +110,11 @@ class KDESampler:
     is encoded and how the sub-parameters of nested choices (conditional parameters) are
     handled: kernels over active dimensions only, no imputation.
 
-    Pending configurations (``sample(..., pending=...)``, jobs running now) are a "constant
-    liar" with ``pending="bad"``: they join the bad density as extra centres (with its
-    bandwidths), so that configurations drawn while others run spread out instead of piling up
-    where the model is most confident. Configurations drawn by one ``sample(rng, n)`` call are
-    pending for the rest of that call. Failed jobs (``loss=None``) are observations with an
+    Pending configurations (``sample(..., pending=...)``, jobs running now) are "liars" with
+    ``pending="bad"``: each joins the bad density as an extra centre with the good density's
+    bandwidths (continuous ones halved), so that configurations drawn while others run do not
+    nearly duplicate them. Configurations drawn by one ``sample(rng, n)`` call are pending for
+    the rest of that call. Failed jobs (``loss=None``) are observations with an
     infinite loss with ``failures="bad"`` (as HpBandSter does), or are dropped with
     ``"ignore"``.
 
@@ -126,10 +126,12 @@ class KDESampler:
         space: an NNI-format search space; it is validated (see ``validate_space``) and copied.
         top_fraction: the share of a budget's observations that are *good*, in ``(0, 1)``.
         n_candidates: how many candidates each model-based draw scores, ``>= 1``.
-        bandwidth_factor: widens the continuous kernels candidates are drawn from, ``> 0``.
-        min_bandwidth: the smallest bandwidth of any dimension, ``> 0`` (in units of
+        bandwidth_factor: widens the continuous kernels candidates are drawn from, in
+            ``(0, 100]``.
+        min_bandwidth: the smallest bandwidth of any dimension, in ``[1e-6, 1)`` (in units of
             ``[0, 1]`` for bounded types, of the prior's sigma for the normal families, of the
-            kernel's own parameter for choices).
+            kernel's own parameter for choices). Below 1e-6 the log kernels, computed as one
+            matrix product, would lose their precision.
         random_fraction: the share of configurations drawn at random, in ``[0, 1]``.
         min_points: the fewest observations in each of the good and bad densities; a budget
             gets a model once both have that many. ``None`` means ``d + 1``, with ``d`` the
