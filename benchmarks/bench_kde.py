@@ -15,8 +15,8 @@ Sections (each writes its numbers into ``benchmarks/results/bench_kde.json``, an
   the mean and the smallest pairwise distance (Euclidean, divided by sqrt(6) so that the
   cube's diagonal is 1), with ``pending="bad"`` and ``"ignore"``, with the default random
   fraction and with model draws only; 16 uniform draws for reference.
-- ``parallel``: the regret after 4 Hyperband iterations (R=81, eta=3) run by ``simulate()``
-  with 16 workers, ``pending="bad"`` vs ``"ignore"``, and with 1 worker.
+- ``parallel``: the regret after 4 Hyperband iterations run by ``simulate()`` with 16 workers,
+  ``pending="bad"`` vs ``"ignore"``, with 1 worker, and random Hyperband with 16 workers.
 - ``failures``: regret after 4 iterations (sequential) on Hartmann-6 where a region fails,
   with ``failures="bad"`` and ``"ignore"``: a region far from the optimum (``x0 > 0.6``), a
   region next to it (``x5 > 0.7``; the optimum has ``x5 = 0.657``), and 10% of jobs failing
@@ -272,7 +272,8 @@ def bench_parallel(seeds: int, workers: int = 16) -> dict[str, Any]:
         (f"{workers} workers, pending=ignore", workers, {"pending": "ignore"}),
         (f"{workers} workers, random sampler", workers, None),
     ]
-    for w in (wl.hartmann6("good"), wl.counting_ones()):
+    names = ("counting_ones", "hartmann6_good", "hartmann6_bad", "learning_curves")
+    for w in map(wl.workload, names):
         for label, n_workers, options in variants:
             regrets = []
             for seed in range(seeds):
@@ -334,12 +335,105 @@ def bench_defaults(seeds: int, variants: list[str]) -> dict[str, Any]:
     return out
 
 
+def _parts(keys: Any, i: int) -> list[str]:
+    """Part ``i`` of each ``"a | b"`` key, first-seen order, once each."""
+    return list(dict.fromkeys(key.split(" | ")[i] for key in keys))
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The tables of the samplers page, from a results dict."""
+    parts: list[str] = []
+    cost = results.get("cost")
+    if cost:
+        rows = []
+        for n in (100, 1000, 5000):
+            row = [str(n)]
+            for d in (6, 16):
+                c = cost[f"d={d} N={n}"]
+                row += [f"{c['cached_ms']:.2f}", f"{c['pending16_ms']:.2f}", f"{c['refit_ms']:.2f}"]
+            rows.append(row)
+        header = ["observations"] + [
+            f"d={d}: {what}" for d in (6, 16) for what in ("cached", "16 pending", "refit")
+        ]
+        parts.append(
+            "**Cost of one `sample(rng, 1)`**, ms of CPU time:\n\n" + _md_table(header, rows)
+        )
+    spread = results.get("spread")
+    if spread:
+        rows = [
+            [
+                key.replace("random_fraction", "random fraction"),
+                f"{v['mean']:.3f}",
+                f"{v['min']:.3f}",
+            ]
+            for key, v in spread.items()
+        ]
+        parts.append(
+            "**Spread of 16 concurrent draws** (Hartmann-6, 100 observations):\n\n"
+            + _md_table(["draws", "mean pairwise distance", "smallest pairwise distance"], rows)
+        )
+    parallel = results.get("parallel")
+    if parallel:
+        names = _parts(parallel, 0)
+        labels = _parts(parallel, 1)
+        rows = [
+            [label] + [_show(parallel[f"{name} | {label}"]) for name in names] for label in labels
+        ]
+        parts.append(
+            "**Regret with 16 workers** (`simulate()`):\n\n" + _md_table(["", *names], rows)
+        )
+    failures = results.get("failures")
+    if failures:
+        scenarios = _parts(failures, 0)
+        options = ["failures=bad", "failures=ignore", "random sampler"]
+        rows = [
+            [scenario]
+            + [
+                f"{_show(failures[f'{scenario} | {o}']['regret'])}, "
+                f"{failures[f'{scenario} | {o}']['failed_fraction']:.0%} failed"
+                for o in options
+            ]
+            for scenario in scenarios
+        ]
+        parts.append("**Failures** (Hartmann-6):\n\n" + _md_table(["", *options], rows))
+    defaults = results.get("defaults")
+    if defaults:
+        names = _parts(defaults, 0)
+        labels = _parts(defaults, 1)
+        rows = [
+            [label]
+            + [
+                f"{defaults[f'{name} | {label}']['regret']['median']:.3g} "
+                f"({defaults[f'{name} | {label}']['regret_25']['median']:.3g})"
+                for name in names
+            ]
+            for label in labels
+        ]
+        parts.append(
+            "**Options**, median regret at 100% (25%) of the budget:\n\n"
+            + _md_table(["", *names], rows)
+        )
+    return "\n\n".join(parts) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="3 seeds, few variants")
     parser.add_argument("--only", default="cost,spread,parallel,failures,defaults")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the tables of the saved results and exit"
+    )
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(RESULTS.read_text())))
+        return
     seeds = 3 if args.quick else args.seeds
     results: dict[str, Any] = {}
     if RESULTS.exists() and not args.quick:
