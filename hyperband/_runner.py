@@ -43,7 +43,7 @@ from ._executors import (
     worker_label,
 )
 from ._jobs import Best, Job
-from ._journal import Journal, check_header, header, replay
+from ._journal import Journal, check_header, header, objective_name, replay
 from ._machine import Hyperband
 from ._records import JobRecord, RunResult
 from ._samplers import Sampler
@@ -246,6 +246,15 @@ def _check_options(
     return seconds
 
 
+def _check_identity_options(study_name: object, allow_objective_change: object) -> None:
+    if study_name is not None and not isinstance(study_name, str):
+        raise ArgumentTypeError(f"study_name must be a str or None, got {describe(study_name)}")
+    if not isinstance(allow_objective_change, bool):
+        raise ArgumentTypeError(
+            f"allow_objective_change must be a bool, got {describe(allow_objective_change)}"
+        )
+
+
 def run(
     objective: Objective,
     space: Mapping[str, Any] | Sampler,
@@ -264,6 +273,8 @@ def run(
     progress: bool = True,
     timeout: float | None = None,
     retries: int = 0,
+    study_name: str | None = None,
+    allow_objective_change: bool = False,
 ) -> RunResult:
     """Run a Hyperband study: every job of the schedule, on an executor, to the end.
 
@@ -292,12 +303,19 @@ def run(
         workers: how many jobs to keep in flight; ``None``: the executor's size (its
             ``_max_workers``), else ``os.cpu_count()``. Always 1 for ``"serial"``.
         journal: a JSON-lines file recording the study. If it exists, the study resumes from
-            it (the other study parameters must match it); jobs that were running re-run.
+            it (the other study parameters, the objective's ``module:qualname`` and
+            ``study_name`` must match it); jobs that were running re-run. A file that is not
+            a journal is refused, unchanged.
         progress: a tqdm bar when stderr is a terminal and tqdm is installed, else a line on
             stderr at most every 10 s; ``False`` for silence.
         timeout: seconds a job may take from submission; a job over it fails (its worker
             process is killed; a thread cannot be, so it is abandoned). Not with ``"serial"``.
         retries: how many times a failed job is tried again before it counts as failed.
+        study_name: a name for the study, recorded in the journal; resuming the journal
+            needs the same name.
+        allow_objective_change: resume a journal written by an objective of another
+            ``module:qualname`` (a function you renamed or moved); by default that is a
+            ``JournalMismatchError``, so two objectives never mix their results.
 
     Returns:
         A :class:`RunResult`: ``best``, ``history`` (one :class:`JobRecord` per job),
@@ -318,6 +336,7 @@ def run(
         (9, 0)
     """
     limit = _check_options(objective, timeout, retries, progress)
+    _check_identity_options(study_name, allow_objective_change)
     study: dict[str, Any] = {
         "mode": mode,
         "exec_mode": exec_mode,
@@ -361,8 +380,17 @@ def run(
                     else journal_seed,
                     **study,
                 )
-                check_header(jl.path, events[0], {**hb.params, "seed": seed}, hb.sampler)
+                check_header(
+                    jl.path,
+                    events[0],
+                    {**hb.params, "seed": seed},
+                    hb.sampler,
+                    objective=objective_name(objective),
+                    study_name=study_name,
+                    allow_objective_change=allow_objective_change,
+                )
                 records = replay(jl.path, hb, events[1:])
+                jl.cut_torn_tail()  # only now: the journal is this study's
                 logger.info(
                     "journal %s: resuming (%d jobs done, %d to run again)",
                     jl.path,
@@ -371,7 +399,10 @@ def run(
                 )
             else:
                 hb = Hyperband(space, max_budget, eta, min_budget, seed=seed, **study)
-                jl.write(header(hb), sync=True)
+                study_header = header(
+                    hb, objective=objective_name(objective), study_name=study_name
+                )
+                jl.write(study_header, sync=True)
             root: str | None = str(jl.path.with_name(jl.path.stem + ".checkpoints"))
         else:
             hb = Hyperband(space, max_budget, eta, min_budget, seed=seed, **study)
