@@ -21,6 +21,7 @@ from ._errors import (
     JobResolvedError,
     SearchSpaceError,
     SnapshotError,
+    TooManyFailuresError,
     UnknownJobError,
 )
 from ._jobs import DONE, WAIT, Best, Job, Result, Signal
@@ -85,6 +86,7 @@ __all__ = [
     "SimulatedJob",
     "SimulationResult",
     "SnapshotError",
+    "TooManyFailuresError",
     "UnknownJobError",
     "__version__",
     "run",

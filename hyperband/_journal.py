@@ -501,5 +501,6 @@ def load(
         hb = Hyperband(space, **params)
     except TypeError as exc:
         raise JournalError(f"journal {str(p)!r} has malformed study parameters: {exc}") from exc
-    check_header(p, study, hb.params, hb.sampler)
+    # Reading a journal needs no objective, and takes the study's name from it.
+    check_header(p, study, hb.params, hb.sampler, study_name=study.get("study_name"))
     return hb, replay(p, hb, events[1:])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import copy
 import importlib
 import inspect
@@ -31,7 +32,14 @@ from typing import Any
 
 import attrs
 
-from ._errors import ArgumentTypeError, ConfigurationError, InvalidResultError, describe
+from ._errors import (
+    ArgumentTypeError,
+    ConfigurationError,
+    HyperbandError,
+    InvalidResultError,
+    TooManyFailuresError,
+    describe,
+)
 from ._executors import (
     Backend,
     ExternalBackend,
@@ -47,6 +55,7 @@ from ._journal import Journal, check_header, header, objective_name, replay
 from ._machine import Hyperband
 from ._records import JobRecord, RunResult
 from ._samplers import Sampler
+from ._schedule import degenerate
 
 __all__ = ["Context", "run"]
 
@@ -255,6 +264,19 @@ def _check_identity_options(study_name: object, allow_objective_change: object) 
         )
 
 
+def _check_max_failures(max_failures: object) -> None:
+    if max_failures is None:
+        return
+    if isinstance(max_failures, bool) or not isinstance(max_failures, int):
+        raise ArgumentTypeError(
+            f"max_failures must be an int >= 1 or None, got {describe(max_failures)}"
+        )
+    if max_failures < 1:
+        raise ConfigurationError(
+            f"max_failures must be >= 1 (or None), got {describe(max_failures)}"
+        )
+
+
 def run(
     objective: Objective,
     space: Mapping[str, Any] | Sampler,
@@ -275,6 +297,7 @@ def run(
     retries: int = 0,
     study_name: str | None = None,
     allow_objective_change: bool = False,
+    max_failures: int | None = None,
 ) -> RunResult:
     """Run a Hyperband study: every job of the schedule, on an executor, to the end.
 
@@ -316,6 +339,9 @@ def run(
         allow_objective_change: resume a journal written by an objective of another
             ``module:qualname`` (a function you renamed or moved); by default that is a
             ``JournalMismatchError``, so two objectives never mix their results.
+        max_failures: stop the run (fail fast) once this many of its jobs failed (after
+            their retries), raising :class:`~hyperband.TooManyFailuresError`; ``None``: never.
+            A resumed study counts only the failures of this run.
 
     Returns:
         A :class:`RunResult`: ``best``, ``history`` (one :class:`JobRecord` per job),
@@ -324,8 +350,13 @@ def run(
     Raises:
         HyperbandError: a bad argument (naming it), or a journal that belongs to another
             study (``JournalMismatchError``) or is corrupt (``JournalError``).
+        TooManyFailuresError: ``max_failures`` jobs failed; the running jobs were cancelled
+            and the journal closed (run again with it to resume).
         KeyboardInterrupt: on Ctrl-C, after cancelling the running jobs and closing the
             journal: run again with the same journal to resume.
+
+        A run stopped by an exception (these two, or a lost dask scheduler) attaches the
+        :class:`RunResult` so far to it as ``exc.result`` (with ``done=False``).
 
     Example:
         >>> import hyperband
@@ -337,6 +368,7 @@ def run(
     """
     limit = _check_options(objective, timeout, retries, progress)
     _check_identity_options(study_name, allow_objective_change)
+    _check_max_failures(max_failures)
     study: dict[str, Any] = {
         "mode": mode,
         "exec_mode": exec_mode,
@@ -344,7 +376,10 @@ def run(
         "iterations": iterations,
     }
     # Validate every study argument before touching the file system or starting workers.
-    Hyperband(space, max_budget, eta, min_budget, seed=0 if seed is None else seed, **study)
+    probe = Hyperband(space, max_budget, eta, min_budget, seed=0 if seed is None else seed, **study)
+    reason = degenerate(probe.schedule)
+    if reason is not None:
+        logger.warning("%s", reason)
     if limit is not None and executor == "serial":
         raise ConfigurationError(
             f"timeout needs a pool: executor='serial' runs jobs in the calling thread and cannot "
@@ -413,6 +448,7 @@ def run(
         # Last: it may start worker processes, pointless if the journal is refused.
         backends.append(resolve(executor, workers))
         driver = _Driver(hb, objective, backends, jl, records, with_context, root, limit, retries)
+        driver.max_failures = max_failures
         total = None if iterations is None else hb.schedule.total_jobs * iterations
         failed = sum(r.status == "failed" for r in records)
         bar = _Progress(progress, total, len(records), failed)
@@ -420,16 +456,21 @@ def run(
         try:
             driver.loop()
         except BaseException as exc:
-            logger.warning(
+            # The library's own stop reasons explain themselves in their message.
+            logger.log(
+                logging.INFO if isinstance(exc, HyperbandError) else logging.WARNING,
                 "run %s: %d running jobs cancelled%s",
                 "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped ({exc!r})",
                 len(driver.inflight),
                 "" if jl is None else f"; run again with journal={str(jl.path)!r} to resume",
             )
+            so_far = RunResult(hb.best, tuple(driver.records), hb.schedule, hb.params, done=False)
+            with contextlib.suppress(AttributeError):  # an exception class with __slots__
+                exc.result = so_far  # type: ignore[attr-defined]
             raise
         finally:
             bar.close(hb.best)
-        return RunResult(hb.best, tuple(driver.records), hb.schedule, hb.params)
+        return RunResult(hb.best, tuple(driver.records), hb.schedule, hb.params, done=hb.done)
     finally:
         for b in backends:
             if b.owned:
@@ -474,6 +515,8 @@ class _Driver:
             (job, 1) for job in hb.pending
         )
         self.n_failed = sum(r.status == "failed" for r in records)
+        self.max_failures: int | None = None
+        self.failures = 0  # in this run, for max_failures
 
     @property
     def backend(self) -> Backend:
@@ -638,11 +681,17 @@ class _Driver:
             return
         result = self.hb.fail(job.id, reason)
         self.n_failed += 1
+        self.failures += 1
         self.record(
             JobRecord(
                 job, "failed", None, {}, result.error, start, end, worker, reports, flight.attempt
             )
         )
+        if self.max_failures is not None and self.failures >= self.max_failures:
+            last = reason.strip().splitlines()[-1] if reason.strip() else "(no reason given)"
+            raise TooManyFailuresError(
+                self.failures, self.max_failures, f"job {job.id} at budget {job.budget}: {last}"
+            )
 
     def record(self, rec: JobRecord) -> None:
         if self.journal is not None:
