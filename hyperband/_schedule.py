@@ -287,7 +287,8 @@ def _too_big(
 
 
 def _short(x: object) -> str:
-    if isinstance(x, numbers.Integral) and not isinstance(x, bool) and abs(int(x)) >= 10**15:
+    """``repr(x)``, but a 309-digit int (``--max-budget 1e308``) in scientific notation."""
+    if isinstance(x, numbers.Integral) and abs(int(x)) >= 10**15:
         return f"{float(x):.6g}"
     return repr(x)
 
