@@ -336,3 +336,70 @@ def test_an_executor_whose_submit_returns_no_future_is_refused() -> None:
 def test_a_non_callable_objective_is_refused() -> None:
     with pytest.raises(TypeError, match=r"objective must be a callable .*got 3 \(int\)"):
         run(3)
+
+
+# ---------------------------------------------------------------------- stopping early
+
+
+@pytest.mark.parametrize("executor", ["serial", "threads"])
+def test_max_failures_stops_the_run_with_the_result_so_far(executor: str) -> None:
+    with pytest.raises(hyperband.TooManyFailuresError) as info:
+        run(h.raising, executor=executor, workers=3, max_failures=3)
+    err = info.value
+    assert isinstance(err, HyperbandError)
+    assert (err.failures, err.max_failures) == (3, 3)
+    assert "max_failures: 3 jobs failed in this run (max_failures=3)" in str(err)
+    assert "ValueError: x=" in str(err)
+    result = err.result
+    assert isinstance(result, RunResult)
+    assert result.done is False
+    assert result.n_failed == 3
+    assert len(result.history) < 69
+    # Without the bound the same study runs to the end, failures and all.
+    full = run(h.raising, executor=executor, workers=3)
+    assert full.done is True
+    assert full.n_failed > 3
+
+
+def test_max_failures_counts_this_run_only(tmp_path: Path) -> None:
+    journal = tmp_path / "s.jsonl"
+    with pytest.raises(hyperband.TooManyFailuresError):
+        run(h.raising, executor="serial", journal=journal, max_failures=2)
+    with pytest.raises(hyperband.TooManyFailuresError) as info:
+        run(h.raising, executor="serial", journal=journal, max_failures=2)
+    assert info.value.result.n_failed == 4  # 2 from the journal, 2 of this run
+    result = run(h.raising, executor="serial", journal=journal)
+    assert result.done
+    assert len(result.history) == len(run(h.raising, executor="serial").history)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(0, ConfigurationError), (-2, ConfigurationError), (1.5, TypeError)]
+)
+def test_max_failures_must_be_a_positive_int(value: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match=r"max_failures must be"):
+        run(h.quadratic, executor="serial", max_failures=value)
+
+
+def test_ctrl_c_carries_the_result_so_far() -> None:
+    calls = 0
+
+    def interrupted(config: dict[str, Any], budget: float) -> float:
+        nonlocal calls
+        calls += 1
+        if calls == 12:
+            raise KeyboardInterrupt
+        return h.quality(config, budget)
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        run(interrupted, executor="serial")
+    result = info.value.result  # type: ignore[attr-defined]
+    assert isinstance(result, RunResult)
+    assert (len(result.history), result.done) == (11, False)
+    assert result.best is not None
+
+
+def test_a_degenerate_schedule_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    result = run(h.quadratic, executor="serial", max_budget=2)
+    assert len(result.history) == 1
+    assert any("one bracket of 1 job at budget 2" in m for m in caplog.messages)

@@ -197,3 +197,59 @@ def test_check_schedule_catches_a_wrong_schedule() -> None:
     with pytest.raises(AssertionError, match="s=3 i=0"):
         check_schedule(bad)
     assert Fraction(good.total_budget) == 1902
+
+
+# ---------------------------------------------------------------------- size bound
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ((1e308, 3), ["about 646 brackets", "more than 10^307 jobs", "max_budget=1e+308"]),
+        ((10**308, 3), ["about 646 brackets", "max_budget=1e+308"]),
+        ((1e9, 3), ["about 19 brackets", "at least 3.33e+08 jobs"]),
+        ((81, 1.0001), ["about 43947 brackets", "eta=1.0001"]),
+        ((81, 1.000001), ["about 4394452 brackets"]),
+        ((531441, 3), ["13 brackets and at least 1085021 jobs"]),
+        ((81, 1.01), ["442 brackets and at least 1000381 jobs"]),
+    ],
+)
+def test_a_huge_schedule_is_refused_at_once(args: tuple[float, float], words: list[str]) -> None:
+    """These used to print 108 MB, run out of memory, or hang; pytest-timeout guards the time."""
+    with pytest.raises(ConfigurationError) as info:
+        schedule(*args)
+    message = str(info.value)
+    assert message.startswith("max_jobs: ")
+    for word in [*words, "more than max_jobs=1000000", "pass a larger max_jobs (None: no bound)"]:
+        assert word in message
+    assert "--max-jobs N" in message
+
+
+def test_max_jobs_is_exact_and_can_be_raised_or_lifted() -> None:
+    assert schedule(81, 3, max_jobs=206).total_jobs == 206
+    with pytest.raises(ConfigurationError, match=r"5 brackets and 206 jobs per iteration"):
+        schedule(81, 3, max_jobs=205)
+    assert schedule(531441, 3, max_jobs=1_250_962).total_jobs == 1_250_962
+    assert schedule(531441, 3, max_jobs=None).total_jobs == 1_250_962
+    for bad, exc in [(0, ConfigurationError), (-1, ConfigurationError), (2.5, TypeError)]:
+        with pytest.raises(exc, match=r"max_jobs must be"):
+            schedule(81, 3, max_jobs=bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"max_jobs must be an int or None, got True"):
+        schedule(81, 3, max_jobs=True)
+
+
+def test_the_machine_inherits_the_bound() -> None:
+    with pytest.raises(ConfigurationError, match=r"more than max_jobs=1000000"):
+        hyperband.Hyperband({"x": {"_type": "uniform", "_value": [0, 1]}}, max_budget=1e9)
+
+
+def test_degenerate_names_a_one_bracket_schedule() -> None:
+    from hyperband._schedule import degenerate
+
+    assert degenerate(schedule(81, 3)) is None
+    assert degenerate(schedule(3, 3)) is None
+    reason = degenerate(schedule(1.5, 3))
+    assert reason is not None
+    assert reason.startswith("max_budget / min_budget = 1.5 is less than eta = 3: ")
+    assert "one bracket of 1 job at budget 1.5" in reason
+    assert "= 2 is less than eta = 3" in (degenerate(schedule(10, 3, min_budget=5)) or "")
