@@ -403,3 +403,50 @@ def test_a_degenerate_schedule_is_logged(caplog: pytest.LogCaptureFixture) -> No
     result = run(h.quadratic, executor="serial", max_budget=2)
     assert len(result.history) == 1
     assert any("one bracket of 1 job at budget 2" in m for m in caplog.messages)
+
+
+def test_the_progress_bar_counts_budget_so_its_time_left_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tqdm's time left is (total - n) / rate: with n in jobs, a study whose last jobs are its
+    longest looked nearly done; in budget units, n tracks the work done."""
+    bars: list[Any] = []
+
+    class FakeTqdm:
+        def __init__(self, **kwargs: Any) -> None:
+            self.kwargs = kwargs
+            self.total = kwargs["total"]
+            self.n = kwargs["initial"]
+            self.steps: list[float] = []
+            self.postfix = ""
+            bars.append(self)
+
+        def update(self, step: float) -> None:
+            self.steps.append(step)
+            self.n += step
+
+        def set_postfix_str(self, text: str, refresh: bool = True) -> None:
+            self.postfix = text
+
+        def refresh(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    fake = type(sys)("tqdm.auto")
+    fake.tqdm = FakeTqdm  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tqdm.auto", fake)
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    result = run(h.flaky, executor="serial", progress=True)  # every job fails
+    (bar,) = bars
+    assert bar.kwargs["total"] == 423  # budget units of the schedule
+    assert bar.kwargs["initial"] == 0
+    assert bar.steps == [float(r.job.budget) for r in result.history]
+    # Failed jobs are not promoted: the study ended at 225 units, and the bar at 100%.
+    assert bar.total == bar.n == sum(bar.steps) == 225
+    assert bar.postfix == "49/69 jobs, best none, 49 failed"
