@@ -194,6 +194,13 @@ def _parser() -> _Parser:
         help="resume a journal written by an objective of another module:function (one you "
         "renamed or moved)",
     )
+    p.add_argument(
+        "--keep-checkpoints",
+        choices=("best", "all"),
+        default="best",
+        help="best (default): remove a configuration's checkpoint directory once it can no "
+        "longer be promoted, except the best one's; all: keep every directory",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar or log lines")
 
     p = sub.add_parser(
@@ -492,6 +499,7 @@ def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:
             study_name=args.study_name,
             allow_objective_change=args.allow_objective_change,
             max_failures=args.max_failures,
+            keep_checkpoints=args.keep_checkpoints,
         )
     except OSError as exc:
         # The driver's own files (the journal, its checkpoint folder): the objective's errors

@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from ._checkpoints import KEEP_CHECKPOINTS, CheckpointPruner
 from ._errors import (
     ArgumentTypeError,
     ConfigurationError,
@@ -76,7 +77,8 @@ class Context:
         checkpoint_dir: a directory of this configuration's own, shared by all its jobs (every
             rung it reaches), created before the call. Under ``<journal stem>.checkpoints/``
             with a journal (kept, so a resumed study finds it), else in a temporary directory
-            removed when the run ends.
+            removed when the run ends. By default (``run(keep_checkpoints="best")``) it is
+            removed once the configuration can no longer be promoted, unless it is the best.
 
     Example:
         >>> def objective(config, budget, context):
@@ -333,6 +335,7 @@ def run(
     study_name: str | None = None,
     allow_objective_change: bool = False,
     max_failures: int | None = None,
+    keep_checkpoints: str = "best",
 ) -> RunResult:
     """Run a Hyperband study: every job of the schedule, on an executor, to the end.
 
@@ -377,6 +380,10 @@ def run(
         max_failures: stop the run (fail fast) once this many of its jobs failed (after
             their retries), raising :class:`~hyperband.TooManyFailuresError`; ``None``: never.
             A resumed study counts only the failures of this run.
+        keep_checkpoints: ``"best"`` removes a configuration's checkpoint directory once it
+            can no longer be promoted (it failed, reached its bracket's last rung, or a closed
+            rung did not promote it), except the best configuration's; never one that a
+            pending or queued promotion will resume. ``"all"`` keeps every directory.
 
     Returns:
         A :class:`RunResult`: ``best``, ``history`` (one :class:`JobRecord` per job),
@@ -404,6 +411,11 @@ def run(
     limit = _check_options(objective, timeout, retries, progress)
     _check_identity_options(study_name, allow_objective_change)
     _check_max_failures(max_failures)
+    if keep_checkpoints not in KEEP_CHECKPOINTS:
+        raise ConfigurationError(
+            f"keep_checkpoints must be one of {', '.join(map(repr, KEEP_CHECKPOINTS))}, got "
+            f"{describe(keep_checkpoints)}"
+        )
     study: dict[str, Any] = {
         "mode": mode,
         "exec_mode": exec_mode,
@@ -484,6 +496,8 @@ def run(
         backends.append(resolve(executor, workers))
         driver = _Driver(hb, objective, backends, jl, records, with_context, root, limit, retries)
         driver.max_failures = max_failures
+        if with_context and root is not None and keep_checkpoints != "all":
+            driver.pruner = CheckpointPruner(root, keep_checkpoints)
         total = None if iterations is None else hb.schedule.total_jobs * iterations
         total_budget = None if iterations is None else float(hb.schedule.total_budget) * iterations
         failed = sum(r.status == "failed" for r in records)
@@ -507,6 +521,8 @@ def run(
             raise
         finally:
             bar.close(hb.best, complete=hb.done)
+        if driver.pruner is not None:
+            driver.pruner.prune(hb, driver.stuck.values())
         return RunResult(hb.best, tuple(driver.records), hb.schedule, hb.params, done=hb.done)
     finally:
         for b in backends:
@@ -545,8 +561,9 @@ class _Driver:
         self.progress: _Progress | None = None
         self.inflight: dict[concurrent.futures.Future[Any], _Flight] = {}
         # Futures of jobs already resolved (timed out) whose worker is still busy: they hold
-        # a slot until they finish, and their outcome is ignored.
-        self.stuck: set[concurrent.futures.Future[Any]] = set()
+        # a slot until they finish, and their outcome is ignored. Values: their config ids.
+        self.stuck: dict[concurrent.futures.Future[Any], int] = {}
+        self.pruner: CheckpointPruner | None = None
         # Jobs to submit before asking for new ones: a resumed study's pending jobs, retries.
         self.queue: collections.deque[tuple[Job, int]] = collections.deque(
             (job, 1) for job in hb.pending
@@ -574,7 +591,7 @@ class _Driver:
                 return_when=concurrent.futures.FIRST_COMPLETED,
             )
             for future in done:
-                self.stuck.discard(future)
+                self.stuck.pop(future, None)
                 flight = self.inflight.pop(future, None)
                 if flight is not None:
                     self.complete(future, flight)
@@ -636,7 +653,7 @@ class _Driver:
                 continue
             del self.inflight[future]
             if not flight.backend.stop(future):
-                self.stuck.add(future)
+                self.stuck[future] = flight.job.config_id
             reason = f"timed out after {self.timeout:g} s (the run's timeout)"
             self.failed(flight, reason, flight.submitted, time.time(), "", ())
 
@@ -737,3 +754,5 @@ class _Driver:
         logger.debug("job %d %s: %s", rec.job.id, rec.status, rec.value)
         if self.progress is not None:
             self.progress.update(len(self.records), self.n_failed, self.hb.best, rec.job.budget)
+        if self.pruner is not None:
+            self.pruner.after_result(self.hb, self.stuck.values())

@@ -364,6 +364,10 @@ def test_run_with_a_journal_then_report_and_plot(
     assert code == 0, err
     assert again.splitlines()[:3] == out.splitlines()[:3]
 
+    # The objective takes a context: only the best configuration's checkpoint is left.
+    assert [p.name for p in (isolated / "study.checkpoints").iterdir()] == [
+        f"config-{hyperband.RunResult.from_journal('study.jsonl').best.config_id}"  # type: ignore[union-attr]
+    ]
     code, report, err = run_main(capsys, "report", "study.jsonl")
     assert code == 0, err
     result = hyperband.RunResult.from_journal("study.jsonl")
@@ -648,7 +652,8 @@ def test_resuming_with_another_objective_is_refused_unless_allowed(
     assert (code, out) == (2, "")
     assert "objective='cli_run_q:objective' (str), but this run has objective=" in err
     assert "--allow-objective-change" in err
-    code, _, err = run_main(capsys, "run", "cli_run_q:renamed", *base, "--allow-objective-change")
+    allow = ["--allow-objective-change", "--keep-checkpoints", "all"]
+    code, _, err = run_main(capsys, "run", "cli_run_q:renamed", *base, *allow)
     assert code == 0, err
     assert "hyperband: warning: journal s.jsonl was written by objective cli_run_q:objective" in err
     code, _, err = run_main(capsys, "run", "cli_run_q:objective", *base[:-1], "second")

@@ -246,7 +246,7 @@ def test_interrupt_then_resume(tmp_path: Path, reference: RunResult) -> None:
 
 def test_checkpoints_live_beside_the_journal_and_survive_resume(tmp_path: Path) -> None:
     path = tmp_path / "study.jsonl"
-    result = run(h.checkpointing, journal=path, max_budget=9)
+    result = run(h.checkpointing, journal=path, max_budget=9, keep_checkpoints="all")
     assert result.n_failed == 0
     checkpoints = tmp_path / "study.checkpoints"
     dirs = sorted(p.name for p in checkpoints.iterdir())
