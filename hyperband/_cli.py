@@ -837,6 +837,21 @@ def trial_lines(result: RunResult, *, sort: str = "budget", top: int | None = No
 
 def plot_result(result: RunResult, path: Path, *, title: str | None = None) -> None:
     """Save the worker timeline and the best value against budget spent to ``path``."""
+    from ._report import pyplot
+
+    fig = result_figure(result, title=title)
+    try:
+        fig.savefig(path, dpi=120)
+    finally:
+        pyplot().close(fig)
+
+
+def result_figure(result: RunResult, *, title: str | None = None) -> Any:
+    """The figure of ``hyperband report --plot`` (a matplotlib Figure; the caller closes it).
+
+    Top: the worker timeline. Bottom: every result, and the best value at the largest budget
+    reached, against the budget spent so far (failed jobs' budget included: they ran too).
+    """
     from ._report import Span, plot_best, plot_timeline, pyplot
 
     plt = pyplot()
@@ -851,11 +866,15 @@ def plot_result(result: RunResult, path: Path, *, title: str | None = None) -> N
         for r in timed
     ]
     finished = sorted(result.history, key=lambda r: r.end if math.isfinite(r.end) else 0.0)
-    results = [
-        (float(r.job.budget), r.value, float(r.job.budget), r.job.config_id)
-        for r in finished
-        if r.value is not None
-    ]
+    results = []
+    unpaid = 0.0  # budget of failed jobs, charged to the next success's point
+    for r in finished:
+        if r.value is None:
+            unpaid += float(r.job.budget)
+            continue
+        budget = float(r.job.budget)
+        results.append((unpaid + budget, r.value, budget, r.job.config_id))
+        unpaid = 0.0
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 8), layout="constrained")
     try:
         plot_timeline(spans, ax=ax1, xlabel="time since the first job started (s)", title=title)
@@ -865,6 +884,7 @@ def plot_result(result: RunResult, path: Path, *, title: str | None = None) -> N
             ax=ax2,
             title="best value against budget spent",
         )
-        fig.savefig(path, dpi=120)
-    finally:
+    except BaseException:
         plt.close(fig)
+        raise
+    return fig

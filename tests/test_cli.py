@@ -481,6 +481,7 @@ def test_a_study_where_no_job_succeeded_exits_3(
     assert "best: none (no job succeeded)" in out
     # Failed jobs are never promoted: only the 17 jobs of the brackets' first rungs ran.
     assert "jobs: 17 of 22 scheduled finished: 0 succeeded, 17 failed, 0 retried" in out
+    assert "budget: 51 units" in out.splitlines()  # 9x1 + 5x3 + 3x9: failed jobs ran too
     assert err == "hyperband: error: no job succeeded (17 failed): see the reasons above\n"
     # The report says the study is over (rerunning runs nothing), and why the jobs failed.
     code, report, _ = run_main(capsys, "report", "s.jsonl")
@@ -662,6 +663,59 @@ def test_resuming_with_another_objective_is_refused_unless_allowed(
     code, report, err = run_main(capsys, "report", "s.jsonl")
     assert code == 0, err
     assert "objective: cli_run_q:objective (study 'first')" in report.splitlines()
+
+
+@pytest.mark.parametrize("mode", ["maximize", "minimize"])
+def test_report_best_at_max_and_the_plot_follow_the_mode(
+    mode: str, isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_files(isolated, f"cli_run_r_{mode}")
+    argv = ["run", f"cli_run_r_{mode}:flaky", "--space", "space.json", "--max-budget", "27"]
+    argv += ["--journal", "s.jsonl", "--seed", "5", "--no-progress"]
+    run_main(capsys, *argv, *(["--minimize"] if mode == "minimize" else []))
+    result = hyperband.RunResult.from_journal("s.jsonl")
+    assert result.n_failed > 0
+    pick = max if mode == "maximize" else min
+    code, report, _ = run_main(capsys, "report", "s.jsonl")
+    assert code == 0
+    lines = report.splitlines()
+    table = lines[lines.index("brackets:") + 2 : lines.index("brackets:") + 6]
+    for row in table:
+        s = int(row.split()[1])
+        recs = [r for r in result.history if r.job.bracket == s]
+        top = max(r.job.budget for r in recs)
+        best = pick(r.value for r in recs if r.value is not None and r.job.budget == top)
+        assert row.split()[-3:] == [f"{best:.6g}", "@", f"{top:g}"], row
+
+    # The plot's best-so-far line, against an independent reckoning of the machine's rule:
+    # the best value among the results at the largest budget reached so far.
+    pytest.importorskip("matplotlib")
+    from hyperband._cli import result_figure
+
+    fig = result_figure(result)
+    try:
+        (line,) = [ln for ln in fig.axes[1].lines if "best" in ln.get_label()]
+        xs, ys = list(line.get_xdata()), list(line.get_ydata())
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    spent, incumbent, expected_x, expected_y = 0.0, None, [], []
+    for r in sorted(result.history, key=lambda r: r.end):
+        spent += float(r.job.budget)
+        if r.value is None:
+            continue
+        if (
+            incumbent is None
+            or r.job.budget > incumbent[0]
+            or (r.job.budget == incumbent[0] and pick(r.value, incumbent[1]) != incumbent[1])
+        ):
+            incumbent = (r.job.budget, r.value)
+        expected_x.append(spent)
+        expected_y.append(incumbent[1])
+    assert ys == expected_y
+    assert xs == pytest.approx(expected_x)  # failed jobs' budget counts as spent
+    assert ys[-1] == result.best.value  # type: ignore[union-attr]
 
 
 # ---------------------------------------------------------------------- load_objective

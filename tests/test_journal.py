@@ -447,3 +447,53 @@ class Interrupting(Counting):
         if self.calls + 1 == self.after:
             raise KeyboardInterrupt
         return super().__call__(config, budget)
+
+
+# ---------------------------------------------------------------------- what the journal keeps
+
+
+def test_failed_jobs_are_journaled_and_a_resume_does_not_run_them_again(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    result = run(h.raising, journal=path)
+    assert result.n_failed > 0
+    failed = [e for e in lines(path) if e["event"] == "result" and e["status"] == "failed"]
+    assert sorted(e["job_id"] for e in failed) == sorted(
+        r.job.id for r in result.history if r.status == "failed"
+    )
+    assert all("ValueError: x=" in e["error"] and e["value"] is None for e in failed)
+    loaded = RunResult.from_journal(path)
+    assert loaded.n_failed == result.n_failed
+    assert loaded.history == result.history
+    objective = Counting(h.raising)
+    again = run(objective, journal=path)
+    assert objective.calls == 0
+    assert again.n_failed == result.n_failed
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("config", {"x": 0.5, "act": "relu"}), ("budget", 3), ("rung", 1), ("id", 99)],
+)
+def test_an_edited_ask_is_refused_on_replay(tmp_path: Path, field: str, value: Any) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, max_budget=9)
+    events = lines(path)
+    ask = next(i for i, e in enumerate(events) if e["event"] == "ask" and e["job"]["id"] == 4)
+    events[ask]["job"][field] = value
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    before = digest(path)
+    pattern = rf"line {ask + 1}: the machine hands out .* the journal does not belong"
+    with pytest.raises(JournalError, match=pattern):
+        RunResult.from_journal(path)
+    with pytest.raises(JournalError, match=pattern):
+        run(journal=path, max_budget=9)
+    assert digest(path) == before
+
+
+def test_an_unknown_event_is_refused_on_replay(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, max_budget=3)
+    with path.open("a") as f:
+        f.write('{"event": "note", "text": "from a newer hyperband?"}\n')
+    with pytest.raises(JournalError, match=r"line \d+: unknown event 'note'"):
+        RunResult.from_journal(path)
