@@ -112,10 +112,11 @@ def test_a_raising_objective_fails_only_its_jobs() -> None:
 
 
 def test_a_dying_worker_fails_only_its_job() -> None:
+    # No time bound: on a loaded machine each replacement process takes seconds to start
+    # (a bound of 20 s failed there once), and tests/test_process_pool.py covers a death
+    # reported late by the forkserver, which then showed as "exit code unknown".
     expected = run(h.raising_rarely, executor="serial")
-    start = time.perf_counter()
     result = run(h.dying, executor="processes", workers=2)
-    elapsed = time.perf_counter() - start
     got = outcomes(result)
     assert {k: s for k, (s, _) in got.items()} == {k: s for k, (s, _) in outcomes(expected).items()}
     assert result.best == _rebased(expected.best, result)
@@ -125,7 +126,6 @@ def test_a_dying_worker_fails_only_its_job() -> None:
         assert r.error is not None
         assert "died (exit code 3)" in r.error
         assert r.worker.endswith("/MainThread")
-    assert elapsed < 20
 
 
 def test_a_broken_user_process_pool_is_replaced() -> None:
@@ -150,7 +150,9 @@ def test_timeout_fails_the_stuck_jobs_and_the_run_goes_on(executor: str) -> None
     assert all(r.job.config["x"] < 0.1 for r in failed)
     assert all("timed out after 0.5 s" in (r.error or "") for r in failed)
     assert len(result.history) > 50
-    assert elapsed < 15  # a stuck job sleeps 60 s: none was waited for
+    # A stuck job sleeps 60 s, so a run that waited for one took longer than that; the run
+    # itself takes seconds even on a loaded machine (the old bound, 15 s, was a timing bet).
+    assert elapsed < h.HANG
 
 
 def test_retries_rerun_a_failed_job() -> None:
