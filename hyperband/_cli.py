@@ -735,31 +735,39 @@ def _table(rows: Sequence[Sequence[str]], *, left: int = 0) -> list[str]:
     return out
 
 
+# A stretch with no job running longer than this is the time between a stopped run and its
+# resume, not the runner's own overhead (which is milliseconds between jobs).
+_BETWEEN_RUNS = 10.0
+
+
 def _time_line(spans: Sequence[tuple[float, float]]) -> str:
     """Wall time, busy time, peak concurrency and utilisation of jobs ``(start, end)``.
 
-    A resumed study has a gap between its runs, and new worker names in each: the time no job
-    was running is left out, and the workers are counted as the most jobs running at once.
+    A resumed study has a gap between its runs, and new worker names in each: gaps of more
+    than ``_BETWEEN_RUNS`` seconds with no job running are left out of the wall time, and the
+    workers are counted as the most jobs running at once.
     """
     wall = max(end for _, end in spans) - min(start for start, _ in spans)
     busy = math.fsum(end - start for start, end in spans)
-    active = 0.0
-    reach = -math.inf
+    between = 0.0
+    reach = math.inf
     for start, end in sorted(spans):
-        if start > reach:
-            active += end - start
-        elif end > reach:
-            active += end - reach
-        reach = max(reach, end)
+        if start - reach > _BETWEEN_RUNS:
+            between += start - reach
+        reach = end if reach == math.inf else max(reach, end)
     # Ends before starts at the same instant: a worker handing over is not two jobs at once.
     edges = sorted([(end, -1) for _, end in spans] + [(start, 1) for start, _ in spans])
     peak = running = 0
     for _, step in edges:
         running += step
         peak = max(peak, running)
+    active = wall - between
     when = f"{wall:.3g} s wall (first start to last end)"
-    if active < wall * 0.99:
-        when = f"{active:.3g} s with jobs running ({wall:.3g} s from first start to last end)"
+    if between > 0:
+        when = (
+            f"{active:.3g} s wall (first start to last end: {wall:.3g} s, less {between:.3g} s "
+            "between runs with no job running)"
+        )
     use = f", utilisation {busy / (peak * active):.0%}" if active > 0 and peak > 0 else ""
     return (
         f"time: {when}, {busy:.3g} s busy, at most {peak} job{'s' if peak != 1 else ''} at once"

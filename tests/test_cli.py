@@ -636,9 +636,20 @@ def test_report_after_a_resume_counts_workers_and_time_of_both_runs(
     assert code == 0
     (line,) = [line for line in report.splitlines() if line.startswith("time: ")]
     assert line == (
-        "time: 12 s with jobs running (3.61e+03 s from first start to last end), 22 s busy, "
-        "at most 2 jobs at once, utilisation 92%"
+        "time: 12 s wall (first start to last end: 3.61e+03 s, less 3.59e+03 s between runs "
+        "with no job running), 22 s busy, at most 2 jobs at once, utilisation 92%"
     )
+
+
+def test_the_time_line_counts_short_idle_gaps_but_not_the_time_between_runs() -> None:
+    from hyperband._cli import _time_line
+
+    # One worker, idle a second between its jobs: that idle time is the run's own.
+    assert _time_line([(0.0, 1.0), (2.0, 3.0)]) == (
+        "time: 3 s wall (first start to last end), 2 s busy, at most 1 job at once, "
+        "utilisation 67%"
+    )
+    assert "less 100 s between runs" in _time_line([(0.0, 1.0), (101.0, 102.0)])
 
 
 def test_resuming_with_another_objective_is_refused_unless_allowed(
