@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -130,6 +131,26 @@ def checkpointing(config: dict[str, Any], budget: float, context: Context) -> di
     tmp.write_text(json.dumps({"epochs": int(budget)}))
     tmp.replace(path)  # atomic: a killed job never leaves half a checkpoint
     return {"default": quality(config, budget), "resumed_at": trained}
+
+
+class Interrupting:
+    """``objective`` with a Ctrl-C planted at its ``after``-th call (serial runs).
+
+    ``functools.update_wrapper`` makes it the objective for the journal (and for
+    ``inspect.signature``, so a context is passed when ``objective`` takes one).
+    """
+
+    def __init__(self, objective: Any, after: int) -> None:
+        self.calls = 0
+        self.after = after
+        self.objective = objective
+        functools.update_wrapper(self, objective)
+
+    def __call__(self, config: dict[str, Any], budget: float, *context: Context) -> Any:
+        self.calls += 1
+        if self.calls == self.after:
+            raise KeyboardInterrupt
+        return self.objective(config, budget, *context)
 
 
 class GridSampler:

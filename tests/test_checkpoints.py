@@ -113,26 +113,13 @@ def test_keep_all_keeps_every_directory(tmp_path: Path) -> None:
 def test_a_resumed_study_finds_every_checkpoint_it_needs(tmp_path: Path) -> None:
     journal = tmp_path / "s.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        run(Interrupting(after=40), journal=journal, executor="serial")
+        run(h.Interrupting(h.checkpointing, after=40), journal=journal, executor="serial")
     # Some dead directories went already; the promotions still to come kept theirs.
     assert len(dirs(tmp_path / "s.checkpoints")) < 39
     result = run(journal=journal, executor="threads", workers=3)
     assert result.n_failed == 0, [r.error for r in result.history if r.error][:1]
     assert result.best is not None
     assert dirs(tmp_path / "s.checkpoints") == {result.best.config_id}
-
-
-class Interrupting:
-    def __init__(self, after: int) -> None:
-        self.calls = 0
-        self.after = after
-        self.__wrapped__ = h.checkpointing
-
-    def __call__(self, config: dict[str, Any], budget: float, context: Context) -> Any:
-        self.calls += 1
-        if self.calls == self.after:
-            raise KeyboardInterrupt
-        return h.checkpointing(config, budget, context)
 
 
 def test_only_configuration_directories_are_touched(tmp_path: Path) -> None:

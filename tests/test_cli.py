@@ -646,8 +646,7 @@ def test_the_time_line_counts_short_idle_gaps_but_not_the_time_between_runs() ->
 
     # One worker, idle a second between its jobs: that idle time is the run's own.
     assert _time_line([(0.0, 1.0), (2.0, 3.0)]) == (
-        "time: 3 s wall (first start to last end), 2 s busy, at most 1 job at once, "
-        "utilisation 67%"
+        "time: 3 s wall (first start to last end), 2 s busy, at most 1 job at once, utilisation 67%"
     )
     assert "less 100 s between runs" in _time_line([(0.0, 1.0), (101.0, 102.0)])
 

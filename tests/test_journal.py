@@ -381,7 +381,7 @@ def test_the_header_records_the_objective_and_the_study_name(tmp_path: Path) -> 
 def test_resuming_with_another_objective_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "study.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        run(Interrupting(h.quadratic, after=20), journal=path)
+        run(h.Interrupting(h.quadratic, after=20), journal=path)
     before = digest(path)
     with pytest.raises(JournalMismatchError) as info:
         run(other_objective, journal=path)
@@ -398,7 +398,7 @@ def test_allow_objective_change_resumes_a_renamed_objective(
 ) -> None:
     path = tmp_path / "study.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        run(Interrupting(h.quadratic, after=20), journal=path)
+        run(h.Interrupting(h.quadratic, after=20), journal=path)
 
     def renamed(config: dict[str, Any], budget: float) -> float:
         return h.quality(config, budget)
@@ -425,7 +425,7 @@ def test_an_old_journal_without_objective_or_name_resumes_with_a_warning(
 ) -> None:
     path = tmp_path / "study.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        run(Interrupting(h.quadratic, after=20), journal=path)
+        run(h.Interrupting(h.quadratic, after=20), journal=path)
     events = lines(path)
     del events[0]["objective"], events[0]["study_name"]  # as hyperband 0.1.0 wrote it
     path.write_text("".join(json.dumps(e) + "\n" for e in events))
@@ -434,19 +434,6 @@ def test_an_old_journal_without_objective_or_name_resumes_with_a_warning(
     messages = " ".join(caplog.messages)
     assert "does not record which objective wrote it" in messages
     assert "records no study name" in messages
-
-
-class Interrupting(Counting):
-    """The objective, with a Ctrl-C planted at its ``after``-th call (serial runs only)."""
-
-    def __init__(self, objective: Any, after: int) -> None:
-        super().__init__(objective)
-        self.after = after
-
-    def __call__(self, config: dict[str, Any], budget: float) -> Any:
-        if self.calls + 1 == self.after:
-            raise KeyboardInterrupt
-        return super().__call__(config, budget)
 
 
 # ---------------------------------------------------------------------- what the journal keeps

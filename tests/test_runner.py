@@ -384,17 +384,8 @@ def test_max_failures_must_be_a_positive_int(value: object, error: type[Exceptio
 
 
 def test_ctrl_c_carries_the_result_so_far() -> None:
-    calls = 0
-
-    def interrupted(config: dict[str, Any], budget: float) -> float:
-        nonlocal calls
-        calls += 1
-        if calls == 12:
-            raise KeyboardInterrupt
-        return h.quality(config, budget)
-
     with pytest.raises(KeyboardInterrupt) as info:
-        run(interrupted, executor="serial")
+        run(h.Interrupting(h.quadratic, after=12), executor="serial")
     result = info.value.result  # type: ignore[attr-defined]
     assert isinstance(result, RunResult)
     assert (len(result.history), result.done) == (11, False)
