@@ -84,7 +84,7 @@ class TooManyFailuresError(HyperbandError, RuntimeError):
         failures: how many jobs failed in this run (a resumed study's earlier failures are
             not counted).
         max_failures: the bound.
-        result: the :class:`~hyperband.RunResult` so far (``done`` is False), or ``None``.
+        result: the ``RunResult`` so far (``done`` is False), or ``None``.
     """
 
     def __init__(self, failures: int, max_failures: int, last: str) -> None:

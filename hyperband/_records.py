@@ -143,7 +143,7 @@ class RunResult:
         params: the study's parameters (``max_budget``, ``eta``, ..., the ``seed`` used).
         done: whether every job of the study was resolved; ``False`` for the result a
             stopped run attaches to its exception (``KeyboardInterrupt``,
-            :class:`~hyperband.TooManyFailuresError`) and for the journal of an unfinished
+            ``TooManyFailuresError``) and for the journal of an unfinished
             study. A done study can have fewer jobs than scheduled: a failed job is never
             promoted.
 

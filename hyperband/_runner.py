@@ -378,7 +378,7 @@ def run(
             ``module:qualname`` (a function you renamed or moved); by default that is a
             ``JournalMismatchError``, so two objectives never mix their results.
         max_failures: stop the run (fail fast) once this many of its jobs failed (after
-            their retries), raising :class:`~hyperband.TooManyFailuresError`; ``None``: never.
+            their retries), raising ``hyperband.TooManyFailuresError``; ``None``: never.
             A resumed study counts only the failures of this run.
         keep_checkpoints: ``"best"`` removes a configuration's checkpoint directory once it
             can no longer be promoted (it failed, reached its bracket's last rung, or a closed
@@ -398,7 +398,7 @@ def run(
             journal: run again with the same journal to resume.
 
         A run stopped by an exception (these two, or a lost dask scheduler) attaches the
-        :class:`RunResult` so far to it as ``exc.result`` (with ``done=False``).
+        ``RunResult`` so far to it as ``exc.result`` (with ``done=False``).
 
     Example:
         >>> import hyperband
