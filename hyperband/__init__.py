@@ -21,6 +21,7 @@ from ._errors import (
     JobResolvedError,
     SearchSpaceError,
     SnapshotError,
+    TooManyFailuresError,
     UnknownJobError,
 )
 from ._jobs import CONTINUE, DONE, STOP, WAIT, Best, Decision, Job, Result, Signal, Stats
@@ -102,6 +103,7 @@ __all__ = [
     "Stats",
     "StopView",
     "StoppingRule",
+    "TooManyFailuresError",
     "UnknownJobError",
     "__version__",
     "html_report",

@@ -141,6 +141,11 @@ class RunResult:
             resumed study, the journal's records first).
         schedule: the bracket :class:`~hyperband.Schedule` of one iteration.
         params: the study's parameters (``max_budget``, ``eta``, ..., the ``seed`` used).
+        done: whether every job of the study was resolved; ``False`` for the result a
+            stopped run attaches to its exception (``KeyboardInterrupt``,
+            ``TooManyFailuresError``) and for the journal of an unfinished
+            study. A done study can have fewer jobs than scheduled: a failed job is never
+            promoted.
 
     Example:
         >>> import hyperband
@@ -156,6 +161,7 @@ class RunResult:
     history: tuple[JobRecord, ...]
     schedule: Schedule
     params: dict[str, Any] = attrs.field(factory=dict)
+    done: bool = attrs.field(default=True, kw_only=True)
 
     @property
     def n_succeeded(self) -> int:
@@ -228,4 +234,4 @@ class RunResult:
         from ._journal import load
 
         hb, records = load(path, space)
-        return cls(hb.best, tuple(records), hb.schedule, hb.params)
+        return cls(hb.best, tuple(records), hb.schedule, hb.params, done=hb.done)

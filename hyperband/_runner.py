@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import copy
 import importlib
 import inspect
@@ -31,7 +32,15 @@ from typing import Any
 
 import attrs
 
-from ._errors import ArgumentTypeError, ConfigurationError, InvalidResultError, describe
+from ._checkpoints import KEEP_CHECKPOINTS, CheckpointPruner
+from ._errors import (
+    ArgumentTypeError,
+    ConfigurationError,
+    HyperbandError,
+    InvalidResultError,
+    TooManyFailuresError,
+    describe,
+)
 from ._executors import (
     Backend,
     ExternalBackend,
@@ -43,10 +52,11 @@ from ._executors import (
     worker_label,
 )
 from ._jobs import Best, Job
-from ._journal import Journal, check_header, header, replay
+from ._journal import Journal, check_header, header, objective_name, replay
 from ._machine import Hyperband
 from ._records import JobRecord, RunResult
 from ._samplers import Sampler
+from ._schedule import degenerate
 
 __all__ = ["Context", "run"]
 
@@ -67,7 +77,8 @@ class Context:
         checkpoint_dir: a directory of this configuration's own, shared by all its jobs (every
             rung it reaches), created before the call. Under ``<journal stem>.checkpoints/``
             with a journal (kept, so a resumed study finds it), else in a temporary directory
-            removed when the run ends.
+            removed when the run ends. By default (``run(keep_checkpoints="best")``) it is
+            removed once the configuration can no longer be promoted, unless it is the best.
 
     Example:
         >>> def objective(config, budget, context):
@@ -163,15 +174,31 @@ class _Flight:
 
 
 class _Progress:
-    """A tqdm bar on a terminal, else a plain stderr line at most every ``_LOG_EVERY`` s."""
+    """A tqdm bar on a terminal, else a plain stderr line at most every ``_LOG_EVERY`` s.
 
-    def __init__(self, enabled: bool, total: int | None, done: int, failed: int) -> None:
+    The bar advances by each finished job's budget, not by one: a job at budget 81 takes
+    about 81 times one at budget 1, so tqdm's time left is then an estimate of the time left
+    (counting jobs, it said "3 s left" with the long jobs, 7 s, still to run). The jobs done
+    are shown next to it.
+    """
+
+    def __init__(
+        self,
+        enabled: bool,
+        total: int | None,
+        done: int,
+        failed: int,
+        total_budget: float | None = None,
+        spent: float = 0.0,
+    ) -> None:
         self._enabled = enabled
         self._total = total
+        self._total_budget = total_budget
         self._bar: Any = None
         self._last = -math.inf
         self._done = done
         self._failed = failed
+        self._spent = spent
         if not enabled:
             return
         if sys.stderr is not None and sys.stderr.isatty():
@@ -180,18 +207,30 @@ class _Progress:
             except ImportError:
                 pass
             else:
-                self._bar = tqdm(
-                    total=total, initial=done, unit="job", desc="hyperband", file=sys.stderr
+                # tqdm shows float counts with all their digits: the bar shows percentages.
+                fmt = (
+                    None
+                    if total_budget is None
+                    else "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
                 )
+                self._bar = tqdm(
+                    total=total_budget,
+                    initial=spent,
+                    unit="budget",
+                    desc="hyperband",
+                    file=sys.stderr,
+                    bar_format=fmt,
+                )
+                self._bar.set_postfix_str(self._text(None, bar=True), refresh=False)
 
-    def update(self, done: int, failed: int, best: Best | None) -> None:
+    def update(self, done: int, failed: int, best: Best | None, budget: float = 0.0) -> None:
         if not self._enabled:
             return
-        step = done - self._done
         self._done, self._failed = done, failed
+        self._spent += budget
         if self._bar is not None:
             self._bar.set_postfix_str(self._text(best, bar=True), refresh=False)
-            self._bar.update(step)
+            self._bar.update(budget)
             return
         now = time.monotonic()
         if now - self._last >= _LOG_EVERY:
@@ -200,19 +239,26 @@ class _Progress:
 
     def _text(self, best: Best | None, *, bar: bool) -> str:
         best_text = "none" if best is None else f"{best.value:.6g} (budget {best.budget})"
+        total = "?" if self._total is None else str(self._total)
         text = f"best {best_text}, {self._failed} failed"
         if bar:
-            return text
-        total = "?" if self._total is None else str(self._total)
-        return f"hyperband: {self._done}/{total} jobs done, {text}"
+            return f"{self._done}/{total} jobs, {text}"
+        of = "" if self._total_budget is None else f" of {self._total_budget:g}"
+        return (
+            f"hyperband: {self._done}/{total} jobs done ({self._spent:g}{of} budget units), {text}"
+        )
 
     def _line(self, best: Best | None) -> None:
         print(self._text(best, bar=False), file=sys.stderr, flush=True)
 
-    def close(self, best: Best | None) -> None:
+    def close(self, best: Best | None, *, complete: bool = False) -> None:
         if not self._enabled:
             return
         if self._bar is not None:
+            if complete and self._total_budget is not None:
+                # Failed jobs are not promoted, so a study can end short of its scheduled budget.
+                self._bar.total = self._bar.n
+                self._bar.refresh()
             self._bar.close()
         else:
             self._line(best)
@@ -246,6 +292,28 @@ def _check_options(
     return seconds
 
 
+def _check_identity_options(study_name: object, allow_objective_change: object) -> None:
+    if study_name is not None and not isinstance(study_name, str):
+        raise ArgumentTypeError(f"study_name must be a str or None, got {describe(study_name)}")
+    if not isinstance(allow_objective_change, bool):
+        raise ArgumentTypeError(
+            f"allow_objective_change must be a bool, got {describe(allow_objective_change)}"
+        )
+
+
+def _check_max_failures(max_failures: object) -> None:
+    if max_failures is None:
+        return
+    if isinstance(max_failures, bool) or not isinstance(max_failures, int):
+        raise ArgumentTypeError(
+            f"max_failures must be an int >= 1 or None, got {describe(max_failures)}"
+        )
+    if max_failures < 1:
+        raise ConfigurationError(
+            f"max_failures must be >= 1 (or None), got {describe(max_failures)}"
+        )
+
+
 def run(
     objective: Objective,
     space: Mapping[str, Any] | Sampler,
@@ -264,6 +332,10 @@ def run(
     progress: bool = True,
     timeout: float | None = None,
     retries: int = 0,
+    study_name: str | None = None,
+    allow_objective_change: bool = False,
+    max_failures: int | None = None,
+    keep_checkpoints: str = "best",
 ) -> RunResult:
     """Run a Hyperband study: every job of the schedule, on an executor, to the end.
 
@@ -292,12 +364,26 @@ def run(
         workers: how many jobs to keep in flight; ``None``: the executor's size (its
             ``_max_workers``), else ``os.cpu_count()``. Always 1 for ``"serial"``.
         journal: a JSON-lines file recording the study. If it exists, the study resumes from
-            it (the other study parameters must match it); jobs that were running re-run.
+            it (the other study parameters, the objective's ``module:qualname`` and
+            ``study_name`` must match it); jobs that were running re-run. A file that is not
+            a journal is refused, unchanged.
         progress: a tqdm bar when stderr is a terminal and tqdm is installed, else a line on
             stderr at most every 10 s; ``False`` for silence.
         timeout: seconds a job may take from submission; a job over it fails (its worker
             process is killed; a thread cannot be, so it is abandoned). Not with ``"serial"``.
         retries: how many times a failed job is tried again before it counts as failed.
+        study_name: a name for the study, recorded in the journal; resuming the journal
+            needs the same name.
+        allow_objective_change: resume a journal written by an objective of another
+            ``module:qualname`` (a function you renamed or moved); by default that is a
+            ``JournalMismatchError``, so two objectives never mix their results.
+        max_failures: stop the run (fail fast) once this many of its jobs failed (after
+            their retries), raising ``hyperband.TooManyFailuresError``; ``None``: never.
+            A resumed study counts only the failures of this run.
+        keep_checkpoints: ``"best"`` removes a configuration's checkpoint directory once it
+            can no longer be promoted (it failed, reached its bracket's last rung, or a closed
+            rung did not promote it), except the best configuration's; never one that a
+            pending or queued promotion will resume. ``"all"`` keeps every directory.
 
     Returns:
         A :class:`RunResult`: ``best``, ``history`` (one :class:`JobRecord` per job),
@@ -306,8 +392,13 @@ def run(
     Raises:
         HyperbandError: a bad argument (naming it), or a journal that belongs to another
             study (``JournalMismatchError``) or is corrupt (``JournalError``).
+        TooManyFailuresError: ``max_failures`` jobs failed; the running jobs were cancelled
+            and the journal closed (run again with it to resume).
         KeyboardInterrupt: on Ctrl-C, after cancelling the running jobs and closing the
             journal: run again with the same journal to resume.
+
+        A run stopped by an exception (these two, or a lost dask scheduler) attaches the
+        ``RunResult`` so far to it as ``exc.result`` (with ``done=False``).
 
     Example:
         >>> import hyperband
@@ -318,6 +409,13 @@ def run(
         (9, 0)
     """
     limit = _check_options(objective, timeout, retries, progress)
+    _check_identity_options(study_name, allow_objective_change)
+    _check_max_failures(max_failures)
+    if keep_checkpoints not in KEEP_CHECKPOINTS:
+        raise ConfigurationError(
+            f"keep_checkpoints must be one of {', '.join(map(repr, KEEP_CHECKPOINTS))}, got "
+            f"{describe(keep_checkpoints)}"
+        )
     study: dict[str, Any] = {
         "mode": mode,
         "exec_mode": exec_mode,
@@ -325,7 +423,10 @@ def run(
         "iterations": iterations,
     }
     # Validate every study argument before touching the file system or starting workers.
-    Hyperband(space, max_budget, eta, min_budget, seed=0 if seed is None else seed, **study)
+    probe = Hyperband(space, max_budget, eta, min_budget, seed=0 if seed is None else seed, **study)
+    reason = degenerate(probe.schedule)
+    if reason is not None:
+        logger.warning("%s", reason)
     if limit is not None and executor == "serial":
         raise ConfigurationError(
             f"timeout needs a pool: executor='serial' runs jobs in the calling thread and cannot "
@@ -361,8 +462,17 @@ def run(
                     else journal_seed,
                     **study,
                 )
-                check_header(jl.path, events[0], {**hb.params, "seed": seed}, hb.sampler)
+                check_header(
+                    jl.path,
+                    events[0],
+                    {**hb.params, "seed": seed},
+                    hb.sampler,
+                    objective=objective_name(objective),
+                    study_name=study_name,
+                    allow_objective_change=allow_objective_change,
+                )
                 records = replay(jl.path, hb, events[1:])
+                jl.cut_torn_tail()  # only now: the journal is this study's
                 logger.info(
                     "journal %s: resuming (%d jobs done, %d to run again)",
                     jl.path,
@@ -371,7 +481,10 @@ def run(
                 )
             else:
                 hb = Hyperband(space, max_budget, eta, min_budget, seed=seed, **study)
-                jl.write(header(hb), sync=True)
+                study_header = header(
+                    hb, objective=objective_name(objective), study_name=study_name
+                )
+                jl.write(study_header, sync=True)
             root: str | None = str(jl.path.with_name(jl.path.stem + ".checkpoints"))
         else:
             hb = Hyperband(space, max_budget, eta, min_budget, seed=seed, **study)
@@ -382,23 +495,35 @@ def run(
         # Last: it may start worker processes, pointless if the journal is refused.
         backends.append(resolve(executor, workers))
         driver = _Driver(hb, objective, backends, jl, records, with_context, root, limit, retries)
+        driver.max_failures = max_failures
+        if with_context and root is not None and keep_checkpoints != "all":
+            driver.pruner = CheckpointPruner(root, keep_checkpoints)
         total = None if iterations is None else hb.schedule.total_jobs * iterations
+        total_budget = None if iterations is None else float(hb.schedule.total_budget) * iterations
         failed = sum(r.status == "failed" for r in records)
-        bar = _Progress(progress, total, len(records), failed)
+        spent = math.fsum(float(r.job.budget) for r in records)
+        bar = _Progress(progress, total, len(records), failed, total_budget, spent)
         driver.progress = bar
         try:
             driver.loop()
         except BaseException as exc:
-            logger.warning(
+            # The library's own stop reasons explain themselves in their message.
+            logger.log(
+                logging.INFO if isinstance(exc, HyperbandError) else logging.WARNING,
                 "run %s: %d running jobs cancelled%s",
                 "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped ({exc!r})",
                 len(driver.inflight),
                 "" if jl is None else f"; run again with journal={str(jl.path)!r} to resume",
             )
+            so_far = RunResult(hb.best, tuple(driver.records), hb.schedule, hb.params, done=False)
+            with contextlib.suppress(AttributeError):  # an exception class with __slots__
+                exc.result = so_far  # type: ignore[attr-defined]
             raise
         finally:
-            bar.close(hb.best)
-        return RunResult(hb.best, tuple(driver.records), hb.schedule, hb.params)
+            bar.close(hb.best, complete=hb.done)
+        if driver.pruner is not None:
+            driver.pruner.prune(hb, driver.stuck.values())
+        return RunResult(hb.best, tuple(driver.records), hb.schedule, hb.params, done=hb.done)
     finally:
         for b in backends:
             if b.owned:
@@ -436,13 +561,16 @@ class _Driver:
         self.progress: _Progress | None = None
         self.inflight: dict[concurrent.futures.Future[Any], _Flight] = {}
         # Futures of jobs already resolved (timed out) whose worker is still busy: they hold
-        # a slot until they finish, and their outcome is ignored.
-        self.stuck: set[concurrent.futures.Future[Any]] = set()
+        # a slot until they finish, and their outcome is ignored. Values: their config ids.
+        self.stuck: dict[concurrent.futures.Future[Any], int] = {}
+        self.pruner: CheckpointPruner | None = None
         # Jobs to submit before asking for new ones: a resumed study's pending jobs, retries.
         self.queue: collections.deque[tuple[Job, int]] = collections.deque(
             (job, 1) for job in hb.pending
         )
         self.n_failed = sum(r.status == "failed" for r in records)
+        self.max_failures: int | None = None
+        self.failures = 0  # in this run, for max_failures
 
     @property
     def backend(self) -> Backend:
@@ -463,7 +591,7 @@ class _Driver:
                 return_when=concurrent.futures.FIRST_COMPLETED,
             )
             for future in done:
-                self.stuck.discard(future)
+                self.stuck.pop(future, None)
                 flight = self.inflight.pop(future, None)
                 if flight is not None:
                     self.complete(future, flight)
@@ -525,7 +653,7 @@ class _Driver:
                 continue
             del self.inflight[future]
             if not flight.backend.stop(future):
-                self.stuck.add(future)
+                self.stuck[future] = flight.job.config_id
             reason = f"timed out after {self.timeout:g} s (the run's timeout)"
             self.failed(flight, reason, flight.submitted, time.time(), "", ())
 
@@ -607,11 +735,17 @@ class _Driver:
             return
         result = self.hb.fail(job.id, reason)
         self.n_failed += 1
+        self.failures += 1
         self.record(
             JobRecord(
                 job, "failed", None, {}, result.error, start, end, worker, reports, flight.attempt
             )
         )
+        if self.max_failures is not None and self.failures >= self.max_failures:
+            last = reason.strip().splitlines()[-1] if reason.strip() else "(no reason given)"
+            raise TooManyFailuresError(
+                self.failures, self.max_failures, f"job {job.id} at budget {job.budget}: {last}"
+            )
 
     def record(self, rec: JobRecord) -> None:
         if self.journal is not None:
@@ -619,4 +753,6 @@ class _Driver:
         self.records.append(rec)
         logger.debug("job %d %s: %s", rec.job.id, rec.status, rec.value)
         if self.progress is not None:
-            self.progress.update(len(self.records), self.n_failed, self.hb.best)
+            self.progress.update(len(self.records), self.n_failed, self.hb.best, rec.job.budget)
+        if self.pruner is not None:
+            self.pruner.after_result(self.hb, self.stuck.values())
