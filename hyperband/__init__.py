@@ -24,7 +24,19 @@ from ._errors import (
     TooManyFailuresError,
     UnknownJobError,
 )
-from ._jobs import CONTINUE, DONE, STOP, WAIT, Best, Decision, Job, Result, Signal, Stats
+from ._jobs import (
+    CONTINUE,
+    DONE,
+    STOP,
+    WAIT,
+    Best,
+    Decision,
+    EarlyStopped,
+    Job,
+    Result,
+    Signal,
+    Stats,
+)
 from ._machine import Hyperband
 from ._samplers import ModelSampler, RandomSampler, Sampler
 from ._schedule import Bracket, Rung, Schedule, schedule
@@ -78,6 +90,7 @@ __all__ = [
     "Bracket",
     "ConfigurationError",
     "Decision",
+    "EarlyStopped",
     "Hyperband",
     "HyperbandError",
     "InvalidResultError",

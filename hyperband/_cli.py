@@ -32,7 +32,9 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from ._errors import HyperbandError, TooManyFailuresError
 from ._machine import EXEC_MODES
+from ._samplers import SAMPLERS
 from ._schedule import DEFAULT_MAX_JOBS, SIZINGS, degenerate, schedule
+from ._stopping import STOPPING_RULES
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._records import RunResult
@@ -85,6 +87,16 @@ def _int_at_least(low: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a JSON object, got {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object, got {text!r}")
+    return value
 
 
 def _positive_seconds(text: str) -> float:
@@ -153,9 +165,31 @@ def _parser() -> _Parser:
     )
     _add_schedule_args(p)
     p.add_argument(
-        "--exec-mode", choices=EXEC_MODES, default="parallelism", help="default parallelism"
+        "--exec-mode",
+        choices=EXEC_MODES,
+        default="parallelism",
+        help="default parallelism; asynchronous: ASHA's promotions",
     )
     p.add_argument("--iterations", type=_int_at_least(1), default=1, help="default 1")
+    p.add_argument(
+        "--sampler",
+        choices=tuple(SAMPLERS),
+        default="random",
+        help="where configurations come from: random (default) or kde (BOHB's model)",
+    )
+    p.add_argument(
+        "--sampler-options",
+        type=_json_object,
+        metavar="JSON",
+        help="keyword arguments of the sampler, e.g. '{\"top_fraction\": 0.1}'",
+    )
+    p.add_argument(
+        "--early-stop",
+        choices=tuple(STOPPING_RULES),
+        help="stop unpromising jobs at their context.report() calls: median or rung "
+        "(default: no early stopping)",
+    )
+    _add_max_jobs(p)
     p.add_argument(
         "--executor",
         choices=EXECUTORS,
@@ -520,6 +554,10 @@ def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:
             allow_objective_change=args.allow_objective_change,
             max_failures=args.max_failures,
             keep_checkpoints=args.keep_checkpoints,
+            sampler=args.sampler,
+            sampler_options=args.sampler_options,
+            early_stop=args.early_stop,
+            max_jobs=args.max_jobs,
         )
     except OSError as exc:
         # The driver's own files (the journal, its checkpoint folder): the objective's errors
@@ -603,7 +641,9 @@ def _print_result(result: RunResult, out: IO[str], *, journal: Path | None = Non
     retried = sum(r.attempts > 1 for r in result.history)
     print(
         f"jobs: {len(result.history)} of {scheduled} scheduled finished: "
-        f"{result.n_succeeded} succeeded, {result.n_failed} failed, {retried} retried",
+        f"{result.n_succeeded} succeeded, {result.n_failed} failed, "
+        + (f"{result.n_stopped} stopped early, " if result.n_stopped else "")
+        + f"{retried} retried",
         file=out,
     )
     print(f"budget: {_spent(result):g} units", file=out)
@@ -618,9 +658,17 @@ def _print_result(result: RunResult, out: IO[str], *, journal: Path | None = Non
         print(f"journal: {journal} (summary: hyperband report {journal})", file=out)
 
 
+def _cost(record: Any) -> float:
+    """Budget units a job used, counted from scratch: its budget, or where it was stopped."""
+    if record.status == "stopped":
+        return float(record.extra.get("stopped_at", record.job.budget))
+    return float(record.job.budget)
+
+
 def _spent(result: RunResult) -> float:
-    """Budget units the study's jobs were given, failed ones included (they ran too)."""
-    return math.fsum(float(r.job.budget) for r in result.history)
+    """Budget units the study's jobs used, failed ones included (they ran too); a stopped
+    job counts up to the step where it was stopped."""
+    return math.fsum(_cost(r) for r in result.history)
 
 
 def _last_line(text: str | None) -> str:
@@ -727,12 +775,14 @@ def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> 
     if not result.done:
         state = f"unfinished: up to {max(0, scheduled - len(history))} more to run"
     elif len(history) < scheduled:
-        state = "complete; failed jobs are not promoted, so fewer ran"
+        which = "failed and stopped jobs are" if result.n_stopped else "failed jobs are"
+        state = f"complete; {which} not promoted, so fewer ran"
     else:
         state = "complete"
     lines.append(
         f"jobs: {len(history)} of {scheduled} scheduled ({state}): "
         f"{result.n_succeeded} succeeded, {result.n_failed} failed"
+        + (f", {result.n_stopped} stopped early" if result.n_stopped else "")
     )
     lines.append(
         f"budget: {_spent(result):g} units spent of "
@@ -742,14 +792,18 @@ def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> 
     if timed:
         lines.append(_time_line([(r.start, r.end) for r in timed]))
     lines.append("brackets:")
-    rows = [("iteration", "s", "jobs", "failed", "budget", "best at max")]
+    rows = [("iteration", "s", "jobs", "failed", "stopped", "budget", "best at max")]
     groups: dict[tuple[int, int], list[Any]] = {}
     for r in history:
         groups.setdefault((r.job.iteration, r.job.bracket), []).append(r)
     maximize = p.get("mode", "maximize") == "maximize"
     for (it, s), recs in sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
         top = max(r.job.budget for r in recs)
-        values = [r.value for r in recs if r.value is not None and r.job.budget == top]
+        values = [
+            r.value
+            for r in recs
+            if r.status == "succeeded" and r.value is not None and r.job.budget == top
+        ]
         best = (max if maximize else min)(values) if values else None
         rows.append(
             (
@@ -757,7 +811,8 @@ def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> 
                 str(s),
                 str(len(recs)),
                 str(sum(r.status == "failed" for r in recs)),
-                f"{math.fsum(float(r.job.budget) for r in recs):g}",
+                str(sum(r.status == "stopped" for r in recs)),
+                f"{math.fsum(_cost(r) for r in recs):g}",
                 "-" if best is None else f"{best:.6g} @ {top:g}",
             )
         )
@@ -862,8 +917,9 @@ def trial_lines(result: RunResult, *, sort: str = "budget", top: int | None = No
     sign = -1.0 if result.params.get("mode", "maximize") == "maximize" else 1.0
 
     def rank(r: Any) -> tuple[float, ...]:
-        failed = r.value is None
-        value = math.inf if failed else sign * r.value
+        # Stopped jobs' values are partial (measured before their budget): after successes.
+        failed = 0 if r.status == "succeeded" else 1 if r.status == "stopped" else 2
+        value = math.inf if r.value is None else sign * r.value
         if sort == "budget":
             return (-float(r.job.budget), failed, value, r.job.id)
         if sort == "value":
@@ -891,7 +947,11 @@ def trial_lines(result: RunResult, *, sort: str = "budget", top: int | None = No
                 "-" if r.value is None else f"{r.value:.6g}",
                 f"{r.duration:.3g}" if math.isfinite(r.duration) else "-",
                 json.dumps(r.job.config, sort_keys=True),
-                "" if r.status == "succeeded" else _last_line(r.error),
+                ""
+                if r.status == "succeeded"
+                else f"stopped at step {r.extra.get('stopped_at', '?')}"
+                if r.status == "stopped"
+                else _last_line(r.error),
             )
         )
     return _table(rows, left=2)
@@ -931,8 +991,8 @@ def result_figure(result: RunResult, *, title: str | None = None) -> Any:
     results = []
     unpaid = 0.0  # budget of failed jobs, charged to the next success's point
     for r in finished:
-        if r.value is None:
-            unpaid += float(r.job.budget)
+        if r.status != "succeeded" or r.value is None:
+            unpaid += _cost(r)
             continue
         budget = float(r.job.budget)
         results.append((unpaid + budget, r.value, budget, r.job.config_id))

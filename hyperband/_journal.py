@@ -40,7 +40,7 @@ from ._errors import HyperbandError, describe
 from ._jobs import Job
 from ._machine import Hyperband
 from ._records import JobRecord, jsonable
-from ._samplers import RandomSampler, Sampler
+from ._samplers import RandomSampler, Sampler, sampler_from_spec, sampler_spec
 
 __all__ = ["FORMAT", "VERSION", "Journal", "JournalError", "JournalMismatchError", "load", "read"]
 
@@ -128,6 +128,7 @@ def header(
         "params": hb.params,
         "space": sampler.space if isinstance(sampler, RandomSampler) else None,
         "sampler": sampler_name(sampler),
+        "sampler_spec": sampler_spec(sampler),
         "objective": objective,
         "study_name": study_name,
         "time": time.time(),
@@ -287,6 +288,20 @@ class Journal:
         """Record a job handed out (flushed, not fsynced: a lost ask only re-runs the job)."""
         self.write({"event": "ask", "job": job.to_dict(), "time": time.time()}, sync=False)
 
+    def report(self, job_id: int, step: Any, value: Any, decision: str) -> None:
+        """Record an intermediate report the machine judged, and its decision (flushed)."""
+        self.write(
+            {
+                "event": "report",
+                "job_id": job_id,
+                "step": step,
+                "value": value,
+                "decision": decision,
+                "time": time.time(),
+            },
+            sync=False,
+        )
+
     def result(self, record: JobRecord) -> None:
         """Record a job's result (flushed and fsynced)."""
         self.write(record.event(), sync=True)
@@ -326,6 +341,8 @@ _PARAMS = (
     "sizing",
     "iterations",
     "integer_budgets",
+    "early_stop",
+    "max_jobs",
     "seed",
 )
 
@@ -369,9 +386,14 @@ def check_header(
             continue
         if theirs.get(name) != given:
             raise JournalMismatchError(path, name, theirs.get(name), given)
+    spec = sampler_spec(sampler)
     if isinstance(sampler, RandomSampler):
         if study.get("space") != normalise(sampler.space):
             raise JournalMismatchError(path, "space", study.get("space"), sampler.space)
+    elif spec is not None and "sampler_spec" in study:
+        # A named sampler: its space and options must match, not only its class.
+        if study["sampler_spec"] != normalise(spec):
+            raise JournalMismatchError(path, "sampler", study["sampler_spec"], spec)
     elif study.get("sampler") != sampler_name(sampler):
         raise JournalMismatchError(path, "sampler", study.get("sampler"), sampler_name(sampler))
     _check_identity(path, study, objective, study_name, allow_objective_change)
@@ -451,12 +473,28 @@ def replay(
                         "deterministic)"
                     )
                 jobs[job.id] = job
+            elif kind == "report":
+                decision = hb.report(event["job_id"], event["step"], event["value"])
+                if decision.name != event.get("decision"):
+                    raise JournalError(
+                        f"journal {str(path)!r} line {line}: the machine decides "
+                        f"{decision.name} on job {event['job_id']}'s report where the journal "
+                        f"has {describe(event.get('decision'))}; the journal does not belong to "
+                        "this study (or its stopping rule is not deterministic)"
+                    )
             elif kind == "result":
                 job_id = event["job_id"]
-                if event["status"] == "succeeded":
+                status = event["status"]
+                if status == "succeeded":
                     hb.tell(job_id, event["value"])
-                else:
+                elif status == "failed":
                     hb.fail(job_id, event.get("error") or "")
+                elif status != "stopped" or any(j.id == job_id for j in hb.pending):
+                    # A stop is the machine's own decision, replayed with its report event.
+                    raise JournalError(
+                        f"journal {str(path)!r} line {line}: job {job_id} has status "
+                        f"{describe(status)}, which its earlier events do not explain"
+                    )
                 records.append(JobRecord.from_event(jobs[job_id], event))
             else:
                 raise JournalError(
@@ -472,9 +510,15 @@ def replay(
 
 
 def load(
-    path: str | os.PathLike[str], space: Mapping[str, Any] | Sampler | None = None
+    path: str | os.PathLike[str],
+    space: Mapping[str, Any] | Sampler | None = None,
+    *,
+    early_stop: Any = None,
 ) -> tuple[Hyperband, list[JobRecord]]:
     """Rebuild a study's machine and records from its journal (read-only; see RunResult).
+
+    ``space`` is needed only for a custom sampler, ``early_stop`` only for a custom stopping
+    rule: the journal describes the named ones.
 
     Raises:
         JournalError: the file is not a journal, is corrupt, or does not replay.
@@ -490,15 +534,29 @@ def load(
         raise JournalError(f"journal {str(p)!r} is empty: it holds no study")
     study = events[0]
     if space is None:
-        space = study.get("space")
+        spec = study.get("sampler_spec")
+        if isinstance(spec, Mapping) and spec.get("name") != "random":
+            try:
+                space = sampler_from_spec(spec)
+            except (HyperbandError, KeyError, TypeError, ValueError, ImportError) as exc:
+                raise JournalError(
+                    f"journal {str(p)!r}: its sampler {describe(spec.get('name'))} cannot be "
+                    f"rebuilt: {exc}"
+                ) from exc
+        else:
+            space = study.get("space")
         if space is None:
             raise JournalError(
                 f"journal {str(p)!r} was written by a study with a custom sampler "
                 f"({study.get('sampler')}); pass it as space="
             )
     params = dict(study.get("params") or {})
+    if early_stop is not None:
+        params["early_stop"] = early_stop
     try:
         hb = Hyperband(space, **params)
+    except HyperbandError as exc:
+        raise JournalError(f"journal {str(p)!r}: its study cannot be rebuilt: {exc}") from exc
     except TypeError as exc:
         raise JournalError(f"journal {str(p)!r} has malformed study parameters: {exc}") from exc
     # Reading a journal needs no objective, and takes the study's name from it.

@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from ._channel import DirectReporter, ReportServer, Request
 from ._checkpoints import KEEP_CHECKPOINTS, CheckpointPruner
 from ._errors import (
     ArgumentTypeError,
@@ -51,12 +52,12 @@ from ._executors import (
     validate,
     worker_label,
 )
-from ._jobs import Best, Job
+from ._jobs import STOP, Best, EarlyStopped, Job
 from ._journal import Journal, check_header, header, objective_name, replay
 from ._machine import Hyperband
 from ._records import JobRecord, RunResult
-from ._samplers import Sampler
-from ._schedule import degenerate
+from ._samplers import Sampler, make_sampler
+from ._schedule import DEFAULT_MAX_JOBS, degenerate
 
 __all__ = ["Context", "run"]
 
@@ -86,28 +87,54 @@ class Context:
         ...     return config["x"] * budget
     """
 
-    def __init__(self, job: Job, checkpoint_dir: Path, reports: list[tuple[float, float]]):
+    def __init__(
+        self,
+        job: Job,
+        checkpoint_dir: Path,
+        reports: list[tuple[float, float]],
+        reporter: Callable[[Any, Any], str] | None = None,
+    ):
         self.job = job
         self.checkpoint_dir = checkpoint_dir
         self._reports = reports
+        self._reporter = reporter
 
-    def report(self, step: float, value: float) -> None:
-        """Record an intermediate value (a learning curve point); kept in ``JobRecord.reports``.
+    def report(self, step: float, value: float | dict[str, Any]) -> None:
+        """Report an intermediate value (a learning curve point); kept in ``JobRecord.reports``.
+
+        With early stopping (``run(early_stop=...)``) the machine judges the report and this
+        call raises `hyperband.EarlyStopped` when the job is stopped: catch it to clean up,
+        and return (what you return is kept, but the job stays stopped).
 
         Args:
-            step: where in training (an epoch, a number of samples, ...).
-            value: the metric there.
+            step: where in training. With early stopping, in budget units: in the job's
+                segment ``(job.previous_budget or 0, job.budget]``, never going back (an epoch
+                count, when the budget is epochs). Without, any real number.
+            value: the metric there (a number, or a dict with ``"default"`` as for results).
 
         Raises:
+            EarlyStopped: the stopping rule stopped the job.
             ArgumentTypeError: ``step`` or ``value`` is not a real number.
+            ConfigurationError: with early stopping, ``step`` is outside the job's segment
+                or goes back.
+            InvalidResultError: with early stopping, ``value`` is NaN or infinite.
         """
-        pair: tuple[object, object] = (step, value)
+        number = value.get("default") if isinstance(value, dict) else value
+        pair: tuple[object, object] = (step, number)
         for name, x in zip(("step", "value"), pair, strict=True):
             if isinstance(x, bool) or not isinstance(x, numbers.Real):
                 raise ArgumentTypeError(
                     f"report(): {name} must be a real number, got {describe(x)}"
                 )
-        self._reports.append((_plain(pair[0]), float(value)))
+        assert isinstance(number, numbers.Real)
+        point = (_plain(step), float(number))
+        if self._reporter is None:
+            self._reports.append(point)
+            return
+        decision = self._reporter(point[0], value)
+        self._reports.append(point)
+        if decision == "STOP":
+            raise EarlyStopped(self.job.id, point[0], point[1])
 
     def __repr__(self) -> str:
         return f"Context(job={self.job!r}, checkpoint_dir={str(self.checkpoint_dir)!r})"
@@ -130,9 +157,16 @@ class _Outcome:
     end: float
     worker: str
     reports: tuple[tuple[float, float], ...]
+    stopped: bool = False  # the objective let EarlyStopped out
 
 
-def _execute(objective: Objective, job: Job, with_context: bool, root: str | None) -> _Outcome:
+def _execute(
+    objective: Objective,
+    job: Job,
+    with_context: bool,
+    root: str | None,
+    reporter: Any = None,
+) -> _Outcome:
     """Run one attempt of ``job`` in a worker; the objective's exceptions become an outcome."""
     start = time.time()
     worker = worker_label()
@@ -144,11 +178,16 @@ def _execute(objective: Objective, job: Job, with_context: bool, root: str | Non
             assert root is not None
             directory = Path(root) / f"config-{job.config_id}"
             directory.mkdir(parents=True, exist_ok=True)
-            value = objective(config, job.budget, Context(job, directory, reports))
+            value = objective(config, job.budget, Context(job, directory, reports, reporter))
         else:
             value = objective(config, job.budget)
+    except EarlyStopped:
+        return _Outcome(None, None, start, time.time(), worker, tuple(reports), True)
     except Exception:
         return _Outcome(None, traceback.format_exc(), start, time.time(), worker, tuple(reports))
+    finally:
+        if reporter is not None:
+            reporter.close()
     return _Outcome(value, None, start, time.time(), worker, tuple(reports))
 
 
@@ -314,9 +353,51 @@ def _check_max_failures(max_failures: object) -> None:
         )
 
 
+def _space_or_sampler(
+    space: Any, sampler: Any, sampler_options: Mapping[str, Any] | None
+) -> Callable[[], Any]:
+    """What builds the machine's space or sampler: fresh each time for a named sampler."""
+    if sampler_options is not None and not isinstance(sampler_options, Mapping):
+        raise ArgumentTypeError(
+            f"sampler_options must be a dict of keyword arguments, got {describe(sampler_options)}"
+        )
+    if sampler is None:
+        if sampler_options:
+            raise ConfigurationError(
+                "sampler_options needs a named sampler (sampler='kde', ...), got sampler=None"
+            )
+        if space is None:
+            raise ArgumentTypeError("space must be a search space or a sampler, got None")
+        return lambda: space
+    if isinstance(sampler, str):
+        if space is None or callable(getattr(space, "sample", None)):
+            raise ArgumentTypeError(
+                f"sampler={sampler!r} draws from a search space: space must be one, got "
+                f"{describe(space)}"
+            )
+        options = dict(sampler_options or {})
+        make_sampler(sampler, space, **options)  # validates the name, the space, the options
+        return lambda: make_sampler(sampler, space, **options)
+    if not callable(getattr(sampler, "sample", None)):
+        raise ArgumentTypeError(
+            "sampler must be 'random', 'kde' (or another name of hyperband's samplers) or an "
+            f"object with sample(rng, n), got {describe(sampler)}"
+        )
+    if sampler_options:
+        raise ConfigurationError(
+            "sampler_options applies to a named sampler; configure a sampler object yourself"
+        )
+    if space is not None and space is not sampler:
+        raise ConfigurationError(
+            "give the sampler once: run(objective, sampler_object) or run(objective, None, "
+            "sampler=sampler_object); the sampler holds its own search space"
+        )
+    return lambda: sampler
+
+
 def run(
     objective: Objective,
-    space: Mapping[str, Any] | Sampler,
+    space: Mapping[str, Any] | Sampler | None,
     *,
     max_budget: float,
     eta: float = 3,
@@ -336,6 +417,10 @@ def run(
     allow_objective_change: bool = False,
     max_failures: int | None = None,
     keep_checkpoints: str = "best",
+    sampler: str | Sampler | None = None,
+    sampler_options: Mapping[str, Any] | None = None,
+    early_stop: Any = None,
+    max_jobs: int | None = DEFAULT_MAX_JOBS,
 ) -> RunResult:
     """Run a Hyperband study: every job of the schedule, on an executor, to the end.
 
@@ -345,12 +430,14 @@ def run(
             a third parameter, it also receives a :class:`Context` (the job, a checkpoint
             directory, ``report(step, value)``). For ``executor="processes"`` it must pickle (a
             module-level function).
-        space: a search space in NNI's format, or a sampler (see :class:`~hyperband.Hyperband`).
+        space: a search space in NNI's format, or a sampler (see `hyperband.Hyperband`);
+            ``None`` when ``sampler`` is a sampler object.
         max_budget: the budget of the last rung of every bracket (NNI's ``R``).
         eta: the halving rate (> 1).
         min_budget: the smallest budget a rung may get.
         mode: ``"maximize"`` or ``"minimize"``.
-        exec_mode: ``"parallelism"`` or ``"serial"`` (see :class:`~hyperband.Hyperband`).
+        exec_mode: ``"parallelism"``, ``"serial"`` or ``"asynchronous"`` (ASHA; see
+            `hyperband.Hyperband`).
         sizing: ``"li2018"`` or ``"table"`` (see :func:`~hyperband.schedule`).
         iterations: how many times to run the schedule; ``None`` runs until interrupted.
         seed: the seed; ``None`` draws one (recorded in the result's ``params`` and the
@@ -384,6 +471,16 @@ def run(
             can no longer be promoted (it failed, reached its bracket's last rung, or a closed
             rung did not promote it), except the best configuration's; never one that a
             pending or queued promotion will resume. ``"all"`` keeps every directory.
+        sampler: where configurations come from: ``None`` (the ``space`` argument: a space
+            is sampled at random), ``"random"``, ``"kde"`` (`hyperband.KDESampler`, BOHB's
+            model), or a sampler object. A named sampler is built fresh over ``space``.
+        sampler_options: keyword arguments for a named sampler (``{"top_fraction": 0.1}``).
+        early_stop: ``None``, ``"median"``, ``"rung"`` or a rule object (see
+            `hyperband.Hyperband`): then ``context.report(step, value)`` asks the machine, and
+            raises `hyperband.EarlyStopped` in the objective when the job is stopped; the job
+            is recorded with status ``"stopped"``.
+        max_jobs: refuse a schedule of more jobs per iteration than this (see
+            `hyperband.schedule`); ``None`` for no bound.
 
     Returns:
         A :class:`RunResult`: ``best``, ``history`` (one :class:`JobRecord` per job),
@@ -416,14 +513,19 @@ def run(
             f"keep_checkpoints must be one of {', '.join(map(repr, KEEP_CHECKPOINTS))}, got "
             f"{describe(keep_checkpoints)}"
         )
+    make_space = _space_or_sampler(space, sampler, sampler_options)
     study: dict[str, Any] = {
         "mode": mode,
         "exec_mode": exec_mode,
         "sizing": sizing,
         "iterations": iterations,
+        "early_stop": early_stop,
+        "max_jobs": max_jobs,
     }
     # Validate every study argument before touching the file system or starting workers.
-    probe = Hyperband(space, max_budget, eta, min_budget, seed=0 if seed is None else seed, **study)
+    probe = Hyperband(
+        make_space(), max_budget, eta, min_budget, seed=0 if seed is None else seed, **study
+    )
     reason = degenerate(probe.schedule)
     if reason is not None:
         logger.warning("%s", reason)
@@ -446,6 +548,7 @@ def run(
     jl: Journal | None = None
     scratch: str | None = None
     backends: list[Backend] = []
+    driver: _Driver | None = None
     try:
         records: list[JobRecord] = []
         if journal is not None:
@@ -453,7 +556,7 @@ def run(
             if events:
                 journal_seed = (events[0].get("params") or {}).get("seed")
                 hb = Hyperband(
-                    space,
+                    make_space(),
                     max_budget,
                     eta,
                     min_budget,
@@ -480,14 +583,14 @@ def run(
                     len(hb.pending),
                 )
             else:
-                hb = Hyperband(space, max_budget, eta, min_budget, seed=seed, **study)
+                hb = Hyperband(make_space(), max_budget, eta, min_budget, seed=seed, **study)
                 study_header = header(
                     hb, objective=objective_name(objective), study_name=study_name
                 )
                 jl.write(study_header, sync=True)
             root: str | None = str(jl.path.with_name(jl.path.stem + ".checkpoints"))
         else:
-            hb = Hyperband(space, max_budget, eta, min_budget, seed=seed, **study)
+            hb = Hyperband(make_space(), max_budget, eta, min_budget, seed=seed, **study)
             root = None
         if with_context and root is None:
             scratch = root = tempfile.mkdtemp(prefix="hyperband-checkpoints-")
@@ -496,6 +599,8 @@ def run(
         backends.append(resolve(executor, workers))
         driver = _Driver(hb, objective, backends, jl, records, with_context, root, limit, retries)
         driver.max_failures = max_failures
+        if hb.early_stop is not None and with_context:
+            driver.listen()
         if with_context and root is not None and keep_checkpoints != "all":
             driver.pruner = CheckpointPruner(root, keep_checkpoints)
         total = None if iterations is None else hb.schedule.total_jobs * iterations
@@ -525,6 +630,8 @@ def run(
             driver.pruner.prune(hb, driver.stuck.values())
         return RunResult(hb.best, tuple(driver.records), hb.schedule, hb.params, done=hb.done)
     finally:
+        if driver is not None and driver.server is not None:
+            driver.server.close()
         for b in backends:
             if b.owned:
                 b.shutdown(cancel=True)
@@ -571,6 +678,47 @@ class _Driver:
         self.n_failed = sum(r.status == "failed" for r in records)
         self.max_failures: int | None = None
         self.failures = 0  # in this run, for max_failures
+        # Early stopping: where reports arrive, the attempt running each job, and the jobs the
+        # machine stopped while their attempt runs: job id -> (step, value) of the stop.
+        self.server: ReportServer | None = None
+        self.current: dict[int, _Flight] = {}
+        self.stopped: dict[int, tuple[float, float]] = {}
+
+    def listen(self) -> None:
+        """Route the objective's reports to the machine (a rule is set and it can report)."""
+        kind = self.backend.kind
+        host = None if kind in ("serial", "threads") else getattr(self.backend, "report_host", "")
+        self.server = ReportServer(host or ("127.0.0.1" if host is not None else None))
+
+    def reporter(self, job: Job, attempt: int) -> Any:
+        """How the attempt's ``context.report`` reaches :meth:`on_report`."""
+        if self.server is None:
+            return None
+        if self.backend.kind == "serial":
+            return DirectReporter(self.on_report, job.id, attempt)
+        return self.server.reporter(job.id, attempt, local=self.backend.kind == "threads")
+
+    def on_report(self, request: Request) -> None:
+        """Ask the machine about one report, journal it, and answer the objective."""
+        flight = self.current.get(request.job_id)
+        if flight is None or flight.attempt != request.attempt or request.job_id in self.stopped:
+            # An abandoned attempt (timed out, retried) or a job already stopped: stop it.
+            request.answer(("ok", "STOP"))
+            return
+        try:
+            decision = self.hb.report(request.job_id, request.step, request.value)
+        except HyperbandError as exc:
+            request.answer(("error", (type(exc).__name__, str(exc))))
+            return
+        if self.journal is not None:
+            self.journal.report(request.job_id, request.step, request.value, decision.name)
+        if decision is STOP:
+            value = request.value
+            number = value.get("default") if isinstance(value, dict) else value
+            assert number is not None  # the machine accepted it
+            self.stopped[request.job_id] = (float(request.step), float(number))
+            logger.debug("job %d stopped at step %s", request.job_id, request.step)
+        request.answer(("ok", decision.name))
 
     @property
     def backend(self) -> Backend:
@@ -585,11 +733,15 @@ class _Driver:
                 return
             wait_for = min((f.deadline for f in self.inflight.values()), default=math.inf)
             delay = None if wait_for == math.inf else max(0.0, wait_for - time.monotonic())
+            waiting: list[concurrent.futures.Future[Any]] = [*self.inflight, *self.stuck]
+            if self.server is not None:
+                waiting.append(self.server.doorbell)
             done, _ = concurrent.futures.wait(
-                [*self.inflight, *self.stuck],
-                timeout=delay,
-                return_when=concurrent.futures.FIRST_COMPLETED,
+                waiting, timeout=delay, return_when=concurrent.futures.FIRST_COMPLETED
             )
+            if self.server is not None:
+                for request in self.server.take():
+                    self.on_report(request)
             for future in done:
                 self.stuck.pop(future, None)
                 flight = self.inflight.pop(future, None)
@@ -615,13 +767,24 @@ class _Driver:
         submitted = time.time()
         deadline = math.inf if self.timeout is None else time.monotonic() + self.timeout
         backend = self.backend
+        flight = _Flight(job, attempt, submitted, deadline, backend)
+        # Before submitting: a serial job reports (and may be stopped) inside submit().
+        self.current[job.id] = flight
         try:
-            future = backend.submit(_execute, self.objective, job, self.with_context, self.root)
+            future = backend.submit(
+                _execute,
+                self.objective,
+                job,
+                self.with_context,
+                self.root,
+                self.reporter(job, attempt),
+            )
         except concurrent.futures.BrokenExecutor as exc:
+            del self.current[job.id]
             self.replace(backend, exc)
             self.queue.appendleft((job, attempt))
             return
-        self.inflight[future] = _Flight(job, attempt, submitted, deadline, backend)
+        self.inflight[future] = flight
 
     def replace(self, broken: Backend, exc: BaseException) -> None:
         """The user's executor broke: go on with a pool of the run's own, of the same size."""
@@ -659,6 +822,9 @@ class _Driver:
 
     def complete(self, future: concurrent.futures.Future[Any], flight: _Flight) -> None:
         job = flight.job
+        if job.id in self.stopped:
+            self.record_stop(future, flight)
+            return
         if future.cancelled():  # pragma: no cover - only stop() cancels, and it resolves too
             self.failed(flight, "cancelled", flight.submitted, time.time(), "", ())
             return
@@ -685,6 +851,9 @@ class _Driver:
         if out.error is not None:
             self.failed(flight, out.error, out.start, out.end, out.worker, out.reports)
             return
+        if out.stopped:  # pragma: no cover - EarlyStopped comes only with a stop recorded
+            self.failed(flight, "EarlyStopped without a stop", out.start, out.end, "", ())
+            return
         try:
             result = self.hb.tell(job.id, out.value)
         except InvalidResultError as err:
@@ -698,6 +867,7 @@ class _Driver:
             )
             return
         assert result.value is not None
+        self.current.pop(job.id, None)
         self.record(
             JobRecord(
                 job,
@@ -713,6 +883,33 @@ class _Driver:
             )
         )
 
+    def record_stop(self, future: concurrent.futures.Future[Any], flight: _Flight) -> None:
+        """The job the machine stopped has ended: record it as stopped, keeping what it did."""
+        job = flight.job
+        step, value = self.stopped.pop(job.id)
+        self.current.pop(job.id, None)
+        extra: dict[str, Any] = {"stopped_at": _plain(step)}
+        start, end, worker = flight.submitted, time.time(), ""
+        reports: tuple[tuple[float, float], ...] = ()
+        exc = None if future.cancelled() else future.exception()
+        if exc is not None:
+            extra["after_stop"] = f"{type(exc).__name__}: {exc}"
+        elif not future.cancelled():
+            out = future.result()
+            if isinstance(out, _Outcome):
+                start, end, worker, reports = out.start, out.end, out.worker, out.reports
+                if out.error is not None:
+                    extra["after_stop"] = out.error.strip().splitlines()[-1]
+                elif not out.stopped:
+                    # It finished anyway (the stop raced its end, or it caught EarlyStopped and
+                    # returned): nothing is lost, but the machine has resolved it as stopped.
+                    extra["returned"] = out.value
+        self.record(
+            JobRecord(
+                job, "stopped", value, extra, None, start, end, worker, reports, flight.attempt
+            )
+        )
+
     def failed(
         self,
         flight: _Flight,
@@ -723,6 +920,18 @@ class _Driver:
         reports: tuple[tuple[float, float], ...],
     ) -> None:
         job = flight.job
+        if job.id in self.stopped:
+            # Stopped first: a crash, kill or timeout after the stop changes nothing.
+            step, value = self.stopped.pop(job.id)
+            self.current.pop(job.id, None)
+            last = reason.strip().splitlines()[-1] if reason.strip() else reason
+            extra = {"stopped_at": _plain(step), "after_stop": last}
+            self.record(
+                JobRecord(
+                    job, "stopped", value, extra, None, start, end, worker, reports, flight.attempt
+                )
+            )
+            return
         if flight.attempt <= self.retries:
             logger.info(
                 "job %d failed (attempt %d of %d), retrying: %s",
@@ -733,6 +942,7 @@ class _Driver:
             )
             self.queue.appendleft((job, flight.attempt + 1))
             return
+        self.current.pop(job.id, None)
         result = self.hb.fail(job.id, reason)
         self.n_failed += 1
         self.failures += 1

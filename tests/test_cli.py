@@ -380,11 +380,13 @@ def test_run_with_a_journal_then_report_and_plot(
     assert "budget: 78 units spent of 78 scheduled" in lines
     assert any(line.startswith("time: ") and "busy, at most" in line for line in lines)
     table = lines[lines.index("brackets:") + 1 :]
-    assert table[0].split() == ["iteration", "s", "jobs", "failed", "budget", "best", "at", "max"]
-    assert [row.split()[:5] for row in table[1:4]] == [
-        ["0", "2", "13", "0", "27"],
-        ["0", "1", "6", "0", "24"],
-        ["0", "0", "3", "0", "27"],
+    assert table[0].split() == [
+        "iteration", "s", "jobs", "failed", "stopped", "budget", "best", "at", "max"
+    ]  # fmt: skip
+    assert [row.split()[:6] for row in table[1:4]] == [
+        ["0", "2", "13", "0", "0", "27"],
+        ["0", "1", "6", "0", "0", "24"],
+        ["0", "0", "3", "0", "0", "27"],
     ]
     assert f"best: {result.best.value:.6g} at budget 9" in report
 
