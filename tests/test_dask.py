@@ -196,6 +196,26 @@ def test_a_timed_out_job_fails_and_the_study_goes_on(
 
 
 @needs_dask
+def test_early_stopping_and_the_kde_sampler_on_dask(local_client: Any) -> None:
+    """Reports travel from the dask workers to the driver and decisions back; with one job in
+    flight the study equals a serial one."""
+    reference = hyperband.run(
+        h.reporting, SPACE, **h.MODEL_STUDY, executor="serial", progress=False
+    )
+    result = hyperband.run(
+        h.reporting,
+        SPACE,
+        **h.MODEL_STUDY,
+        executor=local_client,
+        workers=1,
+        progress=False,
+    )
+    assert result.n_stopped == reference.n_stopped > 0
+    assert outcomes(result) == outcomes(reference)
+    assert len({pid_of(r.worker) for r in result.history}) == 2  # really on the workers
+
+
+@needs_dask
 def test_an_objective_that_does_not_pickle_is_one_clear_error(local_client: Any) -> None:
     lock = threading.Lock()
 
