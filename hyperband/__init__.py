@@ -31,13 +31,16 @@ from ._space import validate_space
 from ._stopping import MedianRule, Peer, RungRule, StoppingRule, StopView, value_at
 
 if TYPE_CHECKING:
+    from ._kde import KDESampler
     from ._records import JobRecord, RunResult
     from ._runner import run
     from ._simulate import SimulatedJob, SimulationResult, simulate
 
-# The drivers pull in concurrent.futures, multiprocessing, tempfile and logging; importing them
-# on first use keeps `import hyperband` (the machine alone) cheap for embedders.
+# The drivers pull in concurrent.futures, multiprocessing, tempfile and logging, and the KDE
+# sampler is a sizeable module; importing them on first use keeps `import hyperband` (the
+# machine alone) cheap for embedders.
 _LAZY = {
+    "KDESampler": "._kde",
     "run": "._runner",
     "RunResult": "._records",
     "JobRecord": "._records",
@@ -78,6 +81,7 @@ __all__ = [
     "Job",
     "JobRecord",
     "JobResolvedError",
+    "KDESampler",
     "MedianRule",
     "ModelSampler",
     "Peer",
