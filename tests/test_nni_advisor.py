@@ -1230,9 +1230,12 @@ def test_a_trial_killed_by_the_user_still_fails_its_job() -> None:
     assert kills(channel) == ["T3"]
 
 
-def test_a_stop_decided_after_the_trial_ended_sends_no_kill() -> None:
+def test_a_stop_decided_after_the_trial_ended_sends_no_kill(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """NNI may forward a trial's last metric after its end: the job stops, nothing is killed,
     and the end's grace does not fail it afterwards."""
+    caplog.set_level(logging.INFO, logger=LOGGER)
     advisor, channel = make(early_stop="rung")
     jobs = stop_one(advisor)
     end(advisor, "T6", "SUCCEEDED", jobs[6])  # no metric yet: its job is not known
@@ -1243,6 +1246,9 @@ def test_a_stop_decided_after_the_trial_ended_sends_no_kill() -> None:
     assert (hb.n_failed, hb.n_stopped) == (0, 2)
     assert advisor.stopped == {5: "T3", 6: None}
     assert kills(channel) == ["T3"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("job 6 stopped early" in m and "T6 had ended" in m for m in messages)
+    assert not any("job 6 failed" in m for m in messages)
 
 
 class CurveNNI(FakeNNI):
@@ -1323,8 +1329,10 @@ def test_any_interleaving_with_early_stopping_completes_and_kills_only_stopped_j
     assert hb.n_succeeded + hb.n_stopped == hb.n_asked
     assert hb.n_failed == 0
     assert len(advisor.stopped) == hb.n_stopped
-    # Each kill is for the trial that ran a stopped job, once.
+    # Each kill is for the trial that ran a stopped job, once; every trial running a stopped
+    # job was killed.
     assert len(nni.kills) == len(set(nni.kills))
+    assert set(nni.kills) == {t for t in advisor.stopped.values() if t is not None}
     assert {nni.ran[t] for t in nni.kills} <= set(advisor.stopped)
     assert all(advisor.stopped[nni.ran[t]] == t for t in nni.kills)
     if early_stop is None:
@@ -1345,17 +1353,19 @@ def test_asynchronous_mode_promotes_while_new_configurations_still_start() -> No
     assert hb is not None
     assert hb.done
     assert nni.no_more == 1
-    sent = trials_sent(channel)
-    fresh = [i for i, t in enumerate(sent) if t["parameters"]["TRIAL_RESUME_FROM"] is None]
-    promotions = [i for i, t in enumerate(sent) if t["parameters"]["TRIAL_RESUME_FROM"] is not None]
+    sent = [t["parameters"] for t in trials_sent(channel)]
+    fresh = [i for i, p in enumerate(sent) if p["TRIAL_RESUME_FROM"] is None]
+    promotions = [i for i, p in enumerate(sent) if p["TRIAL_RESUME_FROM"] is not None]
     # One iteration starts every bracket's rung-0 configurations: 9 + 5 + 3 for R=9, eta=3.
     assert len(fresh) == 17
-    # ASHA: a rung promotes as soon as a configuration ranks in its top 1/eta so far, long
-    # before the last new configuration starts (the synchronous modes wait for certainty).
-    assert promotions
-    assert promotions[0] < fresh[-1]
     assert hb.n_succeeded == len(sent)
     assert hb.stats.n_promoted == len(promotions)
+    # ASHA: rung 0 of budget 1 (bracket 2) promotes as soon as a configuration ranks in the top
+    # 1/eta of its results so far, before its last configuration starts. A synchronous rung
+    # promotes only once that is certain: after 7 of its 9 jobs ended, all 9 had started.
+    first_promotion = min(i for i in promotions if sent[i]["TRIAL_PREVIOUS_BUDGET"] == 1)
+    last_start = max(i for i in fresh if sent[i][BUDGET_KEY] == 1)
+    assert first_promotion < last_start
 
 
 def drive_both(a: hyperband.Hyperband, b: hyperband.Hyperband) -> int:
