@@ -1442,3 +1442,31 @@ def test_a_checkpoint_round_trips_a_kde_study_with_stops(
     assert channel.sent == [(CommandType.Initialized, "")]
     # From here on both machines answer every event the same way: same configurations.
     assert drive_both(hb, restored) > 5
+
+
+def test_the_docs_tuner_section_with_kde_and_early_stop_is_accepted() -> None:
+    """docs/nni.md's titled YAML block: NNI's config check takes it, and so does the advisor."""
+    import yaml  # a dependency of nni
+    from nni.experiment import ExperimentConfig
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "nni.md").read_text()
+    fences = re.findall(r'^```yaml title="[^"]*early stopping[^"]*"\n(.*?)^```', doc, re.M | re.S)
+    (text,) = fences
+    tuner = yaml.safe_load(text)["tuner"]
+    config = ExperimentConfig(
+        "local",
+        search_space=SPACE,
+        trial_command="python trial.py",
+        trial_code_directory=".",
+        trial_concurrency=1,
+        tuner=tuner,
+    )
+    assert config.canonical_copy().json()["tuner"]["className"] == tuner["className"]
+    advisor, _ = make(**{"R": 9, **{k: v for k, v in tuner["classArgs"].items() if k != "R"}})
+    advisor.process_command(CommandType.Initialize, SPACE)
+    hb = advisor.machine
+    assert hb is not None
+    assert isinstance(hb.sampler, hyperband.KDESampler)
+    assert hb.sampler.options["min_points"] == tuner["classArgs"]["sampler_options"]["min_points"]
+    assert isinstance(hb.early_stop, hyperband.RungRule)
+    assert hb.early_stop.min_peers == tuner["classArgs"]["early_stop_options"]["min_peers"]
