@@ -257,6 +257,16 @@ class FakeNNI:
                 return
         raise AssertionError("the study did not finish")
 
+    def study(self) -> hyperband.Hyperband:
+        """Run a whole study; the advisor's machine, checked done (and said so, once)."""
+        self.start()
+        self.run()
+        hb = self.advisor.machine
+        assert hb is not None
+        assert hb.done
+        assert self.no_more == 1
+        return hb
+
 
 def quiet(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
@@ -289,12 +299,7 @@ def test_any_interleaving_runs_exactly_the_machines_jobs(
         return with_failures and config["x"] > 0.6
 
     nni = FakeNNI(advisor, random.Random(seed), concurrency, fails, late_final)
-    nni.start()
-    nni.run()
-    hb = advisor.machine
-    assert hb is not None
-    assert hb.done
-    assert nni.no_more == 1
+    hb = nni.study()
     assert nni.completed == predicted_jobs(r, eta, fails)
     sent = trials_sent(channel)
     assert [t["parameter_id"] for t in sent] == list(range(len(sent)))  # ints, in order
@@ -1018,8 +1023,7 @@ def test_a_kde_study_with_one_trial_at_a_time_is_the_serial_machines() -> None:
     sampler draws lazily are exactly those of the machine run serially in-process."""
     advisor, channel = make(sampler="kde", sampler_options={"min_points": 2})
     nni = FakeNNI(advisor, random.Random(2), 1)
-    nni.start()
-    nni.run()
+    nni.study()
     sampler = hyperband.KDESampler(SPACE, min_points=2)
     assert nni.completed == predict_with(sampler)
     assert sampler.model_budget is not None  # the model drew some of them
@@ -1316,14 +1320,9 @@ def test_any_interleaving_with_early_stopping_completes_and_kills_only_stopped_j
     logger.addHandler(recorder)
     try:
         nni = CurveNNI(advisor, random.Random(seed), concurrency)
-        nni.start()
-        nni.run()
+        hb = nni.study()
     finally:
         logger.removeHandler(recorder)
-    hb = advisor.machine
-    assert hb is not None
-    assert hb.done
-    assert nni.no_more == 1
     assert recorder.messages == []
     # Every job handed out was resolved exactly once; the killed trials' ends failed nothing.
     assert hb.n_succeeded + hb.n_stopped == hb.n_asked
@@ -1346,13 +1345,7 @@ def test_any_interleaving_with_early_stopping_completes_and_kills_only_stopped_j
 
 def test_asynchronous_mode_promotes_while_new_configurations_still_start() -> None:
     advisor, channel = make(exec_mode="asynchronous", resume_info=True)
-    nni = CurveNNI(advisor, random.Random(4), 4)
-    nni.start()
-    nni.run()
-    hb = advisor.machine
-    assert hb is not None
-    assert hb.done
-    assert nni.no_more == 1
+    hb = CurveNNI(advisor, random.Random(4), 4).study()
     sent = [t["parameters"] for t in trials_sent(channel)]
     fresh = [i for i, p in enumerate(sent) if p["TRIAL_RESUME_FROM"] is None]
     promotions = [i for i, p in enumerate(sent) if p["TRIAL_RESUME_FROM"] is not None]
