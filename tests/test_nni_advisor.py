@@ -1192,7 +1192,7 @@ def test_a_stop_kills_the_trial_that_ran_the_job(caplog: pytest.LogCaptureFixtur
 
 
 @pytest.mark.parametrize("event", ["EARLY_STOPPED", "USER_CANCELED", "SUCCEEDED", "FAILED"])
-@pytest.mark.parametrize("late", ["nothing", "periodical", "final", "bad final"])
+@pytest.mark.parametrize("late", ["nothing", "periodical", "final", "NaN final", "garbled final"])
 def test_a_killed_trials_late_metrics_and_end_change_nothing(
     event: str, late: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -1209,8 +1209,10 @@ def test_a_killed_trials_late_metrics_and_end_change_nothing(
         metric(advisor, "T3", 5, 0.05, "PERIODICAL")
     elif late == "final":
         metric(advisor, "T3", 5, 0.12)
-    elif late == "bad final":
+    elif late == "NaN final":
         metric(advisor, "T3", 5, "NaN")
+    elif late == "garbled final":
+        metric(advisor, "T3", 5, "not json {")
     end(advisor, "T3", event, jobs[3])
     ping(advisor, 3)
     assert hb.snapshot() == before  # no tell, no fail, no new report

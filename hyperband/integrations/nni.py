@@ -171,7 +171,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         early_stop: ``None`` (trials run their whole budget), ``"median"``
             (`hyperband.MedianRule`) or ``"rung"`` (`hyperband.RungRule`): judged at each
             ``nni.report_intermediate_result``; a trial the rule stops is killed with NNI's
-            ``KillTrialJob`` (NNI shows it ``EARLY_STOPPED``).
+            ``KillTrialJob`` (NNI 3.0's local training service then shows ``USER_CANCELED``).
         early_stop_options: keyword arguments of the rule, e.g. ``{"min_peers": 3}``.
         command_channel_url: where NNI's manager listens; NNI passes nothing (the dispatcher
             reads it from the environment). In-process tests pass a ``ws://_unittest_`` URL,
@@ -456,6 +456,16 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             return
         if isinstance(trial, str):
             self._claim(trial, pid)
+        if pid in self._stopped:
+            # It raced the kill (the trial finished or reported just as it was stopped): the
+            # machine resolved the job already.
+            _logger.debug(
+                "HyperbandAdvisor: trial %s: %s metric of job %d, stopped early, ignored",
+                trial,
+                kind,
+                pid,
+            )
+            return
         hb = self._hb
         assert hb is not None  # ids are sent only once the machine exists
         try:
@@ -465,14 +475,6 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             return
         if kind == "PERIODICAL":
             self._report(trial, pid, value)
-            return
-        if pid in self._stopped:
-            # The trial finished just as it was stopped: the machine resolved the job already.
-            _logger.debug(
-                "HyperbandAdvisor: trial %s: FINAL metric of job %d, stopped early, ignored",
-                trial,
-                pid,
-            )
             return
         try:
             hb.tell(pid, value)
@@ -494,13 +496,6 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         is at ``previous_budget + k`` (one report per budget unit), clamped to the job's
         budget. A bad value or step is logged as an error naming the trial; the trial goes on.
         """
-        if pid in self._stopped:
-            _logger.debug(
-                "HyperbandAdvisor: trial %s: PERIODICAL metric of job %d, stopped early, ignored",
-                trial,
-                pid,
-            )
-            return
         k = self._n_periodical[pid] = self._n_periodical.get(pid, 0) + 1
         try:
             number = _default_number(value)
@@ -545,8 +540,9 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         live = isinstance(trial, str) and trial not in self._ended
         self._stopped[jid] = trial if live else None
         if live:
-            # NNI's own assessors send the trial id JSON-encoded; the manager JSON.parses it,
-            # kills the trial and marks it EARLY_STOPPED.
+            # NNI's own assessors send the trial id JSON-encoded; the manager JSON.parses it and
+            # has the training service kill the trial as early-stopped (NNI 3.0's local one
+            # shows USER_CANCELED all the same: see docs/nni.md).
             self.send(CommandType.KillTrialJob, json.dumps(trial))
         _logger.info(
             "HyperbandAdvisor: job %d stopped early at step %s (value %r)%s",
