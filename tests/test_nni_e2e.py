@@ -178,6 +178,7 @@ def make_experiment(
 
 def watch(exp: Experiment, run: Run, deadline: float, descendants: set[psutil.Process]) -> None:
     """Wait until the experiment is over (or the deadline), then collect NNI's view of it."""
+    settled: float | None = None  # when every trial was seen ended, without DONE
     while time.monotonic() < deadline:
         time.sleep(0.5)
         with contextlib.suppress(psutil.Error):
@@ -188,7 +189,11 @@ def watch(exp: Experiment, run: Run, deadline: float, descendants: set[psutil.Pr
         if run.status in ("NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"):
             jobs = exp.list_trial_jobs()
             if jobs and all(str(j.status) in TERMINAL for j in jobs):
-                break
+                # NNI's manager stores the last trial's end a moment before it says DONE (when
+                # maxTrialNumber trials ran): give it that moment.
+                settled = time.monotonic() if settled is None else settled
+                if time.monotonic() - settled > 2.0:
+                    break
     run.errors = list(rest.get(exp.port, "/check-status").get("errors", []))
     run.trials = {j.trialJobId: str(j.status) for j in exp.list_trial_jobs()}
     run.metrics = [
