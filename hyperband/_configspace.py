@@ -286,12 +286,23 @@ class CSSpace:
         self.names: list[str] = list(cs.keys())
         assert [cs.index_of[name] for name in self.names] == list(range(len(self.names)))
         self.hps = [_HP(cs[name], i, cs_module) for i, name in enumerate(self.names)]
-        # ConfigSpace orders hyperparameters parents first, so one pass settles activity.
-        self.conditional = [
-            (i, tuple(cs.parent_conditions_of[name]))
-            for i, name in enumerate(self.names)
-            if cs.parent_conditions_of[name]
-        ]
+        # Activity is settled as ConfigSpace's own sampler and validator settle it: one pass
+        # over its "minimum conditions", shallowest parents first, each deactivating a group of
+        # children. (It groups children whose conditions it deems equivalent, e.g. an AND and
+        # an OR of the same literals: following its grouping, not each child's own condition,
+        # is what keeps every draw valid for check_configuration.)
+        nodes = getattr(getattr(cs, "_dag", None), "minimum_conditions", None)
+        if nodes is not None:
+            self.conditional = [
+                (np.asarray(node.children_indices, dtype=np.intp), (node.condition,))
+                for node in nodes
+            ]
+        else:  # pragma: no cover - another ConfigSpace: each child's own conditions
+            self.conditional = [
+                (np.array([i], dtype=np.intp), tuple(cs.parent_conditions_of[name]))
+                for i, name in enumerate(self.names)
+                if cs.parent_conditions_of[name]
+            ]
         self.forbiddens = tuple(cs.forbidden_clauses)
 
     @property
@@ -310,11 +321,11 @@ class CSSpace:
         Returns:
             Which configurations are allowed (no forbidden clause holds).
         """
-        for i, conditions in self.conditional:
+        for children, conditions in self.conditional:
             satisfied = np.ones(vectors.shape[1], dtype=np.bool_)
             for condition in conditions:
                 satisfied &= condition.satisfied_by_vector_array(vectors)
-            vectors[i, ~satisfied] = np.nan
+            vectors[np.ix_(children, ~satisfied)] = np.nan
         allowed = np.ones(vectors.shape[1], dtype=np.bool_)
         for clause in self.forbiddens:
             allowed &= ~clause.is_forbidden_vector_array(vectors)

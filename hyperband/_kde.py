@@ -789,7 +789,7 @@ class _CSDim:
 def _cs_dim(hp: Any) -> _CSDim:
     """The dimension of a ConfigSpace hyperparameter (see ``hyperband._configspace``)."""
     levels = hp.levels
-    if hp.kind == CONSTANT or levels == 1:
+    if hp.kind == CONSTANT or (hp.kind in (CATEGORICAL, ORDINAL) and levels == 1):
         return _CSDim(_CONST, 1, 0.0)
     if hp.kind == CATEGORICAL:
         return _CSDim(_CAT, levels, math.sqrt((1.0 - 1.0 / levels) / 2.0))
