@@ -191,9 +191,9 @@ class _HP:
             x = np.exp(x)
         if self.kind == INT:
             return np.clip(np.rint(x), self.lower, self.upper).astype(np.int64).tolist()  # type: ignore[no-any-return]
-        return self._finish_floats(x)
+        return self.plain_floats(x)
 
-    def _finish_floats(self, x: FloatArray) -> list[Any]:
+    def plain_floats(self, x: FloatArray) -> list[Any]:
         # Rounded as Configuration rounds values, then kept within bounds (rounding may cross
         # one, and exp(log(lower)) need not be lower).
         x = np.clip(np.round(x, _ROUND_PLACES), self.lower, self.upper) + 0.0
@@ -224,7 +224,7 @@ class _HP:
         x = self.hp.to_value(v)
         if self.kind == INT:
             return np.clip(x, self.lower, self.upper).astype(np.int64).tolist()  # type: ignore[no-any-return]
-        return self._finish_floats(np.asarray(x, dtype=np.float64))
+        return self.plain_floats(np.asarray(x, dtype=np.float64))
 
     def vectors_of_values(self, values: list[Any]) -> FloatArray:
         """ConfigSpace's vectors of ``values`` (each one this hyperparameter can hold)."""
