@@ -309,3 +309,13 @@ def test_bad_arguments() -> None:
         sampler.observe({}, 0, 0.0)
     with pytest.raises(ArgumentTypeError, match="pending must be"):
         sampler.sample(np.random.default_rng(0), 1, pending=[{}])  # type: ignore[list-item]
+
+
+def test_docstring_example() -> None:
+    import doctest
+
+    import hyperband.integrations.optuna as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
