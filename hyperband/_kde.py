@@ -929,9 +929,9 @@ def _word_option(name: str, value: object, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _check_pending(pending: object) -> list[Mapping[str, Any]]:
+def _check_pending(pending: object, who: str = "KDESampler.sample") -> list[Mapping[str, Any]]:
     """The configurations of ``pending``, a sequence of ``(config, budget)`` pairs."""
-    rule = "KDESampler.sample: pending must be a sequence of (config, budget) pairs"
+    rule = f"{who}: pending must be a sequence of (config, budget) pairs"
     if isinstance(pending, (str, bytes, Mapping)) or not isinstance(pending, Sequence):
         raise ArgumentTypeError(f"{rule}, got {describe(pending)}")
     configs: list[Mapping[str, Any]] = []

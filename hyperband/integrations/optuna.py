@@ -57,7 +57,7 @@ import numpy as np
 
 from .._configspace import CATEGORICAL, CONSTANT, FLOAT, INT, CSSpace, is_configspace_like
 from .._errors import ArgumentTypeError, ConfigurationError, describe
-from .._kde import _choice_key, _norm_cdf, _norm_ppf
+from .._kde import _check_pending, _choice_key, _norm_cdf, _norm_ppf
 from .._samplers import _copy_json, _finisher, check_sample_args, shown_names
 from .._space import validate_space
 
@@ -295,7 +295,7 @@ class OptunaSampler:
             ConfigurationError: ``n`` is negative.
         """
         n = check_sample_args(rng, n, "OptunaSampler.sample")
-        running = _pending_configs(pending)
+        running = list(_check_pending(pending, "OptunaSampler.sample"))
         out: list[dict[str, Any]] = []
         for _ in range(n):
             config = self._draw(rng, running)
@@ -410,23 +410,6 @@ def _number(value: object, what: str) -> float:
             f"OptunaSampler.observe: {what} must be a real number, got {describe(value)}"
         )
     return float(value)
-
-
-def _pending_configs(pending: object) -> list[Mapping[str, Any]]:
-    rule = "OptunaSampler.sample: pending must be a sequence of (config, budget) pairs"
-    if isinstance(pending, (str, bytes, Mapping)) or not isinstance(pending, Sequence):
-        raise ArgumentTypeError(f"{rule}, got {describe(pending)}")
-    out: list[Mapping[str, Any]] = []
-    for item in pending:
-        if not (
-            isinstance(item, Sequence)
-            and not isinstance(item, (str, bytes))
-            and len(item) == 2
-            and isinstance(item[0], Mapping)
-        ):
-            raise ArgumentTypeError(f"{rule}, got an item {describe(item)}")
-        out.append(item[0])
-    return out
 
 
 # ---------------------------------------------------------------------- NNI spaces
