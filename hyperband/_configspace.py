@@ -394,11 +394,11 @@ class CSSpace:
         return row
 
     def settle_units(self, codes: FloatArray) -> tuple[list[list[Any]], FloatArray]:
-        """Values and settled vectors of unit-code rows (configurations x hyperparameters).
+        """Values and ConfigSpace's vectors of unit-code rows (configurations x hyperparameters).
 
         Returns:
-            ``(values, vectors)``: the value columns and ConfigSpace's vectors after
-            :meth:`settle` (NaN where inactive); ``codes`` is made NaN where inactive too.
+            ``(values, vectors)``: the value columns and their vectors, every hyperparameter
+            set (:meth:`settle` then makes the inactive ones NaN).
         """
         values = [hp.values_of_units(codes[:, hp.index]) for hp in self.hps]
         vectors = self.vectors_of(values)
