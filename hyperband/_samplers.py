@@ -173,8 +173,9 @@ def make_sampler(name: object, space: Mapping[str, Any], **options: Any) -> Any:
             f"got {describe(name)}"
         )
     cls = _sampler_class(name)
-    params = inspect.signature(cls).parameters
-    known = [p for p, spec in params.items() if spec.kind is inspect.Parameter.KEYWORD_ONLY]
+    params = list(inspect.signature(cls).parameters.values())[1:]  # after the space
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    known = [p.name for p in params if p.kind in named]
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise ConfigurationError(

@@ -340,3 +340,36 @@ def test_cli_space_file_errors(
     code = main(["run", f"{objective}:objective", "--space", str(path), "--max-budget", "9"])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sampler", ["kde", "optuna"])
+def test_run_with_a_named_model_sampler_on_a_configspace_space(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sampler: str
+) -> None:
+    """run(sampler=...) and --sampler build the sampler over a ConfigSpace space; the journal
+    rebuilds it from its spec (no sampler passed), and the CLI resumes the finished study."""
+    if sampler == "optuna":
+        pytest.importorskip("optuna", reason="the optuna extra is not installed")
+    cs = example_space()
+    path = tmp_path / "space.json"
+    cs.to_json(path)
+    objective = tmp_path / f"cs_model_{sampler}_{abs(hash(str(tmp_path)))}.py"
+    objective.write_text(
+        "import math\n"
+        "def objective(config, budget):\n"
+        "    return -abs(math.log10(config['lr']) + 2.5)\n"
+    )
+    journal = tmp_path / "study.jsonl"
+    argv = ["run", f"{objective}:objective", "--space", str(path), "--max-budget", "9"]
+    argv += ["--executor", "serial", "--seed", "1", "--no-progress", "--sampler", sampler]
+    argv += ["--journal", str(journal)]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    header = json.loads(journal.read_text().splitlines()[0])
+    assert header["sampler_spec"]["name"] == sampler
+    assert header["sampler_spec"]["space"]["hyperparameters"]
+    result = hyperband.RunResult.from_journal(journal)
+    for record in result.history:
+        check_valid(cs, record.job.config)
+    assert main(argv) == 0  # resumes the finished study: the same best, nothing runs again
+    assert capsys.readouterr().out.splitlines()[:2] == first.splitlines()[:2]
