@@ -130,9 +130,7 @@ class CurveWorkload:
     true_value: Callable[[Config], float] = field(repr=False)
     report_every: float = 1
     sampler: Any = field(default=None, repr=False)
-    seconds: Callable[[Config, float, float | None], float] | None = field(
-        default=None, repr=False
-    )
+    seconds: Callable[[Config, float, float | None], float] | None = field(default=None, repr=False)
     seed: int = 0
     description: str = ""
 
@@ -188,9 +186,7 @@ def crossing(seed: int = 0) -> CurveWorkload:
     """
     base = wl.learning_curves(seed)
     max_budget = base.max_budget
-    profile = _per_config(
-        lambda c: (wl._lc_params(c), _noise(seed, c, wl._LC_NOISE, max_budget))
-    )
+    profile = _per_config(lambda c: (wl._lc_params(c), _noise(seed, c, wl._LC_NOISE, max_budget)))
 
     def curve(config: Config, t: float) -> float:
         params, noise = profile(config)
