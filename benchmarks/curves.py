@@ -192,9 +192,23 @@ def crossing(seed: int = 0) -> CurveWorkload:
         params, noise = profile(config)
         return float(wl._lc_error(*params, t)) + _at(noise, t)
 
+    return _from_workload(
+        base, "crossing", curve, seed, base.description + "; reports every 3 epochs"
+    )
+
+
+def _from_workload(
+    base: wl.Workload,
+    name: str,
+    curve: Callable[[Config, float], float],
+    seed: int,
+    description: str,
+) -> CurveWorkload:
+    """The curve form of a workload of ``workloads.py``: its space, schedule, direction,
+    optimum, true values, sampler and recorded seconds, with ``curve`` for its values."""
     return CurveWorkload(
-        name="crossing",
-        title="Learning curves that cross",
+        name=name,
+        title=base.title,
         space=base.space,
         max_budget=base.max_budget,
         min_budget=base.min_budget,
@@ -204,8 +218,10 @@ def crossing(seed: int = 0) -> CurveWorkload:
         curve=curve,
         true_value=base.true_value,
         report_every=3,
+        sampler=base.sampler,
+        seconds=base.seconds,
         seed=seed,
-        description=base.description + "; reports every 3 epochs",
+        description=description,
     )
 
 
@@ -216,26 +232,14 @@ def digits(seed: int = 0) -> CurveWorkload:
     """The digits replay table epoch by epoch, with its recorded seconds; maximize."""
     base = wl.digits(seed)
     assert base.seconds is not None
-    return CurveWorkload(
-        name="digits",
-        title="Digits MLP (replay table)",
-        space=base.space,
-        max_budget=base.max_budget,
-        min_budget=base.min_budget,
-        eta=base.eta,
-        mode=base.mode,
-        optimum=base.optimum,
-        curve=base.evaluate,
-        true_value=base.true_value,
-        report_every=3,
-        sampler=base.sampler,
-        seconds=base.seconds,
-        seed=seed,
-        description=(
-            "validation accuracy after each epoch, replayed from the table of "
-            "`workloads.digits` (300 configurations x 81 epochs); durations are the recorded "
-            "seconds of each epoch; reports every 3 epochs; maximize"
-        ),
+    return _from_workload(
+        base,
+        "digits",
+        base.evaluate,
+        seed,
+        "validation accuracy after each epoch, replayed from the table of `workloads.digits` "
+        "(300 configurations x 81 epochs); durations are the recorded seconds of each epoch; "
+        "reports every 3 epochs; maximize",
     )
 
 

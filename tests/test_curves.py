@@ -199,19 +199,12 @@ def test_bench_stopping_quick(tmp_path: Path) -> None:
     only = ["parallelism", "parallelism+rung", "asynchronous+median"]
     if importlib.util.find_spec("nni") is not None:
         only.append("nni_median")
-    out = bench.main(
-        [
-            "--quick",
-            "--workloads",
-            "parallel",
-            "--only",
-            *only,
-            "--cache",
-            str(tmp_path / "cache"),
-            "--out",
-            str(tmp_path / "stopping.json"),
-        ]
-    )
+
+    def run(out: str) -> dict[str, Any]:
+        args = ["--quick", "--workloads", "parallel", "--only", *only]
+        return bench.main([*args, "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / out)])
+
+    out = run("stopping.json")
     assert (tmp_path / "stopping.json").exists()
     summary = out["summary"]["parallel"]
     assert set(summary) == set(only)
@@ -221,17 +214,5 @@ def test_bench_stopping_quick(tmp_path: Path) -> None:
     # A rerun finds every run in the cache and runs nothing again.
     files = sorted((tmp_path / "cache").rglob("*.jsonl"))
     sizes = [f.stat().st_size for f in files]
-    bench.main(
-        [
-            "--quick",
-            "--workloads",
-            "parallel",
-            "--only",
-            *only,
-            "--cache",
-            str(tmp_path / "cache"),
-            "--out",
-            str(tmp_path / "again.json"),
-        ]
-    )
+    assert run("again.json")["summary"] == out["summary"]
     assert [f.stat().st_size for f in files] == sizes
