@@ -21,9 +21,22 @@ from ._errors import (
     JobResolvedError,
     SearchSpaceError,
     SnapshotError,
+    TooManyFailuresError,
     UnknownJobError,
 )
-from ._jobs import CONTINUE, DONE, STOP, WAIT, Best, Decision, Job, Result, Signal, Stats
+from ._jobs import (
+    CONTINUE,
+    DONE,
+    STOP,
+    WAIT,
+    Best,
+    Decision,
+    EarlyStopped,
+    Job,
+    Result,
+    Signal,
+    Stats,
+)
 from ._machine import Hyperband
 from ._samplers import ModelSampler, RandomSampler, Sampler
 from ._schedule import Bracket, Rung, Schedule, schedule
@@ -31,19 +44,24 @@ from ._space import validate_space
 from ._stopping import MedianRule, Peer, RungRule, StoppingRule, StopView, value_at
 
 if TYPE_CHECKING:
+    from ._kde import KDESampler
     from ._records import JobRecord, RunResult
+    from ._report_html import html_report
     from ._runner import run
     from ._simulate import SimulatedJob, SimulationResult, simulate
 
-# The drivers pull in concurrent.futures, multiprocessing, tempfile and logging; importing them
-# on first use keeps `import hyperband` (the machine alone) cheap for embedders.
+# The drivers pull in concurrent.futures, multiprocessing, tempfile and logging, and the KDE
+# sampler is a sizeable module; importing them on first use keeps `import hyperband` (the
+# machine alone) cheap for embedders.
 _LAZY = {
+    "KDESampler": "._kde",
     "run": "._runner",
     "RunResult": "._records",
     "JobRecord": "._records",
     "simulate": "._simulate",
     "SimulationResult": "._simulate",
     "SimulatedJob": "._simulate",
+    "html_report": "._report_html",
 }
 
 
@@ -72,12 +90,14 @@ __all__ = [
     "Bracket",
     "ConfigurationError",
     "Decision",
+    "EarlyStopped",
     "Hyperband",
     "HyperbandError",
     "InvalidResultError",
     "Job",
     "JobRecord",
     "JobResolvedError",
+    "KDESampler",
     "MedianRule",
     "ModelSampler",
     "Peer",
@@ -96,8 +116,10 @@ __all__ = [
     "Stats",
     "StopView",
     "StoppingRule",
+    "TooManyFailuresError",
     "UnknownJobError",
     "__version__",
+    "html_report",
     "run",
     "schedule",
     "simulate",

@@ -45,7 +45,7 @@ from ._samplers import (
     sampler_from_spec,
     sampler_spec,
 )
-from ._schedule import Schedule, schedule
+from ._schedule import DEFAULT_MAX_JOBS, Schedule, schedule
 from ._stopping import Peer, StoppingRule, StopView, make_rule, rule_spec
 
 __all__ = ["EXEC_MODES", "MODES", "Hyperband"]
@@ -212,6 +212,8 @@ class Hyperband:
         early_stop: ``None`` (no early stopping: `report` only records), ``"median"``
             (`hyperband.MedianRule`), ``"rung"`` (`hyperband.RungRule`), or any object with
             ``should_stop(view) -> bool`` (`hyperband.StoppingRule`).
+        max_jobs: refuse a schedule of more jobs per iteration than this (see
+            `hyperband.schedule`); ``None`` for no bound.
 
     Examples:
         >>> hb = Hyperband({"lr": {"_type": "loguniform", "_value": [1e-4, 1]}},
@@ -237,9 +239,15 @@ class Hyperband:
         seed: int | None = 0,
         integer_budgets: bool = False,
         early_stop: Any = None,
+        max_jobs: int | None = DEFAULT_MAX_JOBS,
     ) -> None:
         self._schedule = schedule(
-            max_budget, eta, min_budget=min_budget, sizing=sizing, integer_budgets=integer_budgets
+            max_budget,
+            eta,
+            min_budget=min_budget,
+            sizing=sizing,
+            integer_budgets=integer_budgets,
+            max_jobs=max_jobs,
         )
         if mode not in MODES:
             raise ConfigurationError(
@@ -281,6 +289,10 @@ class Hyperband:
             "integer_budgets": integer_budgets,
             "early_stop": rule_spec(rule),
         }
+        if max_jobs != DEFAULT_MAX_JOBS:
+            # Kept out of the params unless changed, so journals and snapshots of the usual
+            # studies stay as they were.
+            self._params["max_jobs"] = max_jobs
         self._sign = -1.0 if mode == "maximize" else 1.0
         self._serial = exec_mode == "serial"
         self._async = exec_mode == "asynchronous"

@@ -263,25 +263,9 @@ class RandomSampler:
             ArgumentTypeError: ``rng`` is not a ``numpy.random.Generator`` or ``n`` not an int.
             ConfigurationError: ``n`` is negative.
         """
-        if not isinstance(rng, np.random.Generator):
-            raise ArgumentTypeError(
-                f"RandomSampler.sample: rng must be a numpy.random.Generator, got {describe(rng)}"
-            )
-        if type(n) is not int:
-            if isinstance(n, (bool, np.bool_)):
-                raise ArgumentTypeError(
-                    f"RandomSampler.sample: n must be an int, got {describe(n)}"
-                )
-            try:
-                n = operator.index(n)
-            except TypeError:
-                raise ArgumentTypeError(
-                    f"RandomSampler.sample: n must be an int, got {describe(n)}"
-                ) from None
-        if n <= 0:
-            if n == 0:
-                return []
-            raise ConfigurationError(f"RandomSampler.sample: n must be >= 0, got {describe(n)}")
+        n = check_sample_args(rng, n, "RandomSampler.sample")
+        if n == 0:
+            return []
         return self._block.draw(rng, n)
 
     def __repr__(self) -> str:
@@ -290,6 +274,28 @@ class RandomSampler:
             f", ... ({len(names)} parameters)" if len(names) > 4 else ""
         )
         return f"RandomSampler({shown})"
+
+
+def check_sample_args(rng: object, n: object, who: str) -> int:
+    """``n`` as an int after checking the arguments of a ``sample(rng, n)`` call.
+
+    Raises:
+        ArgumentTypeError: ``rng`` is not a ``numpy.random.Generator`` or ``n`` not an int.
+        ConfigurationError: ``n`` is negative.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentTypeError(f"{who}: rng must be a numpy.random.Generator, got {describe(rng)}")
+    if type(n) is not int:
+        if isinstance(n, (bool, np.bool_)):
+            raise ArgumentTypeError(f"{who}: n must be an int, got {describe(n)}")
+        try:
+            n = operator.index(n)  # type: ignore[arg-type]
+        except TypeError:
+            raise ArgumentTypeError(f"{who}: n must be an int, got {describe(n)}") from None
+    assert isinstance(n, int)
+    if n < 0:
+        raise ConfigurationError(f"{who}: n must be >= 0, got {describe(n)}")
+    return n
 
 
 class _Block:
@@ -385,6 +391,50 @@ def _compile_spec(kind: str, value: list[Any]) -> _Drawer:
 
         return draw_randint
 
+    finish = _finisher(kind, value)
+    a, b = float(value[0]), float(value[1])
+
+    if kind in ("uniform", "quniform"):
+        low, high = a, b
+
+        def draw_uniform(rng: np.random.Generator, n: int) -> list[Any]:
+            return finish(rng.uniform(low, high, n))
+
+        return draw_uniform
+
+    if kind in ("loguniform", "qloguniform"):
+        log_low, log_high = float(np.log(a)), float(np.log(b))
+
+        def draw_loguniform(rng: np.random.Generator, n: int) -> list[Any]:
+            x = rng.uniform(log_low, log_high, n)
+            np.exp(x, out=x)
+            return finish(x)
+
+        return draw_loguniform
+
+    mu, sigma = a, b
+    if kind in ("normal", "qnormal"):
+
+        def draw_normal(rng: np.random.Generator, n: int) -> list[Any]:
+            return finish(rng.normal(mu, sigma, n))
+
+        return draw_normal
+
+    def draw_lognormal(rng: np.random.Generator, n: int) -> list[Any]:
+        return finish(rng.lognormal(mu, sigma, n))
+
+    return draw_lognormal
+
+
+def _finisher(kind: str, value: list[Any]) -> Callable[[npt.NDArray[np.float64]], list[Any]]:
+    """``f(x)``: a continuous parameter's values from raw draws ``x`` in its own units.
+
+    ``x`` (modified in place) holds values of the underlying distribution: in ``[low, high]``
+    up to rounding for the uniform types, ``exp`` of a point of ``[log low, log high]`` for the
+    log-uniform ones, any float for the normal families. ``f`` clips to the bounds, q-rounds and
+    snaps, and returns plain floats: every sampler shares it, so that a value means the same
+    whichever sampler drew it.
+    """
     a, b = float(value[0]), float(value[1])
     q = float(value[2]) if len(value) == 3 else None
 
@@ -392,24 +442,20 @@ def _compile_spec(kind: str, value: list[Any]) -> _Drawer:
         low, high = a, b
         quantise = _quantiser(q, max(abs(low), abs(high)), low, high) if q else None
 
-        def draw_uniform(rng: np.random.Generator, n: int) -> list[Any]:
-            x = rng.uniform(low, high, n)
+        def finish_uniform(x: npt.NDArray[np.float64]) -> list[Any]:
             # low + (high - low) * u can round up to just past high.
             np.minimum(x, high, out=x)
             if quantise is not None:
                 quantise(x)
             return x.tolist()  # type: ignore[no-any-return]
 
-        return draw_uniform
+        return finish_uniform
 
     if kind in ("loguniform", "qloguniform"):
         low, high = a, b
-        log_low, log_high = float(np.log(low)), float(np.log(high))
         quantise = _quantiser(q, high, low, high) if q else None
 
-        def draw_loguniform(rng: np.random.Generator, n: int) -> list[Any]:
-            x = rng.uniform(log_low, log_high, n)
-            np.exp(x, out=x)
+        def finish_loguniform(x: npt.NDArray[np.float64]) -> list[Any]:
             # exp(log(low)) need not be low exactly.
             np.maximum(x, low, out=x)
             np.minimum(x, high, out=x)
@@ -417,29 +463,21 @@ def _compile_spec(kind: str, value: list[Any]) -> _Drawer:
                 quantise(x)
             return x.tolist()  # type: ignore[no-any-return]
 
-        return draw_loguniform
+        return finish_loguniform
 
     mu, sigma = a, b
     if kind in ("normal", "qnormal"):
-        quantise = _quantiser(q, abs(mu) + 10.0 * sigma, None, None) if q else None
+        extent = abs(mu) + 10.0 * sigma
+    else:
+        extent = float(np.exp(mu + 10.0 * sigma))
+    quantise = _quantiser(q, extent, None, None) if q else None
 
-        def draw_normal(rng: np.random.Generator, n: int) -> list[Any]:
-            x = rng.normal(mu, sigma, n)
-            if quantise is not None:
-                quantise(x)
-            return x.tolist()  # type: ignore[no-any-return]
-
-        return draw_normal
-
-    quantise = _quantiser(q, float(np.exp(mu + 10.0 * sigma)), None, None) if q else None
-
-    def draw_lognormal(rng: np.random.Generator, n: int) -> list[Any]:
-        x = rng.lognormal(mu, sigma, n)
+    def finish_normal(x: npt.NDArray[np.float64]) -> list[Any]:
         if quantise is not None:
             quantise(x)
         return x.tolist()  # type: ignore[no-any-return]
 
-    return draw_lognormal
+    return finish_normal
 
 
 def _copy_json(value: Any) -> Any:

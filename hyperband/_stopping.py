@@ -46,7 +46,7 @@ __all__ = [
 
 Number = int | float
 Curve = tuple[tuple[float, float], ...]
-Status = Literal["running", "succeeded", "stopped", "failed"]
+Status = Literal["running", "succeeded", "stopped"]
 
 
 def value_at(curve: Sequence[tuple[float, float]], step: float) -> float | None:
@@ -73,7 +73,8 @@ class Peer:
 
     Attributes:
         config_id: its configuration.
-        status: ``"running"``, ``"succeeded"``, ``"stopped"`` or ``"failed"``.
+        status: ``"running"``, ``"succeeded"`` or ``"stopped"`` (a failed job's reports are
+            forgotten when it fails: a failure says nothing reliable about how it compares).
         curve: its reports so far (see the module docstring), with its final result last when
             it succeeded.
     """
@@ -115,7 +116,7 @@ class StopView:
     _segment_peers: Callable[[], tuple[Curve, ...]] = attrs.field(repr=False, alias="segment_peers")
 
     def rung_peers(self) -> tuple[Peer, ...]:
-        """The other jobs of this job's rung that reported (or succeeded), any status."""
+        """The other jobs of this job's rung that reported or succeeded (not failed ones)."""
         return self._rung_peers()
 
     def segment_peers(self) -> tuple[Curve, ...]:

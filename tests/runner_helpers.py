@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from hyperband import RunResult
@@ -44,6 +46,33 @@ def slow(config: dict[str, Any], budget: float) -> float:
     return quality(config, budget)
 
 
+GATE = "HYPERBAND_TEST_GATE"
+
+
+def gated(config: dict[str, Any], budget: float, context: Context) -> float:
+    """slow(), but a job whose id is not below the number in the file $HYPERBAND_TEST_GATE
+    waits until it is (up to 120 s): a test outside the process then decides how far the
+    study may go, whatever the machine's load. Without the variable, just slow()."""
+    gate = os.environ.get(GATE)
+    deadline = time.monotonic() + 120
+    while gate and time.monotonic() < deadline:
+        try:
+            limit = int(Path(gate).read_text() or 0)
+        except (OSError, ValueError):
+            limit = 0
+        if context.job.id < limit:
+            break
+        time.sleep(0.005)
+    return slow(config, budget)
+
+
+def open_gate(path: Path, limit: int) -> None:
+    """Let the jobs with an id below ``limit`` run (see gated)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(str(limit))
+    tmp.replace(path)  # atomic: a reader sees the old number or the new one
+
+
 def raising(config: dict[str, Any], budget: float) -> float:
     if config["x"] < BAD:
         raise ValueError(f"x={config['x']} is too small")
@@ -63,9 +92,12 @@ def dying(config: dict[str, Any], budget: float) -> float:
     return quality(config, budget)
 
 
+HANG = 60.0  # seconds a hanging job sleeps: far longer than any whole study here
+
+
 def hanging(config: dict[str, Any], budget: float) -> float:
     if config["x"] < 0.1:
-        time.sleep(60)
+        time.sleep(HANG)
     return quality(config, budget)
 
 
@@ -99,6 +131,26 @@ def checkpointing(config: dict[str, Any], budget: float, context: Context) -> di
     tmp.write_text(json.dumps({"epochs": int(budget)}))
     tmp.replace(path)  # atomic: a killed job never leaves half a checkpoint
     return {"default": quality(config, budget), "resumed_at": trained}
+
+
+class Interrupting:
+    """``objective`` with a Ctrl-C planted at its ``after``-th call (serial runs).
+
+    ``functools.update_wrapper`` makes it the objective for the journal (and for
+    ``inspect.signature``, so a context is passed when ``objective`` takes one).
+    """
+
+    def __init__(self, objective: Any, after: int) -> None:
+        self.calls = 0
+        self.after = after
+        self.objective = objective
+        functools.update_wrapper(self, objective)
+
+    def __call__(self, config: dict[str, Any], budget: float, *context: Context) -> Any:
+        self.calls += 1
+        if self.calls == self.after:
+            raise KeyboardInterrupt
+        return self.objective(config, budget, *context)
 
 
 class GridSampler:

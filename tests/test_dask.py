@@ -480,7 +480,9 @@ def test_a_lost_scheduler_stops_the_run_and_a_new_cluster_resumes_it(
     assert isinstance(error, SchedulerLostError), error
     assert error.address == address
     assert address in str(error)
-    assert stopped_after < 5  # milliseconds, in practice: the connection closes
+    # Milliseconds in practice: the closed connection is seen. The other way a loss is noticed,
+    # TCP keepalive, takes dask's 30 s; the margin below it absorbs a loaded machine.
+    assert stopped_after < 20
     with capsys.disabled():  # shown with pytest -s
         print(f"the run stopped {stopped_after:.3f} s after the scheduler was killed")
 

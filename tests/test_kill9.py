@@ -4,6 +4,11 @@ Each round starts ``python -m tests.journal_child`` on the same journal, waits u
 has made progress, waits a random moment more, and SIGKILLs it. A final round runs to the end.
 The journal must then hold each job's result exactly once, and the study must equal an
 uninterrupted run with the same seed.
+
+A gate file (``runner_helpers.gated``) lets each round's child run only a dozen jobs past the
+ones already handed out, so that however slowly this process is scheduled on a loaded
+machine, the child cannot finish the study before the kill (the Ctrl-C test once saw a child
+finish first and exit 0).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import pytest
 import hyperband
 from hyperband import RunResult
 
-from .runner_helpers import SPACE, STUDY, best_of, outcomes, quadratic
+from .runner_helpers import GATE, SPACE, STUDY, best_of, open_gate, outcomes, quadratic
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,10 +41,24 @@ def start(journal: Path, executor: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.journal_child", str(journal), executor, "3"],
         cwd=ROOT,
+        env={**os.environ, GATE: str(gate_of(journal))},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def gate_of(journal: Path) -> Path:
+    return journal.with_name("gate")
+
+
+def last_asked(journal: Path) -> int:
+    try:
+        lines = journal.read_text().splitlines()
+    except FileNotFoundError:
+        return -1
+    ids = [json.loads(line)["job"]["id"] for line in lines if '"event":"ask"' in line]
+    return max(ids, default=-1)
 
 
 def n_results(journal: Path) -> int:
@@ -81,6 +100,7 @@ def test_kill_9_at_random_moments_then_resume(
     rng = random.Random(f"{executor}-{kills}")
     killed = 0
     for _ in range(kills):
+        open_gate(gate_of(journal), last_asked(journal) + 12)
         child = start(journal, executor)
         try:
             if not wait_for_progress(child, journal, rng.randint(1, 6)):
@@ -93,8 +113,9 @@ def test_kill_9_at_random_moments_then_resume(
             if child.poll() is None:  # pragma: no cover - only when an assertion failed
                 child.kill()
             child.communicate()
-    assert killed >= 2
+    assert killed == kills  # the gate kept every round's child from finishing
     assert n_results(journal) < 69
+    open_gate(gate_of(journal), 10**9)
     child = start(journal, executor)
     out, err = child.communicate(timeout=60)
     assert child.returncode == 0, err
@@ -108,6 +129,7 @@ def test_ctrl_c_cancels_the_running_jobs_and_the_study_resumes(
     tmp_path: Path, reference: RunResult
 ) -> None:
     journal = tmp_path / "study.jsonl"
+    open_gate(gate_of(journal), 8)  # jobs 0-7 may finish; the study waits at job 8
     child = start(journal, "processes")
     try:
         assert wait_for_progress(child, journal, 5)
@@ -121,11 +143,12 @@ def test_ctrl_c_cancels_the_running_jobs_and_the_study_resumes(
     assert "run interrupted" in err  # the driver's log line
     events = [json.loads(line) for line in journal.read_text().splitlines()]  # all complete
     results = [e for e in events if e["event"] == "result"]
-    assert 5 <= len(results) < 69
+    assert 5 <= len(results) <= 8
     assert all(e["status"] == "succeeded" for e in results)  # no job failed of the Ctrl-C
     workers = {int(e["worker"].split("/")[1]) for e in results}
     assert not any(_alive(pid) for pid in workers), "worker processes outlived the run"
 
+    open_gate(gate_of(journal), 10**9)
     child = start(journal, "processes")
     out, err = child.communicate(timeout=60)
     assert child.returncode == 0, err

@@ -101,13 +101,10 @@ class StoppingRun(RuleBasedStateMachine):
     hb: Hyperband
 
     @initialize(
-        params=machine_params(),
+        params=machine_params(exec_modes=("parallelism", "serial", "asynchronous")),
         early_stop=RULES,
-        asynchronous=st.booleans(),
     )
-    def start(self, params: dict[str, Any], early_stop: Any, asynchronous: bool) -> None:
-        if asynchronous:
-            params["exec_mode"] = "asynchronous"
+    def start(self, params: dict[str, Any], early_stop: Any) -> None:
         self.params = params
         self.hb = Hyperband(SPACE, **params, early_stop=early_stop)
         self.rule = early_stop
