@@ -57,8 +57,8 @@ CACHE = HERE / "results" / "stopping_runs"
 VENVS = HERE / "stopping" / ".venvs"
 WORKERS = [1, 4, 16, 32]
 SEEDS = 20
-# The peers and the rule variants cost more CPU than this machine's share allowed: 10 seeds.
-PEER_SEEDS = 10
+# Seeds of the peers and of the rule variants (the same as ours; fewer to save CPU).
+PEER_SEEDS = 20
 WORKLOADS = ["crossing", "digits", "hartmann6", "counting_ones", "parallel"]
 # Total budget per run, in Hyperband iterations of the workload's schedule (li2018 sizing).
 ITERATIONS = {"crossing": 2, "digits": 1, "hartmann6": 2, "counting_ones": 2, "parallel": 2}
@@ -393,6 +393,46 @@ def label(method: str) -> str:
     return f"ours, {method}"
 
 
+def equal_budget_table(
+    root: Path, workloads: list[str], ws: list[int], seeds: range, iterations: dict[str, int]
+) -> str:
+    """Regret when the budget ran out, all W and seeds pooled: our best mode (by mean) against
+    each peer, with a one-sided Mann-Whitney U test at 5% each way."""
+    from scipy.stats import mannwhitneyu
+
+    peers = list(PEER_LABELS)
+    lines = [
+        "| workload | ours, best mode (mean regret) | "
+        + " | ".join(PEER_LABELS[p] for p in peers)
+        + " |",
+        "|---|---|" + "---:|" * len(peers),
+    ]
+    for name in workloads:
+        w = curves.curve_workload(name)
+        limit = budget_limit(w, iterations)
+        data: dict[str, list[float]] = {}
+        for method in [*OURS, *peers]:
+            records = cache.load(root, method, name)
+            data[method] = [
+                at_limit(r, limit) for (x, s), r in records.items() if x in ws and s in seeds
+            ]
+        if not all(data.values()):
+            continue
+        best = min(OURS, key=lambda m: statistics.mean(data[m]))
+        cells = []
+        for p in peers:
+            lower = mannwhitneyu(data[p], data[best], alternative="less").pvalue
+            higher = mannwhitneyu(data[p], data[best], alternative="greater").pvalue
+            mark = " (lower)" if lower < 0.05 else " (higher)" if higher < 0.05 else ""
+            cells.append(f"{statistics.mean(data[p]):.4g}{mark}")
+        lines.append(
+            f"| {w.title} | {statistics.mean(data[best]):.4g} ({label(best)}) | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
 def headline_table(summary: dict[str, Any], ws: list[int]) -> str:
     """Per workload and method: the time to the middle target as a ratio to plain parallelism
     at each W, and the median regret when the budget ran out (all W pooled)."""
@@ -520,11 +560,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     main_summary = {
         n: {m: s for m, s in ms.items() if m not in VARIANTS} for n, ms in summary.items()
     }
-    markdown = (
-        f"Ours: {len(seeds)} seeds (0..{len(seeds) - 1}); the peers: {len(few)} seeds "
-        f"(0..{len(few) - 1}); W = {', '.join(map(str, ws))}.\n\n"
-        + tables(main_summary, ws, iterations)
+    peer_seeds = "" if few == seeds else f" (the peers and rule options: {len(few)})"
+    markdown = f"{len(seeds)} seeds{peer_seeds}, W = {', '.join(map(str, ws))}.\n\n" + tables(
+        main_summary, ws, iterations
     )
+    if not args.quick:
+        markdown += (
+            "### At equal budget\n\nMean regret when the budget ran out, every W and seed "
+            "pooled, our best mode by that mean against each peer; (lower) / (higher): the "
+            "peer's regrets are lower / higher than ours by a one-sided Mann-Whitney U test at "
+            "5%.\n\n" + equal_budget_table(args.cache, args.workloads, ws, few, iterations) + "\n"
+        )
     out = {
         "benchmark": "stopping",
         "seeds": len(seeds),
