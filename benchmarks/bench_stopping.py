@@ -1,8 +1,9 @@
 """Early stopping and asynchronous promotion: ours side by side with the peers' own logic.
 
 Five learning-curve workloads (``curves.py``), W = 1, 4, 16, 32 simulated workers, 20 seeds,
-``iterations=None`` until a fixed total budget (``LIMITS``: 4 Hyperband iterations' worth,
-2 for the digits table, which saturates). Every method runs in ONE simulator design: a job (or
+``iterations=None`` until a fixed total budget (``ITERATIONS``: 2 Hyperband iterations' worth,
+1 for the digits table, which saturates; more did not fit this machine's share of 2 cores: the
+whole benchmark took about 50 minutes of CPU). Every method runs in ONE simulator design: a job (or
 a peer's trial) reports ``curve(config, step)`` every ``report_every`` budget units, the report
 at ``step`` happens when the configuration has trained that far (a configuration trains at a
 speed of its own, the same in every method), and a stop frees the worker at once. Our
