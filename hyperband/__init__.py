@@ -44,6 +44,7 @@ from ._space import validate_space
 from ._stopping import MedianRule, Peer, RungRule, StoppingRule, StopView, value_at
 
 if TYPE_CHECKING:
+    from ._journal import JournalError, JournalMismatchError
     from ._kde import KDESampler
     from ._records import JobRecord, RunResult
     from ._report_html import html_report
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
 # sampler is a sizeable module; importing them on first use keeps `import hyperband` (the
 # machine alone) cheap for embedders.
 _LAZY = {
+    "JournalError": "._journal",
+    "JournalMismatchError": "._journal",
     "KDESampler": "._kde",
     "run": "._runner",
     "RunResult": "._records",
@@ -97,6 +100,8 @@ __all__ = [
     "Job",
     "JobRecord",
     "JobResolvedError",
+    "JournalError",
+    "JournalMismatchError",
     "KDESampler",
     "MedianRule",
     "ModelSampler",

@@ -451,8 +451,9 @@ def replay(
     """Feed a journal's ask and result events to a fresh machine, checking each ask.
 
     Returns:
-        The records of the journal's results, in journal order. Jobs asked but without a
-        result are left pending in ``hb`` (``hb.pending``), to be run again.
+        The records of the journal's results, in journal order, then a record for each job
+        the journal shows stopped without its result (the run ended first). Jobs asked but
+        without a result are left pending in ``hb`` (``hb.pending``), to be run again.
 
     Raises:
         JournalError: an event does not match what the machine does (the journal was edited,
@@ -460,6 +461,7 @@ def replay(
     """
     jobs: dict[int, Job] = {}
     records: list[JobRecord] = []
+    stops: dict[int, tuple[Any, Any]] = {}  # job id -> (step, value) of a stop without result
     for line, event in enumerate(events, start=first_line):
         kind = event["event"]
         try:
@@ -475,6 +477,8 @@ def replay(
                 jobs[job.id] = job
             elif kind == "report":
                 decision = hb.report(event["job_id"], event["step"], event["value"])
+                if decision.name == "STOP":
+                    stops[event["job_id"]] = (event["step"], event["value"])
                 if decision.name != event.get("decision"):
                     raise JournalError(
                         f"journal {str(path)!r} line {line}: the machine decides "
@@ -495,6 +499,7 @@ def replay(
                         f"journal {str(path)!r} line {line}: job {job_id} has status "
                         f"{describe(status)}, which its earlier events do not explain"
                     )
+                stops.pop(job_id, None)
                 records.append(JobRecord.from_event(jobs[job_id], event))
             else:
                 raise JournalError(
@@ -506,6 +511,11 @@ def replay(
             raise JournalError(
                 f"journal {str(path)!r} line {line} does not replay: {type(exc).__name__}: {exc}"
             ) from exc
+    for job_id, (step, value) in stops.items():
+        # Stopped, then the run was killed before the job's result was written.
+        number: Any = value.get("default") if isinstance(value, dict) else value
+        extra = {"stopped_at": step, "after_stop": "the run ended before the job did"}
+        records.append(JobRecord(jobs[job_id], "stopped", float(number), extra))
     return records
 
 

@@ -486,8 +486,9 @@ class Hyperband:
         Returns:
             ``CONTINUE``, or ``STOP``: the job is resolved now with status ``"stopped"`` and
             this value (see `Result`); it will not be promoted, and its rung goes on as if it
-            had failed. Without a stopping rule (``early_stop=None``) always ``CONTINUE``. A
-            report for a job already stopped answers ``STOP`` again, changing nothing.
+            had failed. Without a stopping rule (``early_stop=None``) always ``CONTINUE``, and
+            so is a report at the job's budget (stopping then saves nothing). A report for a
+            job already stopped answers ``STOP`` again, changing nothing.
 
         Raises:
             UnknownJobError: the id was never handed out.
@@ -528,10 +529,30 @@ class Hyperband:
             if self._rule is not None:
                 b.rungs[job.rung].curves[job.config_id] = curve
         curve.append((t, loss))
-        if self._rule is None or not self._rule.should_stop(self._view(job, b, t, loss, curve)):
+        # A report at the budget itself is not judged: stopping then saves nothing, and the
+        # job's result is on its way.
+        if (
+            self._rule is None
+            or t >= job.budget
+            or not self._rule.should_stop(self._view(job, b, t, loss, curve))
+        ):
             return CONTINUE
         self._stop(job, b, t, v)
         return STOP
+
+    def reports(self, job_id: int) -> tuple[tuple[Number, float], ...]:
+        """A pending job's intermediate reports so far, as ``(step, value)`` pairs in order.
+
+        A driver that runs a job again (a retry, or a study resumed from its journal) uses the
+        last step to let the new attempt catch up without reporting backwards.
+
+        Raises:
+            UnknownJobError: the id was never handed out.
+            JobResolvedError: the job is not pending.
+        """
+        job, _ = self._lookup(job_id)
+        sign = self._sign
+        return tuple((_plain(step), sign * loss) for step, loss in self._curves.get(job.id, ()))
 
     @property
     def best(self) -> Best | None:

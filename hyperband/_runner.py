@@ -191,6 +191,13 @@ def _execute(
     return _Outcome(value, None, start, time.time(), worker, tuple(reports))
 
 
+def _step_not_past(step: object, mark: float) -> bool:
+    """True when a re-run attempt's report is at or before where the earlier attempt got."""
+    if type(step) is bool or not isinstance(step, numbers.Real):
+        return False  # a bad step: the machine says what is wrong with it
+    return float(step) <= mark
+
+
 def _takes_context(objective: Objective) -> bool:
     """True when the objective declares a third positional parameter."""
     try:
@@ -210,6 +217,10 @@ class _Flight:
     submitted: float  # time.time()
     deadline: float  # time.monotonic(); inf without a timeout
     backend: Backend
+    # With early stopping: the last step the machine has for this job from an earlier attempt
+    # (a retry, a resumed study). The attempt's reports up to it are not judged again: they
+    # would go backwards; from its first report past it on, the machine judges as usual.
+    catch_up: float | None = None
 
 
 class _Progress:
@@ -576,6 +587,11 @@ def run(
                 )
                 records = replay(jl.path, hb, events[1:])
                 jl.cut_torn_tail()  # only now: the journal is this study's
+                # A job stopped just before a kill has its stop in the journal, not its result.
+                have = {e.get("job_id") for e in events if e.get("event") == "result"}
+                for rec in records:
+                    if rec.job.id not in have:
+                        jl.result(rec)
                 logger.info(
                     "journal %s: resuming (%d jobs done, %d to run again)",
                     jl.path,
@@ -705,6 +721,11 @@ class _Driver:
             # An abandoned attempt (timed out, retried) or a job already stopped: stop it.
             request.answer(("ok", "STOP"))
             return
+        if flight.catch_up is not None:
+            if _step_not_past(request.step, flight.catch_up):
+                request.answer(("ok", "CONTINUE"))
+                return
+            flight.catch_up = None
         try:
             decision = self.hb.report(request.job_id, request.step, request.value)
         except HyperbandError as exc:
@@ -716,7 +737,7 @@ class _Driver:
             value = request.value
             number = value.get("default") if isinstance(value, dict) else value
             assert number is not None  # the machine accepted it
-            self.stopped[request.job_id] = (float(request.step), float(number))
+            self.stopped[request.job_id] = (_plain(request.step), float(number))
             logger.debug("job %d stopped at step %s", request.job_id, request.step)
         request.answer(("ok", decision.name))
 
@@ -768,6 +789,9 @@ class _Driver:
         deadline = math.inf if self.timeout is None else time.monotonic() + self.timeout
         backend = self.backend
         flight = _Flight(job, attempt, submitted, deadline, backend)
+        if self.server is not None:
+            earlier = self.hb.reports(job.id)
+            flight.catch_up = float(earlier[-1][0]) if earlier else None
         # Before submitting: a serial job reports (and may be stopped) inside submit().
         self.current[job.id] = flight
         try:

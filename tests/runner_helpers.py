@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import hyperband
 from hyperband import RunResult
 from hyperband._runner import Context
 
@@ -20,6 +21,14 @@ SPACE: dict[str, Any] = {
 }
 # 69 jobs in 4 brackets (27@1 9@3 3@9 1@27 | 12@3 4@9 1@27 | 6@9 2@27 | 4@27).
 STUDY: dict[str, Any] = {"max_budget": 27, "eta": 3, "seed": 7}
+# The same with a model-based sampler and early stopping; one worker in serial mode makes the
+# order of results, and so the whole study, reproducible.
+MODEL_STUDY: dict[str, Any] = {
+    **STUDY,
+    "sampler": "kde",
+    "early_stop": "rung",
+    "exec_mode": "serial",
+}
 
 BAD = 0.3  # configurations with x below this fail in the failing objectives
 RARE = 0.12  # ... and below this in the crashing ones (each crash costs a process start)
@@ -200,3 +209,48 @@ def best_of(result: RunResult) -> tuple[Any, ...] | None:
     """The best result without its job id (which depends on the order of asks)."""
     b = result.best
     return None if b is None else (b.config_id, b.config, b.value, b.budget)
+
+
+# ---------------------------------------------------------------------------- early stopping
+
+
+def curve(config: dict[str, Any], step: float) -> float:
+    """A learning curve: it rises towards quality() as the step grows (deterministic)."""
+    return quality(config, 27) - 0.3 / (1.0 + step)
+
+
+def steps(context: Context) -> list[float]:
+    """Four report steps across the job's budget segment, the last at its budget."""
+    start = float(context.job.previous_budget or 0)
+    return [start + (context.job.budget - start) * k / 4 for k in (1, 2, 3, 4)]
+
+
+def reporting(config: dict[str, Any], budget: float, context: Context) -> float:
+    """Reports four times across its segment, then returns the curve at the budget."""
+    for step in steps(context):
+        context.report(step, curve(config, step))
+    return curve(config, budget)
+
+
+def reporting_cleanly(config: dict[str, Any], budget: float, context: Context) -> float:
+    """Catches EarlyStopped, leaves a file saying so, and returns what it has."""
+    try:
+        return reporting(config, budget, context)
+    except hyperband.EarlyStopped as stop:
+        (context.checkpoint_dir / f"stopped-{context.job.id}").write_text(str(stop.step))
+        return stop.value
+
+
+def reporting_too_far(config: dict[str, Any], budget: float, context: Context) -> float:
+    context.report(budget + 1, 0.0)  # outside the job's segment
+    return 0.0
+
+
+def gated_reporting(config: dict[str, Any], budget: float, context: Context) -> float:
+    """reporting(), held at the gate before its last report: a job the gate holds is
+    mid-job, with every earlier report judged by the machine (see gated)."""
+    for step in steps(context):
+        if step == budget:
+            gated(config, 0.5, context)
+        context.report(step, curve(config, step))
+    return curve(config, budget)

@@ -49,6 +49,13 @@ def always_fails(config, budget):
 def renamed(config, budget):
     return -((config["x"] - 0.3) ** 2) + 0.001 * budget
 
+def learning(config, budget, context):
+    start = context.job.previous_budget or 0
+    for k in (1, 2, 3, 4):
+        step = start + (budget - start) * k / 4
+        context.report(step, config["x"] - 0.5 / (1 + step))
+    return config["x"] - 0.5 / (1 + budget)
+
 not_callable = 3
 """
 
@@ -787,3 +794,51 @@ def test_docs_cli_examples_print_what_they_say(
     code, out, err = run_main(capsys, *argv[1:])
     assert err + out == output  # as a terminal shows them: warnings come before the output
     assert code == (2 if "hyperband: error:" in err else 0)
+
+
+@pytest.mark.parametrize("exec_mode", ["parallelism", "asynchronous"])
+def test_run_with_the_kde_sampler_and_early_stopping_then_report(
+    isolated: Path, capsys: pytest.CaptureFixture[str], exec_mode: str
+) -> None:
+    write_files(isolated, f"cli_model_{exec_mode}")
+    argv = ["run", f"cli_model_{exec_mode}:learning", "--space", "space.json"]
+    argv += ["--max-budget", "27", "--seed", "3", "--no-progress", "--journal", "study.jsonl"]
+    argv += ["--sampler", "kde", "--sampler-options", '{"random_fraction": 0.5}']
+    argv += ["--early-stop", "rung", "--exec-mode", exec_mode, "--executor", "serial"]
+    code, out, err = run_main(capsys, *argv)
+    assert code == 0, err
+    result = hyperband.RunResult.from_journal("study.jsonl")
+    assert result.n_stopped > 0
+    assert f"{result.n_stopped} stopped early" in out
+    study = json.loads(Path("study.jsonl").read_text().splitlines()[0])
+    assert study["sampler_spec"]["name"] == "kde"
+    assert study["sampler_spec"]["options"]["random_fraction"] == 0.5
+    assert study["params"]["early_stop"]["name"] == "rung"
+    assert study["params"]["exec_mode"] == exec_mode
+    code, report, err = run_main(capsys, "report", "study.jsonl", "--trials")
+    assert code == 0, err
+    assert f"{result.n_stopped} stopped early" in report
+    assert "stopped at step" in report
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--sampler", "tpe"], "argument --sampler: invalid choice: 'tpe'"),
+        (["--early-stop", "mean"], "argument --early-stop: invalid choice: 'mean'"),
+        (["--sampler-options", "[1]"], "--sampler-options: must be a JSON object"),
+        (
+            ["--sampler", "kde", "--sampler-options", '{"top": 1}'],
+            "sampler 'kde' takes the options",
+        ),
+    ],
+)
+def test_bad_sampler_and_early_stop_flags(
+    isolated: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    write_files(isolated, "cli_bad_model")
+    argv = ["run", "cli_bad_model:objective", "--space", "space.json", "--max-budget", "9"]
+    code, _, err = run_main(capsys, *argv, *extra)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1  # one line, no traceback
