@@ -1,13 +1,17 @@
-"""Run every benchmark and regenerate docs/benchmarks.md (tables) and its plots.
+"""Regenerate docs/benchmarks.md from the saved results, or rerun benchmarks first.
 
 Each benchmark runs in a fresh process with ``OPENBLAS_NUM_THREADS=1`` and fixed seeds, writes
 ``benchmarks/results/<name>.json`` (with its tables under ``"markdown"``), and this script fills
 those tables into ``benchmarks/benchmarks_template.md`` to write ``docs/benchmarks.md``.
 Timings are measured in-process against a baseline run in the same process; none is asserted.
 
-Run:  python benchmarks/run_all.py [--quick]      (needs the extras: pip install -e ".[bench,nni]")
-Takes about 4-6 minutes on 2 cores (``--quick``: under a minute, and docs/benchmarks.md is not
-rewritten).
+Run:  python benchmarks/run_all.py             render docs/benchmarks.md from benchmarks/results/
+      python benchmarks/run_all.py --run       rerun every benchmark, then render
+      python benchmarks/run_all.py --only X Y  rerun these benchmarks, then render
+      python benchmarks/run_all.py --quick     smoke runs; docs/benchmarks.md is not rewritten
+(needs the extras: pip install -e ".[bench,nni]"). Rerunning everything takes about 4-6 minutes
+on 2 cores besides the stopping benchmark, which takes about an hour and caches its runs in
+``benchmarks/results/stopping_runs/`` (its peers need ``benchmarks/stopping/setup_venvs.sh``).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("optuna_overhead", "bench_optuna_overhead.py", [], ["--quick"]),
     ("quality", "bench_quality.py", [], ["--quick"]),
     ("resume", "bench_resume.py", [], ["--quick"]),
+    ("stopping", "bench_stopping.py", [], ["--quick", "--out", "/dev/null"]),
 ]
 RESULT_FILES = {
     "core": "bench_core.json",
@@ -45,7 +50,10 @@ RESULT_FILES = {
     "optuna_overhead": "bench_optuna_overhead.json",
     "quality": "bench_quality.json",
     "resume": "bench_resume.json",
+    "stopping": "stopping.json",
 }
+# Extra tables of a result file: placeholder -> (file, key).
+EXTRA_TABLES = {"stopping_variants": ("stopping.json", "markdown_variants")}
 
 
 def run(script: str, args: list[str]) -> float:
@@ -69,11 +77,12 @@ def render(template: str, tables: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke runs; docs not rewritten")
-    parser.add_argument("--only", nargs="*", help="run only these benchmarks (by name)")
+    parser.add_argument("--run", action="store_true", help="rerun every benchmark first")
+    parser.add_argument("--only", nargs="*", help="rerun only these benchmarks (by name)")
     args = parser.parse_args(argv)
     seconds: dict[str, float] = {}
     for name, script, full, quick in BENCHMARKS:
-        if args.only and name not in args.only:
+        if not (args.run or args.quick or args.only) or (args.only and name not in args.only):
             continue
         seconds[name] = run(script, quick if args.quick else full)
     if args.quick:
@@ -83,6 +92,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         name: json.loads((RESULTS / file).read_text())["markdown"]
         for name, file in RESULT_FILES.items()
     }
+    for name, (file, key) in EXTRA_TABLES.items():
+        tables[name] = json.loads((RESULTS / file).read_text())[key]
     tables["machine"] = (
         f"{platform.python_implementation()} {platform.python_version()} on "
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
