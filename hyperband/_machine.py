@@ -129,13 +129,25 @@ class _Bracket:
 class _ARung:
     """One rung of an asynchronous (ASHA) bracket: it grows for as long as the study runs."""
 
-    __slots__ = ("budget", "curves", "index", "jobs", "promoted", "ranked", "stopped")
+    __slots__ = (
+        "budget",
+        "curves",
+        "index",
+        "jobs",
+        "promoted",
+        "ranked",
+        "stopped",
+        "unpromoted",
+    )
 
     def __init__(self, index: int, budget: Number) -> None:
         self.index = index
         self.budget = budget
         self.jobs: dict[int, int] = {}  # config id -> id of its job on this rung
         self.ranked: list[Key] = []  # successes, best first
+        # The successes not promoted yet, best first: the next promotion is its head's, when
+        # that ranks in the top floor(r / eta) (one bisect, not a scan of the top).
+        self.unpromoted: list[Key] = []
         self.stopped: set[int] = set()
         self.promoted: set[int] = set()
         self.curves: dict[int, list[Point]] = {}
@@ -143,7 +155,8 @@ class _ARung:
     def n_top(self, eta: Fraction) -> int:
         """``floor(r / eta)`` of its ``r`` results (successes and stops), exactly."""
         r = len(self.ranked) + len(self.stopped)
-        return min(len(self.ranked), math.floor(Fraction(r) / eta))
+        top = r // eta.numerator if eta.denominator == 1 else math.floor(Fraction(r) / eta)
+        return min(len(self.ranked), top)
 
 
 class _ABracket:
@@ -319,8 +332,11 @@ class Hyperband:
         # Stopped jobs: job id -> their result, returned again by a late tell/fail/report.
         self._stopped: dict[int, Result] = {}
         # With a stopping rule: the curves of succeeded jobs per budget segment
-        # (previous budget or 0, budget), for rules that compare across brackets.
-        self._segments: dict[tuple[Number, Number], list[tuple[Point, ...]]] = {}
+        # (previous budget or 0, budget), for rules that compare across brackets, each with
+        # the running sums of its losses (so a running average at a step costs one bisect).
+        self._segments: dict[
+            tuple[Number, Number], list[tuple[tuple[Point, ...], tuple[float, ...]]]
+        ] = {}
 
         # Asynchronous mode: one ASHA per bracket, new configurations in a fixed order.
         self._order: tuple[int, ...] = ()
@@ -421,6 +437,8 @@ class Hyperband:
         ranked = rung.ranked
         pos = bisect.bisect_left(ranked, key)
         ranked.insert(pos, key)
+        if isinstance(rung, _ARung) and job.rung + 1 < len(b.rungs):
+            bisect.insort(rung.unpromoted, key)
         self._n_succeeded += 1
         budget = job.budget
         if budget > self._best_budget or (budget == self._best_budget and key < self._best_key):
@@ -778,13 +796,12 @@ class Hyperband:
         """The promotion ASHA makes now: the best not-yet-promoted configuration in the top
         ``floor(r / eta)`` of a rung, deepest rung first."""
         for ab, rung in self._arungs:
+            head = rung.unpromoted
+            if not head:
+                continue
             top = rung.n_top(self._eta)
-            if top <= len(rung.promoted):
-                continue  # every place in the top is taken by a promotion already
-            promoted = rung.promoted
-            for _, cid in rung.ranked[:top]:
-                if cid not in promoted:
-                    return ab, rung, cid
+            if top > len(rung.promoted) and bisect.bisect_left(rung.ranked, head[0]) < top:
+                return ab, rung, head[0][1]
         return None
 
     def _ask_async(self) -> Job | Signal:
@@ -795,6 +812,7 @@ class Hyperband:
             jid = self._next_job_id
             self._next_job_id = jid + 1
             rung.promoted.add(cid)
+            del rung.unpromoted[0]
             self._n_promoted += 1
             nxt.jobs[cid] = jid
             job = Job(
@@ -884,13 +902,37 @@ class Hyperband:
                     status = "stopped"
                 else:
                     status = "succeeded"  # a failed job's curve is dropped when it fails
-                out.append(Peer(cid, status, tuple(points)))  # type: ignore[arg-type]
+                out.append(Peer(cid, status, points))  # type: ignore[arg-type]
             return tuple(out)
+
+        def values_at(t: float) -> list[tuple[float, int]]:
+            # A tight loop over the machine's own curves: the rules' hot path.
+            out = []
+            me = job.config_id
+            probe = (t, math.inf)  # sorts after every point at step t
+            for cid, points in rung.curves.items():
+                # A peer has reached t when its last point is at or past it (a succeeded one
+                # ends at its budget, which is >= t).
+                if cid == me or not points or points[-1][0] < t:
+                    continue
+                i = bisect.bisect_right(points, probe)
+                if i:
+                    out.append((points[i - 1][1], cid))
+            return out
 
         segment = (job.previous_budget or 0, job.budget)
 
         def segment_peers() -> tuple[tuple[Point, ...], ...]:
-            return tuple(self._segments.get(segment, ()))
+            return tuple(c for c, _ in self._segments.get(segment, ()))
+
+        def averages_at(t: float) -> list[float]:
+            out = []
+            probe = (t, math.inf)
+            for points, sums in self._segments.get(segment, ()):
+                i = bisect.bisect_right(points, probe)
+                if i:
+                    out.append(sums[i - 1] / i)
+            return out
 
         return StopView(
             job,
@@ -902,6 +944,8 @@ class Hyperband:
             float(self._eta),
             rung_peers=rung_peers,
             segment_peers=segment_peers,
+            values_at=values_at,
+            averages_at=averages_at,
         )
 
     def _close_curve(self, job: Job, rung: _Rung | _ARung, final: Point | None) -> None:
@@ -920,7 +964,7 @@ class Hyperband:
         else:
             curve.append(final)
         segment = (job.previous_budget or 0, job.budget)
-        self._segments.setdefault(segment, []).append(tuple(curve))
+        self._segments.setdefault(segment, []).append(_with_sums(tuple(curve)))
 
     def _stop(self, job: Job, b: _AnyBracket, step: float, value: float) -> None:
         del self._pending[job.id]
@@ -1050,7 +1094,9 @@ class Hyperband:
             ],
             "segments": [
                 [list(seg), [[list(p) for p in c] for c in curves]]
-                for seg, curves in self._segments.items()
+                for seg, curves in (
+                    (seg, [c for c, _ in pairs]) for seg, pairs in self._segments.items()
+                )
             ],
         }
         if self._async:
@@ -1214,7 +1260,7 @@ class Hyperband:
             )
         for seg, curves in state.get("segments", ()):
             self._segments[seg[0], seg[1]] = [
-                tuple((float(p), float(q)) for p, q in c) for c in curves
+                _with_sums(tuple((float(p), float(q)) for p, q in c)) for c in curves
             ]
 
     def _load_async(self, st: Mapping[str, Any], sign: float) -> None:
@@ -1229,8 +1275,19 @@ class Hyperband:
                 r.jobs = {int(cid): int(jid) for cid, jid in rs["jobs"]}
                 r.ranked = sorted((sign * float(v), int(cid)) for cid, v in rs["ranked"])
                 r.promoted = {int(c) for c in rs["promoted"]}
+                if r.index + 1 < len(ab.rungs):
+                    r.unpromoted = [key for key in r.ranked if key[1] not in r.promoted]
                 r.stopped = {int(c) for c in rs["stopped"]}
                 r.curves = _load_curves(rs["curves"])
+
+
+def _with_sums(curve: tuple[Point, ...]) -> tuple[tuple[Point, ...], tuple[float, ...]]:
+    sums = []
+    total = 0.0
+    for _, loss in curve:
+        total += loss
+        sums.append(total)
+    return curve, tuple(sums)
 
 
 def _dump_curves(curves: Mapping[int, list[Point]]) -> list[Any]:

@@ -81,7 +81,9 @@ class Peer:
 
     config_id: int
     status: Status
-    curve: Curve
+    # The machine's own list, not a copy (a rule only reads it): building a view is then cheap
+    # even for a rung of thousands of jobs.
+    curve: Sequence[tuple[float, float]]
 
     def value_at(self, step: float) -> float | None:
         """Its value at ``step``, or ``None`` when it has not reached ``step``."""
@@ -114,6 +116,12 @@ class StopView:
     eta: float
     _rung_peers: Callable[[], tuple[Peer, ...]] = attrs.field(repr=False, alias="rung_peers")
     _segment_peers: Callable[[], tuple[Curve, ...]] = attrs.field(repr=False, alias="segment_peers")
+    _values_at: Callable[[float], list[tuple[float, int]]] | None = attrs.field(
+        default=None, repr=False, alias="values_at"
+    )
+    _averages_at: Callable[[float], list[float]] | None = attrs.field(
+        default=None, repr=False, alias="averages_at"
+    )
 
     def rung_peers(self) -> tuple[Peer, ...]:
         """The other jobs of this job's rung that reported or succeeded (not failed ones)."""
@@ -123,6 +131,33 @@ class StopView:
         """The curves of every *succeeded* job, anywhere in the study, that trained over the same
         budget segment ``(previous_budget or 0, budget]`` as this job (this job excluded)."""
         return self._segment_peers()
+
+    def values_at(self, step: float) -> list[tuple[float, int]]:
+        """``(loss, config_id)`` of each rung peer that has reached ``step``: its value there.
+
+        The same as ``[(p.value_at(step), p.config_id) for p in rung_peers()]`` without the
+        peers that have not reached ``step``, computed without building them (fast).
+        """
+        if self._values_at is not None:
+            return self._values_at(step)
+        out = []
+        for peer in self.rung_peers():
+            loss = peer.value_at(step)
+            if loss is not None:
+                out.append((loss, peer.config_id))
+        return out
+
+    def averages_at(self, step: float) -> list[float]:
+        """The running average at ``step`` (the mean of its losses at steps ``<= step``) of each
+        :meth:`segment_peers` curve with a report at or before ``step``."""
+        if self._averages_at is not None:
+            return self._averages_at(step)
+        out = []
+        for curve in self.segment_peers():
+            losses = [loss for s, loss in curve if s <= step]
+            if losses:
+                out.append(math.fsum(losses) / len(losses))
+        return out
 
 
 @runtime_checkable
@@ -158,6 +193,17 @@ def _check_fraction(owner: str, name: str, value: object) -> float:
     return x
 
 
+def _count_ahead(view: StopView) -> tuple[int, int]:
+    """How many rung peers are ahead of the job at its step, and how many have reached it."""
+    values = view.values_at(view.step)
+    mine = (view.loss, view.job.config_id)
+    return sum(value < mine for value in values), len(values)
+
+
+def _ahead(view: StopView) -> int:
+    return _count_ahead(view)[0]
+
+
 def _progress(view: StopView) -> float:
     """How far into its budget segment the job is, from 0 to 1."""
     start = view.job.previous_budget or 0
@@ -174,6 +220,12 @@ class MedianRule:
     ``t`` (the mean of each one's reports at steps ``<= t``; a completed job without a report
     at or before ``t`` does not count). With fewer than ``min_peers`` such jobs the job goes on,
     and is judged again at its next report.
+
+    One guard makes it safe inside Hyperband: a job that still ranks among the ``k`` its rung
+    promotes (at least 1), at the same step, as :class:`RungRule` counts, goes on. The completed
+    jobs of a segment above rung 0 are survivors of earlier promotions, so without the guard
+    the median of the survivors could stop every job of a rung, and a bracket would end without
+    a result at its largest budget.
 
     Args:
         min_peers: how many completed jobs the median needs (NNI's rule needs 1).
@@ -202,18 +254,14 @@ class MedianRule:
         if _progress(view) < self.min_progress:
             return False
         t = view.step
-        averages = []
-        for curve in view.segment_peers():
-            losses = [loss for step, loss in curve if step <= t]
-            if losses:
-                averages.append(math.fsum(losses) / len(losses))
+        averages = view.averages_at(t)
         if len(averages) < self.min_peers:
             return False
         averages.sort()
         mid = len(averages) // 2
         median = averages[mid] if len(averages) % 2 else (averages[mid - 1] + averages[mid]) / 2
         best = min(loss for step, loss in view.curve if step <= t)
-        return best > median
+        return best > median and _ahead(view) >= max(view.k, 1)
 
     def __repr__(self) -> str:
         return f"MedianRule(min_peers={self.min_peers}, min_progress={self.min_progress})"
@@ -258,16 +306,7 @@ class RungRule:
         if _progress(view) < self.min_progress:
             return False
         k = view.k if view.k > 0 else 1
-        t = view.step
-        mine = (view.loss, view.job.config_id)
-        ahead = seen = 0
-        for peer in view.rung_peers():
-            loss = peer.value_at(t)
-            if loss is None:
-                continue
-            seen += 1
-            if (loss, peer.config_id) < mine:
-                ahead += 1
+        ahead, seen = _count_ahead(view)
         return seen >= max(k, self.min_peers) and ahead >= k
 
     def __repr__(self) -> str:

@@ -487,16 +487,7 @@ def test_bad_curve_arguments_raise_a_clear_error(kwargs: dict[str, Any], needle:
     "rule",
     [
         "rung",
-        pytest.param(
-            "median",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="MedianRule compares a job with the completed jobs of its segment in the "
-                "whole study (survivors only), so it can stop every job of a rung: the bracket "
-                "then ends without a max-budget result (reported to the lead; _stopping.py is "
-                "not this branch's to change)",
-            ),
-        ),
+        "median",
     ],
 )
 def test_every_bracket_still_ends_in_a_max_budget_result(rule: str) -> None:

@@ -44,6 +44,24 @@ class WorseThanASegmentPeer:
         return bool(finals) and view.loss > min(finals)
 
 
+class ViewsAgree:
+    """Stops like AnyPeerAhead, and checks the machine's fast queries against the slow ones."""
+
+    def should_stop(self, view: hyperband.StopView) -> bool:
+        t = view.step
+        slow = sorted(
+            (loss, p.config_id) for p in view.rung_peers() if (loss := p.value_at(t)) is not None
+        )
+        assert sorted(view.values_at(t)) == slow
+        averages = []
+        for curve in view.segment_peers():
+            losses = [loss for s, loss in curve if s <= t]
+            if losses:
+                averages.append(sum(losses) / len(losses))
+        assert sorted(view.averages_at(t)) == pytest.approx(sorted(averages))
+        return AnyPeerAhead().should_stop(view)
+
+
 RULES = st.sampled_from(
     [
         None,
@@ -54,6 +72,7 @@ RULES = st.sampled_from(
         RungRule(min_peers=2),
         AnyPeerAhead(),
         WorseThanASegmentPeer(),
+        ViewsAgree(),
     ]
 )
 VALUES = st.one_of(st.sampled_from([0.0, 1.0, 2.0, -1.0]), st.integers(-3, 3))
@@ -221,7 +240,7 @@ class StoppingRun(RuleBasedStateMachine):
     @rule()
     def snapshot_round_trip(self) -> None:
         state = self.hb.snapshot()
-        custom = self.rule is not None and not isinstance(self.rule, (str, MedianRule, RungRule))
+        custom = self.rule is not None and not isinstance(self.rule, str | MedianRule | RungRule)
         twin = Hyperband.restore(
             json.loads(json.dumps(state)), early_stop=self.rule if custom else None
         )
@@ -299,3 +318,15 @@ class StoppingRun(RuleBasedStateMachine):
 
 StoppingRun.TestCase.settings = settings(max_examples=200, stateful_step_count=60, deadline=None)
 TestStoppingRun = StoppingRun.TestCase
+
+
+class ViewsRun(StoppingRun):
+    """The same random runs, every report judged by ViewsAgree (fast queries == slow ones)."""
+
+    @initialize(params=machine_params(exec_modes=("parallelism", "asynchronous")))
+    def start(self, params: dict[str, Any]) -> None:  # type: ignore[override]
+        super().start(params, ViewsAgree())
+
+
+ViewsRun.TestCase.settings = settings(max_examples=100, stateful_step_count=60, deadline=None)
+TestViewsRun = ViewsRun.TestCase

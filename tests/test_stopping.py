@@ -69,6 +69,11 @@ def test_a_peer_has_a_value_only_where_it_has_reached() -> None:
 # --------------------------------------------------------------------------- MedianRule
 
 
+# Three rung peers well ahead at any step, so that the median rule's top-k guard (k=3) does
+# not protect the job in the tests of the median itself.
+AHEAD = tuple(Peer(i, "running", ((0.5, -9.0), (9.0, -9.0))) for i in (7, 8, 9))
+
+
 def test_median_rule_compares_the_best_so_far_with_the_median_running_average() -> None:
     segment = (
         ((1.0, 1.0), (2.0, 1.0), (9.0, 1.0)),  # running average at 2: 1.0
@@ -79,22 +84,36 @@ def test_median_rule_compares_the_best_so_far_with_the_median_running_average() 
     rule = MedianRule(min_peers=3)
     # The job's best so far is what counts, not its latest value.
     curve = ((1.0, 3.0), (2.0, 3.5))
-    assert not rule.should_stop(_view(3.5, 2.0, curve=curve, segment=segment))  # best 3.0
+    assert not rule.should_stop(
+        _view(3.5, 2.0, curve=curve, segment=segment, peers=AHEAD)
+    )  # best 3.0
     curve = ((1.0, 3.2), (2.0, 3.5))
-    assert rule.should_stop(_view(3.5, 2.0, curve=curve, segment=segment))  # 3.2 > 3.0
+    assert rule.should_stop(_view(3.5, 2.0, curve=curve, segment=segment, peers=AHEAD))  # 3.2 > 3.0
     # Too few peers at the step: go on (and be judged again later).
-    assert not MedianRule(min_peers=4).should_stop(_view(9.0, 2.0, segment=segment))
+    assert not MedianRule(min_peers=4).should_stop(_view(9.0, 2.0, segment=segment, peers=AHEAD))
     # An even number of peers: the mean of the two middle values.
     # At step 1 the running averages are 1.0 and 5.0: the median is 3.0, and equal is not worse.
-    assert MedianRule(min_peers=2).should_stop(_view(3.01, 1.0, segment=segment[:2]))
-    assert not MedianRule(min_peers=2).should_stop(_view(3.0, 1.0, segment=segment[:2]))
+    assert MedianRule(min_peers=2).should_stop(_view(3.01, 1.0, segment=segment[:2], peers=AHEAD))
+    assert not MedianRule(min_peers=2).should_stop(
+        _view(3.0, 1.0, segment=segment[:2], peers=AHEAD)
+    )
+
+
+def test_median_rule_never_stops_a_job_its_rung_would_still_promote() -> None:
+    """The guard: worse than the segment's median, but among its rung's top k at the step."""
+    segment = tuple(((1.0, 0.0), (9.0, 0.0)) for _ in range(3))
+    two_ahead = AHEAD[:2]
+    assert not MedianRule().should_stop(_view(5.0, 1.0, segment=segment, peers=two_ahead, k=3))
+    assert MedianRule().should_stop(_view(5.0, 1.0, segment=segment, peers=two_ahead, k=2))
+    # A last rung (k = 0) keeps its best job.
+    assert not MedianRule().should_stop(_view(5.0, 1.0, segment=segment, peers=(), k=0))
 
 
 def test_min_progress_holds_judgement_until_that_fraction_of_the_segment() -> None:
     segment = tuple(((1.0, 0.0), (9.0, 0.0)) for _ in range(3))
     job = _job(budget=9, previous=3)  # segment (3, 9]
-    early = _view(9.0, 4.0, segment=segment, job=job)  # 1/6 of the way
-    late = _view(9.0, 6.0, segment=segment, job=job)  # half way
+    early = _view(9.0, 4.0, segment=segment, job=job, peers=AHEAD)  # 1/6 of the way
+    late = _view(9.0, 6.0, segment=segment, job=job, peers=AHEAD)  # half way
     rule = MedianRule(min_progress=0.5)
     assert not rule.should_stop(early)
     assert rule.should_stop(late)
