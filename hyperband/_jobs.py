@@ -13,7 +13,7 @@ Number = int | float
 
 
 class Signal(enum.Enum):
-    """What :meth:`Hyperband.ask` returns when it has no job to hand out.
+    """What [`Hyperband.ask`][hyperband.Hyperband.ask] returns when it has no job to hand out.
 
     ``WAIT``: every job that can run now is out; tell or fail a pending job first.
     ``DONE``: every bracket of every iteration is resolved; there will be no more jobs.

@@ -134,7 +134,7 @@ def _parse(path: Path, data: bytes) -> tuple[list[dict[str, Any]], int, int]:
 class Journal:
     """An open journal: appends events, one JSON line each.
 
-    Use :meth:`open`, which also reads what the file already holds and takes an exclusive lock
+    Use ``open``, which also reads what the file already holds and takes an exclusive lock
     (POSIX ``flock``) so two runs never append to one journal.
     """
 

@@ -1,8 +1,8 @@
 """The Hyperband state machine. Every state transition lives in this file.
 
 The machine is sans-IO: it never sleeps, spawns, reads a clock, touches the network or
-the global RNG. Drivers call :meth:`Hyperband.ask` for a job, run it however they like,
-and report back with :meth:`Hyperband.tell` or :meth:`Hyperband.fail`.
+the global RNG. Drivers call ``Hyperband.ask`` for a job, run it however they like,
+and report back with ``Hyperband.tell`` or ``Hyperband.fail``.
 """
 
 from __future__ import annotations
@@ -111,10 +111,12 @@ class Hyperband:
         exec_mode: ``"parallelism"`` (a new bracket starts whenever no started bracket has a
             job to hand out) or ``"serial"`` (a bracket starts only after every job of the
             previous one is resolved).
-        sizing: ``"li2018"`` or ``"table"`` (see :func:`hyperband.schedule`).
+        sizing: ``"li2018"`` or ``"table"`` (see [`hyperband.schedule`][hyperband.schedule]).
         iterations: how many times to run every bracket of the schedule; ``None`` runs forever.
-        seed: an int >= 0; ``None`` draws fresh entropy (recorded in :meth:`snapshot`).
-        integer_budgets: round non-integral budgets to ints (see :func:`hyperband.schedule`).
+        seed: an int >= 0; ``None`` draws fresh entropy (recorded in
+            [`snapshot`][hyperband.Hyperband.snapshot]).
+        integer_budgets: round non-integral budgets to ints (see
+            [`hyperband.schedule`][hyperband.schedule]).
 
     Examples:
         >>> hb = Hyperband({"lr": {"_type": "loguniform", "_value": [1e-4, 1]}},
@@ -205,8 +207,8 @@ class Hyperband:
         job to hand out.
 
         Returns:
-            A :class:`Job`; ``WAIT`` when every runnable job is out (tell or fail one first);
-            ``DONE`` when every bracket of every iteration is resolved.
+            A [`Job`][hyperband.Job]; ``WAIT`` when every runnable job is out (tell or fail one
+            first); ``DONE`` when every bracket of every iteration is resolved.
         """
         for b in self._active:
             job = self._take(b)
@@ -231,7 +233,7 @@ class Hyperband:
                 metric format; the other keys are kept in the returned ``Result.extra``).
 
         Returns:
-            The :class:`Result` recorded.
+            The [`Result`][hyperband.Result] recorded.
 
         Raises:
             UnknownJobError: the id was never handed out (a ``KeyError``).
@@ -275,7 +277,7 @@ class Hyperband:
             reason: why it failed (kept in the returned ``Result.error``).
 
         Returns:
-            The :class:`Result` recorded.
+            The [`Result`][hyperband.Result] recorded.
 
         Raises:
             UnknownJobError: the id was never handed out.
@@ -559,7 +561,7 @@ class Hyperband:
     def restore(
         cls, state: Mapping[str, Any], space_or_sampler: Mapping[str, Any] | Sampler | None = None
     ) -> Hyperband:
-        """Rebuild a machine from :meth:`snapshot`.
+        """Rebuild a machine from [`snapshot`][hyperband.Hyperband.snapshot].
 
         Args:
             state: a snapshot (possibly round-tripped through JSON).

@@ -1,4 +1,4 @@
-"""``hyperband.run``: drive a :class:`~hyperband.Hyperband` machine with an executor.
+"""``hyperband.run``: drive a ``Hyperband`` machine with an executor.
 
 The driver is the only place with threads, clocks and files: it asks the machine for a job
 whenever a slot is free, submits it, and tells the machine each result as it completes
@@ -62,7 +62,7 @@ class Context:
     """What an objective declaring a third parameter receives.
 
     Attributes:
-        job: the :class:`~hyperband.Job`; for a promotion ``job.resume_from`` and
+        job: the ``Job``; for a promotion ``job.resume_from`` and
             ``job.previous_budget`` say which rung the configuration comes from.
         checkpoint_dir: a directory of this configuration's own, shared by all its jobs (every
             rung it reaches), created before the call. Under ``<journal stem>.checkpoints/``
@@ -270,16 +270,17 @@ def run(
     Args:
         objective: ``objective(config, budget)`` returns a number, or a dict with the number
             under ``"default"`` (the other keys are kept in ``JobRecord.extra``). If it declares
-            a third parameter, it also receives a :class:`Context` (the job, a checkpoint
+            a third parameter, it also receives a ``Context`` (the job, a checkpoint
             directory, ``report(step, value)``). For ``executor="processes"`` it must pickle (a
             module-level function).
-        space: a search space in NNI's format, or a sampler (see :class:`~hyperband.Hyperband`).
+        space: a search space in NNI's format, or a sampler (see
+            [`Hyperband`][hyperband.Hyperband]).
         max_budget: the budget of the last rung of every bracket (NNI's ``R``).
         eta: the halving rate (> 1).
         min_budget: the smallest budget a rung may get.
         mode: ``"maximize"`` or ``"minimize"``.
-        exec_mode: ``"parallelism"`` or ``"serial"`` (see :class:`~hyperband.Hyperband`).
-        sizing: ``"li2018"`` or ``"table"`` (see :func:`~hyperband.schedule`).
+        exec_mode: ``"parallelism"`` or ``"serial"`` (see [`Hyperband`][hyperband.Hyperband]).
+        sizing: ``"li2018"`` or ``"table"`` (see [`schedule`][hyperband.schedule]).
         iterations: how many times to run the schedule; ``None`` runs until interrupted.
         seed: the seed; ``None`` draws one (recorded in the result's ``params`` and the
             journal; resuming a journal reuses it).
@@ -300,8 +301,8 @@ def run(
         retries: how many times a failed job is tried again before it counts as failed.
 
     Returns:
-        A :class:`RunResult`: ``best``, ``history`` (one :class:`JobRecord` per job),
-        ``schedule``, ``params``.
+        A [`RunResult`][hyperband.RunResult]: ``best``, ``history`` (one
+        [`JobRecord`][hyperband.JobRecord] per job), ``schedule``, ``params``.
 
     Raises:
         HyperbandError: a bad argument (naming it), or a journal that belongs to another

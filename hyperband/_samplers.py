@@ -1,7 +1,7 @@
 """Samplers: where the machine's new configurations come from.
 
-A sampler is anything with ``sample(rng, n) -> list[dict]`` (:class:`Sampler`).
-:class:`RandomSampler` draws from an NNI-format search space. It turns the validated space once
+A sampler is anything with ``sample(rng, n) -> list[dict]`` (``Sampler``).
+``RandomSampler`` draws from an NNI-format search space. It turns the validated space once
 into a tree of vectorised drawers (one numpy call per parameter for all ``n`` configurations)
 because sampling sits on the machine's per-job hot path.
 """

@@ -1,6 +1,6 @@
 """Bracket schedules: pure, exact arithmetic.
 
-Everything is computed with :class:`fractions.Fraction`, so ``s_max`` is exact: the
+Everything is computed with ``fractions.Fraction``, so ``s_max`` is exact: the
 familiar ``int(math.log(243) / math.log(3))`` is 4, not 5, and loses a bracket.
 """
 
@@ -65,7 +65,7 @@ class Bracket:
 class Schedule:
     """Every bracket of one Hyperband iteration, in the order they run (largest ``s`` first).
 
-    Build it with :func:`schedule`. ``str(schedule)`` prints the bracket table.
+    Build it with [`schedule`][hyperband.schedule]. ``str(schedule)`` prints the bracket table.
 
     Attributes:
         max_budget: the budget of the last rung of every bracket (``R`` when ``min_budget=1``).
@@ -138,7 +138,7 @@ def schedule(
             (the last rung stays ``max_budget``).
 
     Returns:
-        The :class:`Schedule`.
+        The [`Schedule`][hyperband.Schedule].
 
     Raises:
         ConfigurationError: an argument breaks one of the rules above.

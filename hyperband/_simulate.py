@@ -1,6 +1,6 @@
 """simulate(): W workers and a fake clock around the real machine.
 
-A discrete-event simulation: workers ask the real :class:`~hyperband.Hyperband` for jobs, each
+A discrete-event simulation: workers ask the real ``Hyperband`` for jobs, each
 job occupies its worker for a duration drawn from a user function, and results are told back in
 order of completion time. It answers planning questions ("how long with 16 workers?", "how much
 does checkpoint resume save?") without running anything, and it is the yardstick the benchmarks
@@ -46,7 +46,7 @@ class SimulatedJob:
     """One job of a simulation: what ran, where and when.
 
     Attributes:
-        job: the machine's :class:`~hyperband.Job`.
+        job: the machine's [`Job`][hyperband.Job].
         worker: the worker index it ran on (``0 .. workers - 1``).
         start: the simulated time it started.
         end: the simulated time it finished.
@@ -84,7 +84,7 @@ class SimulatedJob:
 
 @attrs.frozen(slots=False)
 class SimulationResult:
-    """What :func:`simulate` measured.
+    """What [`simulate`][hyperband.simulate] measured.
 
     Attributes:
         workers: the number of simulated workers ``W``.
@@ -118,7 +118,9 @@ class SimulationResult:
         return self.makespan / self.lower_bound if self.lower_bound > 0 else 1.0
 
     def timeline(self) -> list[dict[str, Any]]:
-        """Every job as a flat dict (see :meth:`SimulatedJob.to_dict`), by job id."""
+        """Every job as a flat dict (see
+        [`SimulatedJob.to_dict`][hyperband.SimulatedJob.to_dict]), by job id.
+        """
         return [j.to_dict() for j in self.jobs]
 
     def plot_timeline(self, ax: Any = None) -> Any:
@@ -189,7 +191,7 @@ def simulate(
 ) -> SimulationResult:
     """Simulate ``workers`` workers running a Hyperband study on a fake clock.
 
-    The real :class:`~hyperband.Hyperband` machine decides everything; the simulation only
+    The real [`Hyperband`][hyperband.Hyperband] machine decides everything; the simulation only
     decides how long each job takes. Whenever a worker is free it asks the machine for a job;
     when a job's time is up its result is told. Events at the same time are handled in job id
     order, so a simulation is fully deterministic for a given seed.
@@ -199,7 +201,7 @@ def simulate(
         eta: the halving rate (> 1).
         workers: how many jobs can run at once (an int >= 1).
         min_budget: the smallest budget.
-        exec_mode: ``"parallelism"`` or ``"serial"`` (see :class:`~hyperband.Hyperband`).
+        exec_mode: ``"parallelism"`` or ``"serial"`` (see [`Hyperband`][hyperband.Hyperband]).
         sizing: ``"li2018"`` or ``"table"``.
         iterations: how many Hyperband iterations to run (an int >= 1).
         seed: seeds the machine, the default durations and the default objective.
@@ -216,11 +218,12 @@ def simulate(
             ``budget - previous_budget``; ``False``: every job trains from scratch.
         space: the search space or sampler for the configurations (default: one uniform
             parameter ``x``; it only matters to your ``duration``/``objective``).
-        integer_budgets: round non-integral budgets to ints (see :func:`hyperband.schedule`).
+        integer_budgets: round non-integral budgets to ints (see
+            [`hyperband.schedule`][hyperband.schedule]).
 
     Returns:
-        A :class:`SimulationResult` with the makespan, utilisation, lower bound, total work and
-        every job's worker and start/end times.
+        A [`SimulationResult`][hyperband.SimulationResult] with the makespan, utilisation,
+        lower bound, total work and every job's worker and start/end times.
 
     Raises:
         HyperbandError: a bad argument (the message names it), or a ``duration`` that returned

@@ -31,7 +31,8 @@ __all__ = ["check_schedule", "machine_params", "schedule_params", "search_spaces
 def schedule_params(
     draw: st.DrawFn, *, max_ratio: float = 1000.0, min_eta: float = 1.5
 ) -> dict[str, Any]:
-    """Keyword arguments for :func:`hyperband.schedule`: integer and real budgets and etas.
+    """Keyword arguments for [`hyperband.schedule`][hyperband.schedule]: integer and real budgets
+    and etas.
 
     Args:
         max_ratio: the largest ``max_budget / min_budget`` drawn (keeps schedules small).
@@ -65,13 +66,14 @@ def schedule_params(
 
 @st.composite
 def machine_params(draw: st.DrawFn, *, max_budget: int = 27) -> dict[str, Any]:
-    """Keyword arguments for :class:`hyperband.Hyperband` small enough to run to the end.
+    """Keyword arguments for [`hyperband.Hyperband`][hyperband.Hyperband] small enough to run to
+    the end.
 
     Examples:
         >>> from hypothesis import find
         >>> params = find(machine_params(), lambda p: p["exec_mode"] == "serial")
-        >>> sorted(params)
-        ['eta', 'exec_mode', 'iterations', 'max_budget', 'min_budget', 'mode', 'seed', 'sizing']
+        >>> params["exec_mode"], sorted(params)[:4]
+        ('serial', ['eta', 'exec_mode', 'iterations', 'max_budget'])
     """
     eta = draw(st.sampled_from([2, 3, 4, 2.5]))
     return {
