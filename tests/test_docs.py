@@ -63,3 +63,17 @@ def test_notest_comments_give_a_reason_and_mark_a_python_block() -> None:
             if line.lstrip().startswith("<!--") and "notest" in line and not followed_by_fence:
                 strays.append(f"{path.name}:{i + 1}")
     assert strays == []
+
+
+def test_docstrings_use_no_sphinx_roles() -> None:
+    # The API page renders docstrings as Markdown (mkdocstrings): :class:`X` shows literally.
+    # Cross-reference with [`X`][hyperband.X], or write ``X``.
+    role = re.compile(r":(?:py:)?(?:class|meth|func|attr|mod|exc|data|obj|const):`")
+    package = Path(__file__).resolve().parent.parent / "hyperband"
+    found = [
+        f"{path.relative_to(package.parent)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if role.search(line)
+    ]
+    assert found == []
