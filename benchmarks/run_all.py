@@ -5,9 +5,10 @@ Each benchmark runs in a fresh process with ``OPENBLAS_NUM_THREADS=1`` and fixed
 those tables into ``benchmarks/benchmarks_template.md`` to write ``docs/benchmarks.md``.
 Timings are measured in-process against a baseline run in the same process; none is asserted.
 
-Run:  python benchmarks/run_all.py [--quick]      (needs the extras: pip install -e ".[bench,nni]")
-Takes about 4-6 minutes on 2 cores (``--quick``: under a minute, and docs/benchmarks.md is not
-rewritten).
+Run:  python benchmarks/run_all.py [--quick] [--only NAME ...] [--render-only]
+(needs the extras: pip install -e ".[bench,nni]"). How long each script took is kept in
+``benchmarks/results/run_all.json`` and printed on the page. ``--quick``: smoke runs, the page is
+not rewritten. ``--render-only``: rewrite the page from the results already there, run nothing.
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from summary import summary
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 TEMPLATE = HERE / "benchmarks_template.md"
+# The machine of the last run, and how long each benchmark took at its last full run.
+TIMES = RESULTS / "run_all.json"
 OUTPUT = ROOT / "docs" / "benchmarks.md"
 
 # (placeholder, script, arguments, arguments with --quick)
@@ -56,6 +61,33 @@ def run(script: str, args: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def run_seconds(times: dict[str, float]) -> str:
+    """How long the benchmarks took, in all and each, as of their last full runs."""
+    each = [(name, times[name]) for name, *_ in BENCHMARKS if name in times]
+    total = sum(s for _, s in each)
+    return f"{total:.0f} s ({', '.join(f'{name} {s:.0f} s' for name, s in each)})"
+
+
+def this_machine() -> str:
+    return (
+        f"{platform.python_implementation()} {platform.python_version()} on "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
+    )
+
+
+def page() -> str:
+    """docs/benchmarks.md as the template and the committed results make it."""
+    times = json.loads(TIMES.read_text())
+    tables = {
+        name: json.loads((RESULTS / file).read_text())["markdown"]
+        for name, file in RESULT_FILES.items()
+    }
+    tables["summary"] = summary(RESULTS)
+    tables["run_seconds"] = run_seconds(times["seconds"])
+    tables["machine"] = times["machine"]
+    return render(TEMPLATE.read_text(), tables)
+
+
 def render(template: str, tables: dict[str, str]) -> str:
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -70,26 +102,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke runs; docs not rewritten")
     parser.add_argument("--only", nargs="*", help="run only these benchmarks (by name)")
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite the page from the results; run nothing"
+    )
     args = parser.parse_args(argv)
     seconds: dict[str, float] = {}
     for name, script, full, quick in BENCHMARKS:
-        if args.only and name not in args.only:
+        if args.render_only or (args.only and name not in args.only):
             continue
         seconds[name] = run(script, quick if args.quick else full)
     if args.quick:
         print("quick run: docs/benchmarks.md left as it is")
         return {"seconds": seconds}
-    tables = {
-        name: json.loads((RESULTS / file).read_text())["markdown"]
-        for name, file in RESULT_FILES.items()
-    }
-    tables["machine"] = (
-        f"{platform.python_implementation()} {platform.python_version()} on "
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
-    )
-    OUTPUT.write_text(render(TEMPLATE.read_text(), tables))
+    if seconds:
+        times = json.loads(TIMES.read_text()) if TIMES.exists() else {"seconds": {}}
+        times["machine"] = this_machine()
+        times["seconds"].update({name: round(s, 1) for name, s in seconds.items()})
+        TIMES.write_text(json.dumps(times, indent=2) + "\n")
+    OUTPUT.write_text(page())
     total = sum(seconds.values())
-    print(f"wrote {OUTPUT.relative_to(ROOT)} ({total:.0f} s of benchmarks)")
+    print(f"wrote {OUTPUT.relative_to(ROOT)} ({total:.0f} s of benchmarks this run)")
     for name, s in seconds.items():
         print(f"  {name:<16} {s:6.1f} s")
     return {"seconds": seconds}

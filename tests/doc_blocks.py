@@ -9,6 +9,9 @@ GitHub nor the docs site shows, and which says why:
 
 (A word after the language, as in ```` ```python notest ````, is no good: pymdownx.superfences
 then does not recognise the fence and the site shows it as raw text.)
+
+A ```text block marked ``<!-- output -->`` shows what the ```python block before it prints;
+tests/test_docs.py checks that it does.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(
-    r"(?:^<!--[ \t]*notest:(?P<notest>[^\n]*?)-->\n)?^```(?P<info>[^\n]*)\n(?P<code>.*?)^```",
+    r"(?:^<!--[ \t]*(?:notest:(?P<notest>[^\n]*?)|(?P<output>output)[ \t]*)-->\n)?"
+    r"^```(?P<info>[^\n]*)\n(?P<code>.*?)^```",
     re.MULTILINE | re.DOTALL,
 )
 
@@ -32,6 +36,7 @@ class Block:
     info: str  # what follows the opening backticks
     code: str
     notest: str | None  # the reason given by a notest comment, or None
+    output: bool = False  # marked as what the block before it prints
 
     @property
     def where(self) -> str:
@@ -52,6 +57,7 @@ def blocks(paths: list[Path] = DOC_FILES) -> list[Block]:
                     info=match.group("info").strip(),
                     code=match.group("code"),
                     notest=None if notest is None else notest.strip(),
+                    output=match.group("output") is not None,
                 )
             )
     return out

@@ -39,4 +39,5 @@ def missing_reason(module: str) -> str:
 
 def require(module: str) -> ModuleType:
     """Import ``module``, or skip the calling test with the install line in the reason."""
+    __tracebackhide__ = True  # the skip is reported at the caller's line, not here
     return pytest.importorskip(module, reason=missing_reason(module))

@@ -3,11 +3,15 @@
 A block whose info string is ``python`` is executed in a fresh namespace, in a temporary working
 directory, unless a ``<!-- notest: why -->`` comment on the line before it says it cannot run in
 a test (tests/doc_blocks.py). A block that needs an optional package skips without it, with the
-install line in the reason.
+install line in the reason. Where an ``<!-- output -->`` block follows, the block must print
+exactly that.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import itertools
 import re
 from pathlib import Path
 
@@ -16,7 +20,14 @@ import pytest
 from .doc_blocks import DOC_FILES, Block, blocks
 from .optional import EXTRAS, missing_reason
 
-RUN = [b for b in blocks() if b.info == "python" and b.notest is None]
+ALL = blocks()
+RUN = [b for b in ALL if b.info == "python" and b.notest is None]
+# block -> the output block right after it, if any
+PRINTS = {
+    (b.path, b.line): nxt.code
+    for b, nxt in itertools.pairwise(ALL)
+    if nxt.output and nxt.path == b.path
+}
 
 
 def _missing_optional_module(exc: BaseException) -> str | None:
@@ -34,13 +45,18 @@ def _missing_optional_module(exc: BaseException) -> str | None:
 @pytest.mark.parametrize("block", RUN, ids=[b.where for b in RUN])
 def test_doc_example_runs(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    printed = io.StringIO()
     try:
-        exec(compile(block.code, block.where, "exec"), {"__name__": "__docs__"})
+        with contextlib.redirect_stdout(printed):
+            exec(compile(block.code, block.where, "exec"), {"__name__": "__docs__"})
     except Exception as exc:
         module = _missing_optional_module(exc)
         if module is None:
             raise
         pytest.skip(f"{block.where}: {missing_reason(module)}")
+    expected = PRINTS.get((block.path, block.line))
+    if expected is not None:
+        assert printed.getvalue() == expected
 
 
 def test_fences_are_ones_the_site_renders() -> None:
@@ -48,6 +64,13 @@ def test_fences_are_ones_the_site_renders() -> None:
     # ```python notest came out as a paragraph of raw text that swallowed the prose after it.
     bad = [f"{b.where}: ```{b.info}" for b in blocks() if not re.fullmatch(r"[\w+-]*", b.info)]
     assert bad == []
+
+
+def test_output_blocks_follow_a_python_block_that_runs() -> None:
+    outputs = [b for b in ALL if b.output]
+    assert outputs, "the output comments are no longer found: is the pattern still right?"
+    follows = {(nxt.path, nxt.line) for b, nxt in itertools.pairwise(ALL) if b in RUN}
+    assert [b.where for b in outputs if b.info != "text" or (b.path, b.line) not in follows] == []
 
 
 def test_notest_comments_give_a_reason_and_mark_a_python_block() -> None:
