@@ -83,7 +83,11 @@ def page() -> str:
         for name, file in RESULT_FILES.items()
     }
     tables["summary"] = summary(RESULTS)
-    tables["run_seconds"] = run_seconds(times["seconds"])
+    low, high = times["load"]
+    tables["run_seconds"] = (
+        f"{run_seconds(times['seconds'])} at their last full run, with a load average of "
+        f"{low:.1f} to {high:.1f} on the machine's {times['cores']} cores"
+    )
     tables["machine"] = times["machine"]
     return render(TEMPLATE.read_text(), tables)
 
@@ -107,16 +111,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     args = parser.parse_args(argv)
     seconds: dict[str, float] = {}
+    # The load average says whether other work shared the cores (and slowed the timings).
+    loads = [os.getloadavg()[0]]
     for name, script, full, quick in BENCHMARKS:
         if args.render_only or (args.only and name not in args.only):
             continue
         seconds[name] = run(script, quick if args.quick else full)
+        loads.append(os.getloadavg()[0])
     if args.quick:
         print("quick run: docs/benchmarks.md left as it is")
         return {"seconds": seconds}
     if seconds:
         times = json.loads(TIMES.read_text()) if TIMES.exists() else {"seconds": {}}
         times["machine"] = this_machine()
+        times["cores"] = os.cpu_count()
+        times["load"] = [round(min(loads), 1), round(max(loads), 1)]
         times["seconds"].update({name: round(s, 1) for name, s in seconds.items()})
         TIMES.write_text(json.dumps(times, indent=2) + "\n")
     OUTPUT.write_text(page())

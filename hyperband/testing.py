@@ -1,6 +1,6 @@
 """Hypothesis strategies and invariant checks for people who embed ``hyperband``.
 
-Property-test your integration the way the library tests itself::
+Property-test your integration the way the library tests itself:
 
     from hypothesis import given
     from hyperband import schedule

@@ -17,6 +17,7 @@ EXTRAS: dict[str, str | None] = {
     "distributed": "dask",
     "matplotlib": "plot",
     "mkdocs": "docs",
+    "mkdocstrings_handlers": "docs",
     "nni": "nni",
     "optuna": "bench",
     "pandas": None,

@@ -6,7 +6,8 @@ Sphinx roles are shown literally, and tables or signatures thousands of pixels w
 page is loaded, at 1280 x 800 px, in Chromium (driven by Playwright) from a local HTTP server,
 and this fails on:
 
-- raw fences (```) or Sphinx roles (``:class:``) in the visible text outside code blocks;
+- raw fences (```), Sphinx roles (``:class:``) or reST's ``::`` in the visible text outside code
+  blocks;
 - images that did not load, and links within the site to a missing page or anchor;
 - code blocks, tables or the page itself wider than the viewport (they scroll sideways), and
   table cells that break inside a name;
@@ -220,6 +221,9 @@ def test_page_renders_cleanly(page: str, site: tuple[str, Path], browser: Any) -
             line.strip() for line in found["text"].splitlines() if "```" in line
         ],
         "Sphinx roles in the text": sorted(set(ROLE.findall(found["text"]))),
+        "reST literal markers (::) in the text": [
+            line.strip() for line in found["text"].splitlines() if line.rstrip().endswith("::")
+        ],
         "wider than the page at 1280 px": found["overflow"],
         "names broken inside a table cell": found["brokenNames"],
         "images that did not load": found["images"],
@@ -233,3 +237,30 @@ def test_page_renders_cleanly(page: str, site: tuple[str, Path], browser: Any) -
         if items
     )
     assert not report, f"{page} at {VIEWPORT['width']} px:{report}"
+
+
+# Classes whose constructor's signature the API page must show (mkdocstrings shows a class's
+# __init__ only with merge_init_into_class), with a parameter each must list.
+CONSTRUCTORS = {"hyperband.Hyperband": "space_or_sampler", "hyperband.RandomSampler": "space"}
+
+
+def test_api_page_shows_constructor_signatures(site: tuple[str, Path], browser: Any) -> None:
+    base, _ = site
+    tab = browser.new_page(viewport=VIEWPORT)
+    try:
+        tab.goto(_url(base, "api.md"), wait_until="load")
+        signatures = tab.evaluate(
+            """(ids) => Object.fromEntries(ids.map((id) => {
+                 const object = document.getElementById(id).closest(".doc-object");
+                 const signature = object.querySelector(".doc-signature");
+                 return [id, signature ? signature.innerText : null];
+               }))""",
+            list(CONSTRUCTORS),
+        )
+    finally:
+        tab.close()
+    for name, parameter in CONSTRUCTORS.items():
+        signature = signatures[name]
+        assert signature is not None, f"{name} has no signature"
+        assert signature.startswith(name.rsplit(".", 1)[1] + "(")
+        assert parameter in signature

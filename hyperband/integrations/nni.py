@@ -9,7 +9,7 @@ budget, what gets promoted, when a bracket starts and when the study is over is 
 This module is the only place that imports ``nni`` (the ``nni`` extra); importing ``hyperband``
 never does.
 
-Configuration (NNI 3.0, ``config.yml``)::
+Configuration (NNI 3.0, ``config.yml``):
 
     tuner:
       className: hyperband.integrations.nni.HyperbandAdvisor
