@@ -26,8 +26,8 @@ def _overhead(results: Path) -> str:
     return (
         f"- **Overhead.** One `ask()` + `tell()` costs {last['us_per_job']:.1f} us at "
         f"{last['jobs']:,} jobs (target: at most 5 us), and stays flat: "
-        f"{core['flatness']:.2f}x the cost at {core['rows'][0]['jobs']:,} jobs. "
-        "[Details](#overhead-of-the-machine)."
+        f"{core['flatness']:.2f}x the cost at {core['rows'][0]['jobs']:,} jobs "
+        "([details](#overhead-of-the-machine))."
     )
 
 
@@ -36,8 +36,8 @@ def _nni(results: Path) -> str:
     parallel = _load(results, "parallel.json")["results"]
 
     def vs_nni(scheduler: str, workers: int) -> str:
-        ours, nni = parallel[scheduler][str(workers)], parallel["nni"][str(workers)]
-        return f"{ours['makespan'] / nni['makespan']:.2f}x"
+        ours, theirs = parallel[scheduler][str(workers)], parallel["nni"][str(workers)]
+        return f"{ours['makespan'] / theirs['makespan']:.2f}x"
 
     return (
         f"- **Against NNI 3.0's built-in Hyperband advisor.** {nni['median']['ours']:.0f} us of "

@@ -54,6 +54,8 @@ def test_doc_example_runs(block: Block, tmp_path: Path, monkeypatch: pytest.Monk
         if module is None:
             raise
         pytest.skip(f"{block.where}: {missing_reason(module)}")
+    finally:
+        print(printed.getvalue(), end="")  # pytest shows it when the test fails
     expected = PRINTS.get((block.path, block.line))
     if expected is not None:
         assert printed.getvalue() == expected
