@@ -23,26 +23,32 @@ from ._errors import (
     SnapshotError,
     UnknownJobError,
 )
-from ._jobs import DONE, WAIT, Best, Job, Result, Signal
+from ._jobs import CONTINUE, DONE, STOP, WAIT, Best, Decision, Job, Result, Signal, Stats
 from ._machine import Hyperband
-from ._samplers import RandomSampler, Sampler
+from ._samplers import ModelSampler, RandomSampler, Sampler
 from ._schedule import Bracket, Rung, Schedule, schedule
 from ._space import validate_space
+from ._stopping import MedianRule, Peer, RungRule, StoppingRule, StopView, value_at
 
 if TYPE_CHECKING:
+    from ._kde import KDESampler
     from ._records import JobRecord, RunResult
+    from ._report_html import html_report
     from ._runner import run
     from ._simulate import SimulatedJob, SimulationResult, simulate
 
-# The drivers pull in concurrent.futures, multiprocessing, tempfile and logging; importing them
-# on first use keeps `import hyperband` (the machine alone) cheap for embedders.
+# The drivers pull in concurrent.futures, multiprocessing, tempfile and logging, and the KDE
+# sampler is a sizeable module; importing them on first use keeps `import hyperband` (the
+# machine alone) cheap for embedders.
 _LAZY = {
+    "KDESampler": "._kde",
     "run": "._runner",
     "RunResult": "._records",
     "JobRecord": "._records",
     "simulate": "._simulate",
     "SimulationResult": "._simulate",
     "SimulatedJob": "._simulate",
+    "html_report": "._report_html",
 }
 
 
@@ -62,22 +68,30 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "CONTINUE",
     "DONE",
+    "STOP",
     "WAIT",
     "ArgumentTypeError",
     "Best",
     "Bracket",
     "ConfigurationError",
+    "Decision",
     "Hyperband",
     "HyperbandError",
     "InvalidResultError",
     "Job",
     "JobRecord",
     "JobResolvedError",
+    "KDESampler",
+    "MedianRule",
+    "ModelSampler",
+    "Peer",
     "RandomSampler",
     "Result",
     "RunResult",
     "Rung",
+    "RungRule",
     "Sampler",
     "Schedule",
     "SearchSpaceError",
@@ -85,10 +99,15 @@ __all__ = [
     "SimulatedJob",
     "SimulationResult",
     "SnapshotError",
+    "Stats",
+    "StopView",
+    "StoppingRule",
     "UnknownJobError",
     "__version__",
+    "html_report",
     "run",
     "schedule",
     "simulate",
     "validate_space",
+    "value_at",
 ]

@@ -7,7 +7,8 @@ Commands:
 - ``run``: run a study of ``module:function`` (or ``path/to/file.py:function``) with
   ``hyperband.run``, then print the best configuration.
 - ``report``: summarise a study's journal; ``--plot`` draws the worker timeline and the best
-  value against budget spent.
+  value against budget spent; ``--html`` writes the interactive report (``--live``: again and
+  again while the study runs).
 
 Bad arguments print one line, ``hyperband: error: ...``, and exit with code 2; never a
 traceback. Errors the library raises on bad input (``HyperbandError``) are reported the same
@@ -173,6 +174,25 @@ def _parser() -> _Parser:
     )
     p.add_argument("journal", type=Path, help="the journal file")
     p.add_argument("--plot", type=Path, metavar="OUT", help="write the figure here (.png, .svg)")
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="write an interactive, self-contained HTML report here (needs plotly: "
+        "pip install 'hyperband[report]')",
+    )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="with --html: rewrite the report every --interval seconds until the study is "
+        "complete (the page reloads itself); Ctrl-C stops",
+    )
+    p.add_argument(
+        "--interval",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="with --live: seconds between rewrites (default 5)",
+    )
     return parser
 
 
@@ -209,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "run":
             return _cmd_run(args, sys.stdout)
         else:
-            _cmd_report(args, sys.stdout)
+            return _cmd_report(args, sys.stdout)
     except (CliError, HyperbandError) as exc:
         return _usage_error(str(exc))
     return 0
@@ -482,7 +502,32 @@ def _load_journal(path: Path) -> RunResult:
     return RunResult.from_journal(path)
 
 
-def _cmd_report(args: argparse.Namespace, out: IO[str]) -> None:
+def _check_html(args: argparse.Namespace) -> None:
+    if args.live and args.html is None:
+        raise CliError("--live needs --html PATH: the report file to keep rewriting")
+    if args.interval is not None and not args.live:
+        raise CliError(f"--interval applies to --live only, got --interval {args.interval:g}")
+    if args.html is None:
+        return
+    if not args.html.parent.is_dir():
+        raise CliError(f"--html: folder {str(args.html.parent)!r} does not exist")
+    from ._report_html import plotly_js
+
+    try:
+        plotly_js()
+    except ImportError as exc:
+        raise CliError(f"--html: {exc}") from None
+
+
+def _cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
+    _check_html(args)
+    if args.live:
+        from ._report_html import live
+
+        try:
+            return live(args.journal, args.html, interval=args.interval or 5.0, out=out)
+        except OSError as exc:
+            raise CliError(f"--html: cannot write {str(args.html)!r}: {exc}") from None
     if args.plot is not None:
         # Check what can be checked before printing anything, so a bad --plot is one error
         # line, not a summary followed by an error.
@@ -505,6 +550,15 @@ def _cmd_report(args: argparse.Namespace, out: IO[str]) -> None:
         except (OSError, ValueError) as exc:  # unwritable file, unknown image format
             raise CliError(f"--plot: cannot write {str(args.plot)!r}: {exc}") from None
         print(f"plot: {args.plot}", file=out)
+    if args.html is not None:
+        from ._report_html import html_report
+
+        try:
+            html_report(args.journal, args.html)
+        except OSError as exc:
+            raise CliError(f"--html: cannot write {str(args.html)!r}: {exc}") from None
+        print(f"html: {args.html} ({args.html.stat().st_size / 1e6:.1f} MB)", file=out)
+    return 0
 
 
 def summary_lines(result: RunResult) -> list[str]:

@@ -7,7 +7,18 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["DONE", "WAIT", "Best", "Job", "Result", "Signal"]
+__all__ = [
+    "CONTINUE",
+    "DONE",
+    "STOP",
+    "WAIT",
+    "Best",
+    "Decision",
+    "Job",
+    "Result",
+    "Signal",
+    "Stats",
+]
 
 Number = int | float
 
@@ -28,6 +39,24 @@ class Signal(enum.Enum):
 
 WAIT = Signal.WAIT
 DONE = Signal.DONE
+
+
+class Decision(enum.Enum):
+    """What [`Hyperband.report`][hyperband.Hyperband.report] answers about a running job.
+
+    ``CONTINUE``: train on. ``STOP``: the early-stopping rule ended the job; it is resolved with
+    status ``"stopped"`` and its last reported value, and later calls for it are harmless.
+    """
+
+    CONTINUE = "CONTINUE"
+    STOP = "STOP"
+
+    def __repr__(self) -> str:
+        return f"hyperband.{self.name}"
+
+
+CONTINUE = Decision.CONTINUE
+STOP = Decision.STOP
 
 
 # Not slotted: attrs fills a frozen dict class through __dict__, which makes creating
@@ -88,21 +117,26 @@ class Job:
 
 @attrs.frozen(slots=False)
 class Result:
-    """What ``tell``/``fail`` recorded for a job.
+    """What ``tell``/``fail`` (or a stop) recorded for a job.
 
     Attributes:
         job: the job.
-        status: ``"succeeded"`` or ``"failed"``.
-        value: the objective value (the ``"default"`` of a dict), ``None`` for a failure.
+        status: ``"succeeded"``, ``"failed"`` or ``"stopped"`` (ended early by the stopping
+            rule; a ``tell`` or ``fail`` that arrives after the stop returns this same result).
+        value: the objective value (the ``"default"`` of a dict); for a stopped job its last
+            reported value; ``None`` for a failure.
         extra: the other keys of a dict result (empty for a plain number or a failure).
         error: the failure reason, ``None`` for a success.
+        step: where ``value`` was measured: the job's budget for a success, the last report's
+            step for a stopped job, ``None`` for a failure.
     """
 
     job: Job
-    status: Literal["succeeded", "failed"]
+    status: Literal["succeeded", "failed", "stopped"]
     value: float | None
     extra: dict[str, Any] = attrs.field(factory=dict)
     error: str | None = None
+    step: Number | None = None
 
 
 @attrs.frozen(slots=True)
@@ -132,3 +166,33 @@ class Best:
             "job_id": self.job_id,
             "config_id": self.config_id,
         }
+
+
+@attrs.frozen(slots=True)
+class Stats:
+    """Counters of a machine ([`Hyperband.stats`][hyperband.Hyperband.stats]).
+
+    Attributes:
+        n_asked: jobs handed out.
+        n_succeeded: jobs told.
+        n_failed: jobs failed.
+        n_stopped: jobs stopped early by the stopping rule.
+        n_reports: intermediate reports received.
+        n_promoted: promotions handed out or queued (configurations sent to a higher rung).
+        n_mispromoted: promoted configurations that are not, in hindsight, among the top of
+            their rung's results so far (``floor(r / eta)`` of its ``r`` successes and stops).
+            Always 0 in the synchronous modes, where a promotion waits until it is certain;
+            in ``"asynchronous"`` mode, the price of promoting early.
+    """
+
+    n_asked: int
+    n_succeeded: int
+    n_failed: int
+    n_stopped: int
+    n_reports: int
+    n_promoted: int
+    n_mispromoted: int
+
+    def to_dict(self) -> dict[str, int]:
+        """The counters as a dict."""
+        return attrs.asdict(self)

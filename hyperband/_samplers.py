@@ -1,6 +1,9 @@
 """Samplers: where the machine's new configurations come from.
 
-A sampler is anything with ``sample(rng, n) -> list[dict]`` (``Sampler``).
+A sampler is anything with ``sample(rng, n) -> list[dict]`` (``Sampler``). A *model-based*
+sampler (``ModelSampler``) also has ``observe(config, budget, loss)`` and accepts
+``sample(rng, n, *, pending=...)``; the machine then draws its configurations one at a time,
+lazily, so the model learns from every result told before each draw.
 ``RandomSampler`` draws from an NNI-format search space. It turns the validated space once
 into a tree of vectorised drawers (one numpy call per parameter for all ``n`` configurations)
 because sampling sits on the machine's per-job hot path.
@@ -9,8 +12,10 @@ because sampling sits on the machine's per-job hot path.
 from __future__ import annotations
 
 import decimal
+import importlib
+import inspect
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -19,7 +24,18 @@ import numpy.typing as npt
 from hyperband._errors import ArgumentTypeError, ConfigurationError, describe
 from hyperband._space import validate_space
 
-__all__ = ["RandomSampler", "Sampler"]
+__all__ = [
+    "SAMPLERS",
+    "ModelSampler",
+    "RandomSampler",
+    "Sampler",
+    "is_model_based",
+    "make_sampler",
+    "sampler_from_spec",
+    "sampler_spec",
+]
+
+Number = int | float
 
 # Draws the values of one parameter for n configurations, as plain Python objects.
 _Drawer = Callable[[np.random.Generator, int], list[Any]]
@@ -38,8 +54,10 @@ _FAST_INDEX_MAX = 2**32
 class Sampler(Protocol):
     """Anything that proposes configurations for the machine.
 
-    Model-based samplers (BOHB's KDE, ...) additionally have ``observe(config, budget, value)``;
-    the machine calls it when present.
+    A sampler without ``observe`` is a *batch* sampler: when a bracket starts, the machine
+    calls ``sample(rng, n)`` once for all its ``n`` configurations, with an RNG derived from
+    ``(seed, iteration, bracket)``. A sampler with ``observe`` is model-based: see
+    [`ModelSampler`][hyperband.ModelSampler].
 
     Examples:
         >>> isinstance(RandomSampler({"x": {"_type": "uniform", "_value": [0, 1]}}), Sampler)
@@ -49,6 +67,130 @@ class Sampler(Protocol):
     def sample(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
         """Return ``n`` new configurations, drawn with ``rng`` only."""
         ...
+
+
+@runtime_checkable
+class ModelSampler(Protocol):
+    """A sampler that learns from results: the machine draws its configurations lazily.
+
+    The machine calls:
+
+    - ``sample(rng, 1, pending=...)`` once per new configuration, at the ``ask()`` that hands
+      out that configuration's first job, with an RNG derived from
+      ``(seed, iteration, bracket, k)`` (``k``: the configuration's index in its bracket).
+      ``pending`` holds one ``(config, budget)`` pair per job handed out and not yet resolved,
+      oldest first, so that draws made while others run need not pile up on one point.
+    - ``observe(config, budget, loss)`` after every result: ``loss`` is the value turned so
+      that lower is better (``value`` when minimizing, ``-value`` when maximizing), ``None``
+      for a failed job; a job stopped early is observed at the budget it reached (its last
+      report's step) with its last reported value.
+
+    The contract that makes studies replayable: what ``sample`` returns depends only on
+    ``rng``, ``n``, ``pending`` and the sequence of ``observe`` calls made before it. A
+    snapshot or a journal then rebuilds the sampler by replaying those calls into a fresh one;
+    a sampler is never pickled. To be rebuilt without the user's help, a sampler also exposes
+    ``space`` and ``options`` such that ``type(s)(s.space, **s.options)`` is a fresh copy (see
+    ``sampler_spec``).
+
+    Examples:
+        >>> import numpy as np
+        >>> class BestSoFar:
+        ...     # Draws near the best configuration seen so far, else uniformly.
+        ...     def __init__(self):
+        ...         self.best = None  # (loss, x)
+        ...     def observe(self, config, budget, loss):
+        ...         if loss is not None and (self.best is None or loss < self.best[0]):
+        ...             self.best = (loss, config["x"])
+        ...     def sample(self, rng, n, *, pending=()):
+        ...         if self.best is None:
+        ...             return [{"x": float(rng.uniform(0, 1))} for _ in range(n)]
+        ...         x = self.best[1]
+        ...         return [{"x": float(np.clip(rng.normal(x, 0.1), 0, 1))} for _ in range(n)]
+        >>> isinstance(BestSoFar(), ModelSampler)
+        True
+    """
+
+    def sample(
+        self,
+        rng: np.random.Generator,
+        n: int,
+        *,
+        pending: Sequence[tuple[dict[str, Any], Number]] = (),
+    ) -> list[dict[str, Any]]:
+        """Return ``n`` new configurations, drawn with ``rng``, given what is running."""
+        ...
+
+    def observe(self, config: dict[str, Any], budget: Number, loss: float | None) -> None:
+        """Learn from one result (``loss``: lower is better; ``None``: the job failed)."""
+        ...
+
+
+def is_model_based(sampler: object) -> bool:
+    """True when the machine draws from ``sampler`` lazily (it has a callable ``observe``).
+
+    Raises:
+        ArgumentTypeError: it has ``observe`` but its ``sample`` does not accept ``pending``.
+    """
+    if not callable(getattr(sampler, "observe", None)):
+        return False
+    try:
+        params = inspect.signature(sampler.sample).parameters.values()  # type: ignore[attr-defined]
+    except (TypeError, ValueError):  # no signature to read: trust the protocol
+        return True
+    if not any(p.name == "pending" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        raise ArgumentTypeError(
+            "a sampler with observe() is model-based and is drawn lazily: its sample() must "
+            "accept a keyword argument pending (the (config, budget) pairs running now), "
+            f"got sample{inspect.signature(sampler.sample)} on {describe(sampler)}"  # type: ignore[attr-defined]
+        )
+    return True
+
+
+# The samplers a study can name (run(sampler=...), the CLI, NNI classArgs, journals): name ->
+# "module:class". Loaded on first use so `import hyperband` does not import them.
+SAMPLERS: dict[str, str] = {
+    "random": "hyperband._samplers:RandomSampler",
+    "kde": "hyperband._kde:KDESampler",
+}
+
+
+def _sampler_class(name: str) -> type[Any]:
+    module, _, cls = SAMPLERS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+
+
+def make_sampler(name: object, space: Mapping[str, Any], **options: Any) -> Any:
+    """Build a named sampler (``"random"``, ``"kde"``) over ``space``.
+
+    Raises:
+        ConfigurationError: an unknown name.
+    """
+    if not isinstance(name, str) or name not in SAMPLERS:
+        raise ConfigurationError(
+            f"sampler must be one of {', '.join(map(repr, SAMPLERS))} or a sampler object, "
+            f"got {describe(name)}"
+        )
+    if name == "random" and options:
+        raise ConfigurationError(f"sampler 'random' takes no options, got {sorted(options)}")
+    return _sampler_class(name)(space, **options)
+
+
+def sampler_spec(sampler: object) -> dict[str, Any] | None:
+    """A JSON description that rebuilds ``sampler`` (``None`` for a custom sampler).
+
+    ``{"name": "kde", "space": {...}, "options": {...}}`` for the samplers in ``SAMPLERS``.
+    """
+    for name in SAMPLERS:
+        module, _, cls = SAMPLERS[name].partition(":")
+        if type(sampler).__module__ == module and type(sampler).__name__ == cls:
+            options = getattr(sampler, "options", None) or {}
+            return {"name": name, "space": sampler.space, "options": dict(options)}  # type: ignore[attr-defined]
+    return None
+
+
+def sampler_from_spec(spec: Mapping[str, Any]) -> Any:
+    """The fresh sampler a ``sampler_spec`` describes."""
+    return make_sampler(spec["name"], spec["space"], **(spec.get("options") or {}))
 
 
 class RandomSampler:
@@ -98,6 +240,11 @@ class RandomSampler:
         """The validated search space (a fresh copy on every access)."""
         return validate_space(self._space)
 
+    @property
+    def options(self) -> dict[str, Any]:
+        """The constructor's keyword arguments (none): see ``sampler_spec``."""
+        return {}
+
     def sample(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
         """Draw ``n`` configurations.
 
@@ -116,25 +263,9 @@ class RandomSampler:
             ArgumentTypeError: ``rng`` is not a ``numpy.random.Generator`` or ``n`` not an int.
             ConfigurationError: ``n`` is negative.
         """
-        if not isinstance(rng, np.random.Generator):
-            raise ArgumentTypeError(
-                f"RandomSampler.sample: rng must be a numpy.random.Generator, got {describe(rng)}"
-            )
-        if type(n) is not int:
-            if isinstance(n, (bool, np.bool_)):
-                raise ArgumentTypeError(
-                    f"RandomSampler.sample: n must be an int, got {describe(n)}"
-                )
-            try:
-                n = operator.index(n)
-            except TypeError:
-                raise ArgumentTypeError(
-                    f"RandomSampler.sample: n must be an int, got {describe(n)}"
-                ) from None
-        if n <= 0:
-            if n == 0:
-                return []
-            raise ConfigurationError(f"RandomSampler.sample: n must be >= 0, got {describe(n)}")
+        n = check_sample_args(rng, n, "RandomSampler.sample")
+        if n == 0:
+            return []
         return self._block.draw(rng, n)
 
     def __repr__(self) -> str:
@@ -143,6 +274,28 @@ class RandomSampler:
             f", ... ({len(names)} parameters)" if len(names) > 4 else ""
         )
         return f"RandomSampler({shown})"
+
+
+def check_sample_args(rng: object, n: object, who: str) -> int:
+    """``n`` as an int after checking the arguments of a ``sample(rng, n)`` call.
+
+    Raises:
+        ArgumentTypeError: ``rng`` is not a ``numpy.random.Generator`` or ``n`` not an int.
+        ConfigurationError: ``n`` is negative.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentTypeError(f"{who}: rng must be a numpy.random.Generator, got {describe(rng)}")
+    if type(n) is not int:
+        if isinstance(n, (bool, np.bool_)):
+            raise ArgumentTypeError(f"{who}: n must be an int, got {describe(n)}")
+        try:
+            n = operator.index(n)  # type: ignore[arg-type]
+        except TypeError:
+            raise ArgumentTypeError(f"{who}: n must be an int, got {describe(n)}") from None
+    assert isinstance(n, int)
+    if n < 0:
+        raise ConfigurationError(f"{who}: n must be >= 0, got {describe(n)}")
+    return n
 
 
 class _Block:
@@ -238,6 +391,50 @@ def _compile_spec(kind: str, value: list[Any]) -> _Drawer:
 
         return draw_randint
 
+    finish = _finisher(kind, value)
+    a, b = float(value[0]), float(value[1])
+
+    if kind in ("uniform", "quniform"):
+        low, high = a, b
+
+        def draw_uniform(rng: np.random.Generator, n: int) -> list[Any]:
+            return finish(rng.uniform(low, high, n))
+
+        return draw_uniform
+
+    if kind in ("loguniform", "qloguniform"):
+        log_low, log_high = float(np.log(a)), float(np.log(b))
+
+        def draw_loguniform(rng: np.random.Generator, n: int) -> list[Any]:
+            x = rng.uniform(log_low, log_high, n)
+            np.exp(x, out=x)
+            return finish(x)
+
+        return draw_loguniform
+
+    mu, sigma = a, b
+    if kind in ("normal", "qnormal"):
+
+        def draw_normal(rng: np.random.Generator, n: int) -> list[Any]:
+            return finish(rng.normal(mu, sigma, n))
+
+        return draw_normal
+
+    def draw_lognormal(rng: np.random.Generator, n: int) -> list[Any]:
+        return finish(rng.lognormal(mu, sigma, n))
+
+    return draw_lognormal
+
+
+def _finisher(kind: str, value: list[Any]) -> Callable[[npt.NDArray[np.float64]], list[Any]]:
+    """``f(x)``: a continuous parameter's values from raw draws ``x`` in its own units.
+
+    ``x`` (modified in place) holds values of the underlying distribution: in ``[low, high]``
+    up to rounding for the uniform types, ``exp`` of a point of ``[log low, log high]`` for the
+    log-uniform ones, any float for the normal families. ``f`` clips to the bounds, q-rounds and
+    snaps, and returns plain floats: every sampler shares it, so that a value means the same
+    whichever sampler drew it.
+    """
     a, b = float(value[0]), float(value[1])
     q = float(value[2]) if len(value) == 3 else None
 
@@ -245,24 +442,20 @@ def _compile_spec(kind: str, value: list[Any]) -> _Drawer:
         low, high = a, b
         quantise = _quantiser(q, max(abs(low), abs(high)), low, high) if q else None
 
-        def draw_uniform(rng: np.random.Generator, n: int) -> list[Any]:
-            x = rng.uniform(low, high, n)
+        def finish_uniform(x: npt.NDArray[np.float64]) -> list[Any]:
             # low + (high - low) * u can round up to just past high.
             np.minimum(x, high, out=x)
             if quantise is not None:
                 quantise(x)
             return x.tolist()  # type: ignore[no-any-return]
 
-        return draw_uniform
+        return finish_uniform
 
     if kind in ("loguniform", "qloguniform"):
         low, high = a, b
-        log_low, log_high = float(np.log(low)), float(np.log(high))
         quantise = _quantiser(q, high, low, high) if q else None
 
-        def draw_loguniform(rng: np.random.Generator, n: int) -> list[Any]:
-            x = rng.uniform(log_low, log_high, n)
-            np.exp(x, out=x)
+        def finish_loguniform(x: npt.NDArray[np.float64]) -> list[Any]:
             # exp(log(low)) need not be low exactly.
             np.maximum(x, low, out=x)
             np.minimum(x, high, out=x)
@@ -270,29 +463,21 @@ def _compile_spec(kind: str, value: list[Any]) -> _Drawer:
                 quantise(x)
             return x.tolist()  # type: ignore[no-any-return]
 
-        return draw_loguniform
+        return finish_loguniform
 
     mu, sigma = a, b
     if kind in ("normal", "qnormal"):
-        quantise = _quantiser(q, abs(mu) + 10.0 * sigma, None, None) if q else None
+        extent = abs(mu) + 10.0 * sigma
+    else:
+        extent = float(np.exp(mu + 10.0 * sigma))
+    quantise = _quantiser(q, extent, None, None) if q else None
 
-        def draw_normal(rng: np.random.Generator, n: int) -> list[Any]:
-            x = rng.normal(mu, sigma, n)
-            if quantise is not None:
-                quantise(x)
-            return x.tolist()  # type: ignore[no-any-return]
-
-        return draw_normal
-
-    quantise = _quantiser(q, float(np.exp(mu + 10.0 * sigma)), None, None) if q else None
-
-    def draw_lognormal(rng: np.random.Generator, n: int) -> list[Any]:
-        x = rng.lognormal(mu, sigma, n)
+    def finish_normal(x: npt.NDArray[np.float64]) -> list[Any]:
         if quantise is not None:
             quantise(x)
         return x.tolist()  # type: ignore[no-any-return]
 
-    return draw_lognormal
+    return finish_normal
 
 
 def _copy_json(value: Any) -> Any:

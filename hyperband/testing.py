@@ -65,9 +65,16 @@ def schedule_params(
 
 
 @st.composite
-def machine_params(draw: st.DrawFn, *, max_budget: int = 27) -> dict[str, Any]:
+def machine_params(
+    draw: st.DrawFn,
+    *,
+    max_budget: int = 27,
+    exec_modes: tuple[str, ...] = ("parallelism", "serial"),
+) -> dict[str, Any]:
     """Keyword arguments for [`hyperband.Hyperband`][hyperband.Hyperband] small enough to run to
     the end.
+
+    ``exec_modes`` are the exec modes to draw from (add ``"asynchronous"`` to cover ASHA).
 
     Examples:
         >>> from hypothesis import find
@@ -81,7 +88,7 @@ def machine_params(draw: st.DrawFn, *, max_budget: int = 27) -> dict[str, Any]:
         "eta": eta,
         "min_budget": 1,
         "mode": draw(st.sampled_from(["maximize", "minimize"])),
-        "exec_mode": draw(st.sampled_from(["parallelism", "serial"])),
+        "exec_mode": draw(st.sampled_from(exec_modes)),
         "sizing": draw(st.sampled_from(["li2018", "table"])),
         "iterations": draw(st.integers(1, 2)),
         "seed": draw(st.integers(0, 2**32 - 1)),

@@ -15,10 +15,12 @@ from collections.abc import Generator
 import pytest
 
 REQUIRE_OPTIONAL = os.environ.get("HYPERBAND_REQUIRE_OPTIONAL", "") not in ("", "0")
-# The words of pytest.importorskip's own reasons and of tests/optional.py's; a skip for any
-# other reason (a platform, a deliberate opt-out) is left alone.
+# The words of pytest.importorskip's own reasons, of tests/optional.py's, and of any reason
+# that names an extra or an install command; a skip for any other reason (a platform, a
+# deliberate opt-out) is left alone.
 MISSING_PACKAGE = re.compile(
-    r"could not import|no module named|not installed|pip install|apt-get install", re.IGNORECASE
+    r"could not import|no module named|not installed|pip install|apt-get install|\bextra\b",
+    re.IGNORECASE,
 )
 
 

@@ -21,7 +21,8 @@ EXTRAS: dict[str, str | None] = {
     "nni": "nni",
     "optuna": "bench",
     "pandas": None,
-    "playwright": "docs",
+    "playwright": "browser",
+    "plotly": "report",
     "sklearn": "examples",
     "tqdm": "progress",
 }

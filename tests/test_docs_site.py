@@ -13,8 +13,8 @@ and this fails on:
   table cells that break inside a name;
 - console errors, failed requests, and requests to anything but the site itself.
 
-Needs the docs extra (mkdocs, playwright) and a Chromium binary (Debian: apt-get install
-chromium); without them it skips, with the install line in the reason.
+Needs the docs and browser extras (mkdocs, playwright) and a Chromium binary (Debian: apt-get
+install chromium); without them it skips, with the install line in the reason.
 """
 
 from __future__ import annotations

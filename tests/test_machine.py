@@ -332,13 +332,15 @@ def test_pending_is_oldest_first() -> None:
 
 class ObservingSampler:
     def __init__(self) -> None:
-        self.seen: list[tuple[Any, Any, float]] = []
+        self.seen: list[tuple[Any, Any, float | None]] = []
 
-    def sample(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+    def sample(
+        self, rng: np.random.Generator, n: int, *, pending: Any = ()
+    ) -> list[dict[str, Any]]:
         return [{"u": float(u)} for u in rng.random(n)]
 
-    def observe(self, config: dict[str, Any], budget: float, value: float) -> None:
-        self.seen.append((config, budget, value))
+    def observe(self, config: dict[str, Any], budget: float, loss: float | None) -> None:
+        self.seen.append((config, budget, loss))
 
 
 def test_custom_sampler_is_used_and_observes() -> None:
@@ -348,11 +350,13 @@ def test_custom_sampler_is_used_and_observes() -> None:
     assert isinstance(job, Job)
     assert set(job.config) == {"u"}
     hb.tell(job.id, 0.25)
-    assert sampler.seen == [(job.config, 1, 0.25)]
+    assert sampler.seen == [(job.config, 1, -0.25)]  # maximize: loss = -value
     with pytest.raises(hyperband.SnapshotError, match="space_or_sampler is required"):
         Hyperband.restore(hb.snapshot())
-    again = Hyperband.restore(hb.snapshot(), sampler)
+    fresh = ObservingSampler()
+    again = Hyperband.restore(hb.snapshot(), fresh)
     assert again.snapshot() == hb.snapshot()
+    assert fresh.seen == sampler.seen
 
 
 class BadSampler:

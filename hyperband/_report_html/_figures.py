@@ -1,0 +1,487 @@
+"""The report's charts as plotly figure specs: plain dicts (``data``, ``layout``) for plotly.js.
+
+Nothing here imports plotly: the page hands these dicts to ``Plotly.newPlot`` in the browser,
+and the tests validate them with ``plotly.graph_objects.Figure``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._data import (
+    PENDING,
+    JobRow,
+    StudyData,
+    best_curves,
+    dimensions,
+    funnel,
+    learning_curves,
+    start_time,
+    worker_index,
+)
+
+__all__ = ["FIGURES", "STATUS_COLOURS", "figures", "status_colour"]
+
+Figure = dict[str, Any]
+
+# Tableau 10: distinct, colour-blind-friendlier than plotly's default, and readable on white.
+PALETTE = [
+    "#4c78a8",
+    "#f58518",
+    "#e45756",
+    "#72b7b2",
+    "#54a24b",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#bab0ac",
+]
+STATUS_COLOURS = {
+    "succeeded": "#4c78a8",
+    "failed": "#e45756",
+    "stopped": "#f58518",
+    PENDING: "#bab0ac",
+}
+# Statuses this version does not know get these, in order of their names.
+OTHER_COLOURS = ["#b279a2", "#9d755d", "#72b7b2", "#ff9da6", "#eeca3b"]
+FUNNEL_COLOURS = {
+    "promoted": "#54a24b",
+    "final": "#4c78a8",
+    "not promoted": "#9ecae9",
+    "not started": "#e8e8e8",
+}
+FUNNEL_ORDER = ["promoted", "final", "not promoted", "stopped", "failed"]
+# Viridis without its last, pale yellow sixth: every colour stays visible on white.
+VIRIDIS = ["#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39"]
+# Value colours of the parallel coordinates: poor values pale, the best dark (drawn on top).
+VALUE_SCALE = [[0.0, "#dbe4ef"], [0.5, "#6f9bd1"], [1.0, "#08306b"]]
+FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
+
+# The charts, in page order: (key, title, what it shows).
+FIGURES = [
+    (
+        "best",
+        "Best value",
+        "Every result (colour: its budget; ✕: a stopped job's last report) and the incumbent "
+        "(the best value at the largest budget reached, as the machine defines best), "
+        "against the budget spent and against time.",
+    ),
+    (
+        "funnel",
+        "Brackets and rungs",
+        "Per bracket s, the configurations of each rung i (budget r): promoted to the next "
+        "rung, not promoted, failed, stopped, still running or not started.",
+    ),
+    (
+        "timeline",
+        "Workers",
+        "One row per worker, one bar per job from its start to its end. The buttons change "
+        "the colouring.",
+    ),
+    (
+        "parcoords",
+        "Configurations",
+        "One line per finished job with a value, coloured by that value. Drag along an axis "
+        "to filter (e.g. keep only the largest budget); drag an axis title to reorder.",
+    ),
+    (
+        "curves",
+        "Learning curves",
+        "The values each configuration reported (context.report(step, value)) across its "
+        "rungs, grouped by the largest budget it reached. Click a legend entry to hide a group.",
+    ),
+]
+
+
+def status_colour(status: str, known: list[str] | None = None) -> str:
+    """The colour of a status; unknown statuses get stable colours by name."""
+    if status in STATUS_COLOURS:
+        return STATUS_COLOURS[status]
+    others = sorted({s for s in known or [status] if s not in STATUS_COLOURS})
+    k = others.index(status) if status in others else 0
+    return OTHER_COLOURS[k % len(OTHER_COLOURS)]
+
+
+def _budget_colours(budgets: list[float]) -> dict[float, str]:
+    ordered = sorted(set(budgets))
+    if len(ordered) == 1:
+        return {ordered[0]: VIRIDIS[2]}
+    last = len(VIRIDIS) - 1
+    return {b: VIRIDIS[round(k * last / (len(ordered) - 1))] for k, b in enumerate(ordered)}
+
+
+def _better(data: StudyData) -> str:
+    return "higher is better" if data.maximize else "lower is better"
+
+
+def _layout(**extra: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        "font": FONT,
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "hoverlabel": {"align": "left"},
+        "legend": {"orientation": "h", "y": -0.22},
+    }
+    layout.update(extra)
+    return layout
+
+
+def _axis(title: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "title": {"text": title},
+        "gridcolor": "#eeeeee",
+        "zerolinecolor": "#dddddd",
+        "linecolor": "#999999",
+        **extra,
+    }
+
+
+def figures(data: StudyData) -> dict[str, tuple[Figure | None, str]]:
+    """Every chart: ``key -> (figure or None, note)``; the note says why a chart is empty."""
+    return {
+        "best": best_figure(data),
+        "funnel": funnel_figure(data),
+        "timeline": timeline_figure(data),
+        "parcoords": parcoords_figure(data),
+        "curves": curves_figure(data),
+    }
+
+
+# ---------------------------------------------------------------------- best value
+
+
+def best_figure(data: StudyData) -> tuple[Figure | None, str]:
+    """Results and the incumbent against budget spent (left) and time (right)."""
+    finished = data.finished
+    if not any(j.value is not None for j in finished):
+        return None, "No job has a value yet."
+    by_budget, by_time = best_curves(data)
+    t0 = start_time(data)
+    colours = _budget_colours([j.budget for j in finished if j.value is not None])
+    timed = any(math.isfinite(j.end) for j in finished)
+    traces: list[dict[str, Any]] = []
+    for budget, colour in colours.items():
+        pos = [k for k, j in enumerate(finished) if j.value is not None and j.budget == budget]
+        jobs = [finished[k] for k in pos]
+        common = {
+            "type": "scatter",
+            "mode": "markers",
+            "name": f"budget {budget:g}",
+            "legendgroup": f"budget {budget:g}",
+            "y": [j.value for j in jobs],
+            "marker": {
+                "color": colour,
+                "size": 7,
+                "opacity": 0.75,
+                "symbol": ["circle" if j.status == "succeeded" else "x" for j in jobs],
+            },
+            "customdata": [[j.id, j.config_id, j.status] for j in jobs],
+            "hovertemplate": "job %{customdata[0]} (configuration %{customdata[1]}, "
+            "%{customdata[2]})<br>value %{y:.6g}<extra>budget " + f"{budget:g}</extra>",
+        }
+        traces.append({**common, "x": [by_budget.x[k] for k in pos]})
+        if timed:
+            traces.append(
+                {
+                    **common,
+                    "x": [j.end - t0 if math.isfinite(j.end) else None for j in jobs],
+                    "xaxis": "x2",
+                    "showlegend": False,
+                }
+            )
+    line = {"color": "#222222", "width": 2, "shape": "hv"}
+    name = "best at the largest budget reached"
+    traces.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": name,
+            "legendgroup": "best",
+            "x": by_budget.x,
+            "y": by_budget.best,
+            "line": line,
+            "hovertemplate": "best %{y:.6g} after %{x:g} budget units<extra></extra>",
+        }
+    )
+    layout = _layout(
+        height=380,
+        xaxis=_axis("budget spent (units)", domain=[0.0, 0.47] if timed else [0.0, 1.0]),
+        yaxis=_axis(f"value ({_better(data)})"),
+    )
+    if timed:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "legendgroup": "best",
+                "showlegend": False,
+                "x": by_time.x,
+                "y": by_time.best,
+                "xaxis": "x2",
+                "line": line,
+                "hovertemplate": "best %{y:.6g} at %{x:.3g} s<extra></extra>",
+            }
+        )
+        layout["xaxis2"] = _axis(
+            "seconds since the first job started", domain=[0.53, 1.0], anchor="y"
+        )
+    return {"data": traces, "layout": layout}, ""
+
+
+# ---------------------------------------------------------------------- funnel
+
+
+def funnel_figure(data: StudyData) -> tuple[Figure | None, str]:
+    """Stacked bars per bracket and rung: outcomes of the configurations there."""
+    cells = funnel(data)
+    if not cells:
+        return None, "No bracket has started yet."
+    iterations = {c.iteration for c in cells}
+    brackets = [
+        f"it {c.iteration}, s={c.bracket}" if len(iterations) > 1 else f"s={c.bracket}"
+        for c in cells
+    ]
+    rungs = [f"i={c.rung} r={c.budget:g}" for c in cells]
+    keys = {k for c in cells for k in c.counts}
+    known = [k for k in FUNNEL_ORDER if k in keys]
+    others = sorted(keys - set(FUNNEL_ORDER) - {PENDING})
+    order = [*known, *others]
+    if PENDING in keys:
+        order.append(PENDING)
+    if any(c.not_started for c in cells):
+        order.append("not started")
+    statuses = sorted(keys - set(FUNNEL_COLOURS))
+    traces: list[dict[str, Any]] = []
+    for key in order:
+        counts = [c.not_started if key == "not started" else c.counts.get(key, 0) for c in cells]
+        colour = FUNNEL_COLOURS.get(key) or status_colour(key, statuses)
+        traces.append(
+            {
+                "type": "bar",
+                "name": key,
+                "x": [brackets, rungs],
+                # None, not 0: no empty bar to hover over.
+                "y": [n or None for n in counts],
+                "marker": {"color": colour, "line": {"color": "white", "width": 0.5}},
+                "hovertemplate": "%{x}: %{y} " + key + "<extra></extra>",
+            }
+        )
+    totals = [sum(c.counts.values()) + c.not_started for c in cells]
+    labels = []
+    for c, total in zip(cells, totals, strict=True):
+        promoted = c.counts.get("promoted", 0)
+        labels.append(f"{total}→{promoted}" if promoted else str(total))
+    traces.append(
+        {
+            "type": "scatter",
+            "mode": "text",
+            "x": [brackets, rungs],
+            "y": totals,
+            "text": labels,
+            "textposition": "top center",
+            "textfont": {"size": 10, "color": "#444444"},
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
+    )
+    layout = _layout(
+        height=380,
+        barmode="stack",
+        bargap=0.15,
+        xaxis=_axis("", tickangle=0),
+        yaxis=_axis("configurations", rangemode="tozero"),
+    )
+    layout["legend"] = {"orientation": "h", "y": -0.3}
+    return {"data": traces, "layout": layout}, ""
+
+
+# ---------------------------------------------------------------------- timeline
+
+
+def _bars(
+    jobs: list[JobRow], workers: dict[str, int], t0: float, name: str, colour: str
+) -> dict[str, Any]:
+    return {
+        "type": "bar",
+        "orientation": "h",
+        "name": name,
+        "y": [f"w{workers[j.worker]}" for j in jobs],
+        "x": [max(j.end - j.start, 0.0) for j in jobs],
+        "base": [j.start - t0 for j in jobs],
+        "marker": {"color": colour, "line": {"color": "white", "width": 0.3}},
+        # Numbers in customdata and the words once in the template: a third of the bytes of
+        # a text per bar.
+        "customdata": [
+            [j.id, j.config_id, j.bracket, j.rung, j.budget, j.status, j.end - j.start]
+            for j in jobs
+        ],
+        "hovertemplate": "job %{customdata[0]} (configuration %{customdata[1]}), bracket "
+        "s=%{customdata[2]}, rung %{customdata[3]}, budget %{customdata[4]}<br>"
+        "%{customdata[5]}, %{customdata[6]:.3g} s<extra></extra>",
+    }
+
+
+def timeline_figure(data: StudyData) -> tuple[Figure | None, str]:
+    """Jobs as bars on their worker's row; buttons colour them by bracket, rung or status."""
+    jobs = [j for j in data.finished if j.timed]
+    if not jobs:
+        return None, "No finished job with a start and end time yet."
+    workers = worker_index(data)
+    t0 = min(j.start for j in jobs)
+    groupings: list[tuple[str, list[tuple[str, list[JobRow], str]]]] = []
+    brackets = sorted({j.bracket for j in jobs}, reverse=True)
+    groupings.append(
+        (
+            "bracket",
+            [
+                (f"bracket s={s}", [j for j in jobs if j.bracket == s], PALETTE[k % len(PALETTE)])
+                for k, s in enumerate(brackets)
+            ],
+        )
+    )
+    rungs = sorted({j.rung for j in jobs})
+    groupings.append(
+        (
+            "rung",
+            [
+                (f"rung i={i}", [j for j in jobs if j.rung == i], VIRIDIS[min(k, len(VIRIDIS) - 1)])
+                for k, i in enumerate(rungs)
+            ],
+        )
+    )
+    statuses = sorted({j.status for j in jobs})
+    groupings.append(
+        (
+            "status",
+            [(s, [j for j in jobs if j.status == s], status_colour(s, statuses)) for s in statuses],
+        )
+    )
+    traces = []
+    owner = []
+    for g, (_, groups) in enumerate(groupings):
+        for name, mine, colour in groups:
+            trace = _bars(mine, workers, t0, name, colour)
+            trace["visible"] = g == 0
+            traces.append(trace)
+            owner.append(g)
+    buttons = [
+        {
+            "label": f"colour by {label}",
+            "method": "restyle",
+            "args": [{"visible": [o == g for o in owner]}],
+        }
+        for g, (label, _) in enumerate(groupings)
+    ]
+    rows = len(workers)
+    layout = _layout(
+        height=min(140 + 26 * rows, 900),
+        barmode="overlay",
+        bargap=0.25,
+        xaxis=_axis("seconds since the first job started", rangemode="tozero"),
+        yaxis=_axis(
+            "worker",
+            type="category",
+            categoryorder="array",
+            categoryarray=[f"w{k}" for k in range(rows)],
+            autorange="reversed",
+        ),
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "buttons": buttons,
+                "x": 0.0,
+                "y": 1.02,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "pad": {"t": 0, "b": 0},
+                "showactive": True,
+            }
+        ],
+    )
+    layout["margin"] = {"l": 60, "r": 20, "t": 50, "b": 50}
+    layout["legend"] = {"orientation": "v", "x": 1.01, "y": 1}
+    return {"data": traces, "layout": layout}, ""
+
+
+# ---------------------------------------------------------------------- parallel coordinates
+
+
+def parcoords_figure(data: StudyData) -> tuple[Figure | None, str]:
+    """Parallel coordinates of the finished jobs, coloured by value (best: darkest)."""
+    lines, dims = dimensions(data)
+    if not lines:
+        return None, "No job has a value yet."
+    specs = []
+    for d in dims:
+        spec: dict[str, Any] = {
+            "label": d.label,
+            "values": d.values,
+            "range": list(d.range),
+            "tickvals": [t for t, _ in d.ticks],
+            "ticktext": [text for _, text in d.ticks],
+        }
+        specs.append(spec)
+    values = [j.value for j in lines]
+    trace = {
+        "type": "parcoords",
+        "dimensions": specs,
+        "line": {
+            "color": values,
+            "colorscale": VALUE_SCALE,
+            # Dark is best in either direction.
+            "reversescale": not data.maximize,
+            "showscale": True,
+            "colorbar": {"title": {"text": f"value<br>({_better(data)})"}, "thickness": 14},
+        },
+        "labelangle": -20 if len(dims) > 7 else 0,
+        "labelside": "top",
+        "labelfont": {"size": 12},
+        "tickfont": {"size": 10},
+    }
+    layout = _layout(height=460)
+    layout["margin"] = {"l": 70, "r": 40, "t": 80, "b": 30}
+    return {"data": [trace], "layout": layout}, ""
+
+
+# ---------------------------------------------------------------------- learning curves
+
+
+def curves_figure(data: StudyData) -> tuple[Figure | None, str]:
+    """Reported values per configuration, one trace per largest budget reached."""
+    groups = learning_curves(data)
+    if not groups:
+        return None, (
+            "No intermediate reports: call context.report(step, value) in the objective to "
+            "see learning curves here."
+        )
+    colours = _budget_colours([g.budget for g in groups])
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": f"reached budget {g.budget:g} ({g.configs} configuration"
+            + ("s" if g.configs != 1 else "")
+            + ")",
+            "x": g.x,
+            "y": g.y,
+            "customdata": g.ids,
+            "connectgaps": False,
+            "line": {"color": colours[g.budget], "width": 1.2},
+            "marker": {"color": colours[g.budget], "size": 3},
+            "opacity": 0.8,
+            "hovertemplate": "configuration %{customdata[0]}, job %{customdata[1]} (rung "
+            "%{customdata[2]})<br>step %{x:g}: %{y:.6g}<extra></extra>",
+        }
+        for g in groups
+    ]
+    layout = _layout(
+        height=400,
+        xaxis=_axis("step"),
+        yaxis=_axis(f"reported value ({_better(data)})"),
+    )
+    return {"data": traces, "layout": layout}, ""

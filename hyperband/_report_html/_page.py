@@ -1,0 +1,437 @@
+"""The report page: one self-contained HTML file, and its live regeneration."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import html
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from .._records import jsonable
+from ._data import PENDING, JobRow, StudyData, from_result, read_journal, worker_index
+from ._figures import FIGURES, figures, status_colour
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .._records import RunResult
+
+__all__ = ["EXTRA", "html_report", "live", "plotly_js", "render", "write_atomic"]
+
+EXTRA = "report"  # pip install 'hyperband[report]'
+ERROR_CHARS = 4000  # a failure's traceback is cut to its last characters (its useful end)
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_js() -> tuple[str, str]:
+    """plotly.js as shipped inside the plotly wheel, and its version.
+
+    Raises:
+        ImportError: plotly is not installed; the message names the extra to install.
+    """
+    try:
+        from plotly.offline import get_plotlyjs, get_plotlyjs_version
+    except ImportError as exc:
+        raise ImportError(
+            f"the HTML report needs plotly: pip install 'hyperband[{EXTRA}]'"
+        ) from exc
+    return get_plotlyjs(), get_plotlyjs_version()
+
+
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def _finite(obj: Any, digits: int = 0) -> Any:
+    """``obj`` with NaN and infinities as ``None`` (JSON.parse rejects them), and floats
+    rounded to ``digits`` significant digits if given (charts need no more; the file shrinks).
+    """
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            return None
+        return float(f"{obj:.{digits}g}") if digits else obj
+    if isinstance(obj, dict):
+        return {k: _finite(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v, digits) for v in obj]
+    return obj
+
+
+def _script_json(obj: Any) -> str:
+    """JSON safe inside a ``<script>`` element: no ``</script>``, no ``<!--``."""
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=False, default=jsonable)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no reason given)"
+
+
+# ---------------------------------------------------------------------- the jobs table
+
+COLUMNS = [
+    ("job", "job", "num"),
+    ("config_id", "config", "num"),
+    ("status", "status", "str"),
+    ("iteration", "iteration", "num"),
+    ("bracket", "s", "num"),
+    ("rung", "rung", "num"),
+    ("budget", "budget", "num"),
+    ("value", "value", "num"),
+    ("duration", "seconds", "num"),
+    ("worker", "worker", "str"),
+    ("attempts", "attempts", "num"),
+    ("config", "configuration", "str"),
+    ("error", "failure", "str"),
+]
+
+
+def table(data: StudyData) -> dict[str, Any]:
+    """The jobs table: columns, one row per job (finished first, then pending), and colours.
+
+    Each row has two hidden cells after the columns: the failure's last line (the summary
+    of its collapsed traceback) and the worker's full label.
+    """
+    workers = worker_index(data)
+    rows = []
+    pending = [j for j in data.jobs if not j.finished]
+    for j in [*data.finished, *pending]:
+        error = j.error
+        if error is not None and len(error) > ERROR_CHARS:
+            error = "…" + error[-ERROR_CHARS:]
+        rows.append(
+            [
+                j.id,
+                j.config_id,
+                j.status,
+                j.iteration,
+                j.bracket,
+                j.rung,
+                j.budget,
+                j.value,
+                (j.end - j.start) if j.timed else None,
+                f"w{workers[j.worker]}" if j.worker in workers else (j.worker or None),
+                j.attempts if j.finished else None,
+                json.dumps(j.config, sort_keys=True, default=jsonable),
+                error,
+                None if error is None else _last_line(error),
+                j.worker,
+            ]
+        )
+    statuses = sorted({j.status for j in data.jobs})
+    digits = {"value": 6, "duration": 3, "budget": 6}
+    return {
+        "columns": [
+            {"key": key, "label": label, "type": kind, "digits": digits.get(key)}
+            for key, label, kind in COLUMNS
+        ],
+        "rows": rows,
+        "statuses": statuses,
+        "colours": {s: status_colour(s, statuses) for s in statuses},
+        "statusIndex": 2,
+        "reason": len(COLUMNS),
+        "workerLabel": len(COLUMNS) + 1,
+    }
+
+
+# ---------------------------------------------------------------------- the page
+
+
+def best_job(data: StudyData) -> JobRow | None:
+    """The machine's best: the best success at the largest budget reached (lower config id on
+    ties)."""
+    ok = [j for j in data.finished if j.status == "succeeded" and j.value is not None]
+    if not ok:
+        return None
+    top = max(j.budget for j in ok)
+    sign = -1.0 if data.maximize else 1.0
+    return min(
+        (j for j in ok if j.budget == top), key=lambda j: (sign * (j.value or 0.0), j.config_id)
+    )
+
+
+def _stats(data: StudyData) -> list[tuple[str, str]]:
+    finished = data.finished
+    scheduled = data.scheduled
+    counts: dict[str, int] = {}
+    for j in data.jobs:
+        counts[j.status] = counts.get(j.status, 0) + 1
+    stats = []
+    best = best_job(data)
+    if best is not None:
+        stats.append(
+            (
+                f"{best.value:.6g}",
+                f"best at budget {best.budget:g} (configuration {best.config_id}, job {best.id})",
+            )
+        )
+    of = "" if scheduled is None else f" of {scheduled}"
+    stats.append((f"{len(finished)}{of}", "jobs finished" + (" of scheduled" if of else "")))
+    stats.extend(
+        (str(counts[s]), PENDING + " (asked, no result)" if s == PENDING else s)
+        for s in sorted(counts, key=lambda s: (s != "succeeded", s == PENDING, s))
+    )
+    spent = math.fsum(j.budget for j in finished)
+    stats.append((f"{spent:g}", "budget units spent"))
+    timed = [j for j in finished if j.timed]
+    if timed:
+        wall = max(j.end for j in timed) - min(j.start for j in timed)
+        busy = math.fsum(j.end - j.start for j in timed)
+        workers = len({j.worker for j in timed})
+        stats.append((f"{wall:.3g} s", "wall time, first start to last end"))
+        use = f", {busy / (workers * wall):.0%} busy" if wall > 0 else ""
+        stats.append((str(workers), f"worker{'s' if workers != 1 else ''}{use}"))
+    return stats
+
+
+def _state(data: StudyData, refresh: float | None, stopped: bool) -> tuple[str, str]:
+    if data.complete:
+        return "complete", "study complete"
+    if refresh is not None:
+        return "live", f"live: this page reloads every {refresh:g} s"
+    if stopped:
+        return "", "live updates stopped; study not complete"
+    unknown = data.complete is None and data.source != "RunResult"
+    return "", "completeness unknown" if unknown else "study not complete"
+
+
+def render(
+    data: StudyData,
+    *,
+    refresh: float | None = None,
+    title: str | None = None,
+    stopped: bool = False,
+) -> str:
+    """The report page of ``data``.
+
+    Args:
+        data: the study.
+        refresh: reload the page every this many seconds (live mode); ``None``: never.
+        title: the page title (default: the journal's path).
+        stopped: live mode was stopped before the study completed (said in the header).
+
+    Raises:
+        ImportError: plotly is not installed (the message names the extra).
+    """
+    plotly, plotly_version = plotly_js()
+    from .. import __version__
+
+    title = title or f"hyperband report: {data.source}"
+    charts = figures(data)
+    payload = {
+        "figures": _finite({key: fig for key, (fig, _) in charts.items()}, digits=7),
+        "table": _finite(table(data)),
+    }
+    state_class, state_text = _state(data, refresh, stopped)
+    p = data.params
+    keys = ("max_budget", "eta", "min_budget", "mode", "exec_mode", "sizing", "iterations", "seed")
+    params = " ".join(f"{k}={p[k]}" for k in keys if k in p)
+    stats = "".join(
+        f'<div class="stat"><b>{html.escape(value)}</b><span>{html.escape(label)}</span></div>'
+        for value, label in _stats(data)
+    )
+    best = best_job(data)
+    best_config = (
+        ""
+        if best is None
+        else '<p class="best-config">best configuration: <code>'
+        + html.escape(json.dumps(best.config, sort_keys=True, default=jsonable))
+        + "</code></p>"
+    )
+    sections = []
+    for key, heading, what in FIGURES:
+        fig, note = charts[key]
+        inner = f'<div class="note">{html.escape(note)}</div>' if note else ""
+        # The chart's height before plotly draws it: the page does not jump as charts appear,
+        # so a reload (live mode) can restore the scroll position.
+        height = "" if fig is None else f' style="height: {fig["layout"]["height"]}px"'
+        sections.append(
+            f'<section class="card" id="section-{key}"><h2>{html.escape(heading)}</h2>'
+            f'<p class="what">{html.escape(what)}</p>'
+            f'<div class="chart" id="chart-{key}"{height}>{inner}</div></section>'
+        )
+    meta = "" if refresh is None else f'<meta http-equiv="refresh" content="{refresh:g}">'
+    written = time.strftime("%Y-%m-%d %H:%M:%S")
+    torn = f"; ignored a partly written last line ({data.torn} bytes)" if data.torn else ""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="hyperband {__version__}">
+{meta}
+<title>{html.escape(title)}</title>
+<style>
+{_asset("report.css")}
+</style>
+<script>
+{plotly}
+</script>
+</head>
+<body>
+<header>
+<h1>{html.escape(title)}<span class="state {state_class}">{html.escape(state_text)}</span></h1>
+<div class="muted">{html.escape(params)}</div>
+</header>
+<main>
+<div class="stats">{stats}</div>
+{best_config}
+{"".join(sections)}
+<section class="card" id="section-jobs"><h2>Jobs</h2>
+<p class="what">Click a column title to sort (again to reverse); type to filter (every word
+must match somewhere in the row). A failure's reason opens to its traceback.</p>
+<div class="controls">
+<input id="jobs-filter" type="search" placeholder="filter jobs, e.g. failed 27"
+ aria-label="filter jobs">
+<select id="jobs-status" aria-label="status"><option value="">any status</option></select>
+<output id="jobs-count"></output></div>
+<div class="table-wrap"><table id="jobs"><thead><tr></tr></thead><tbody></tbody></table></div>
+</section>
+</main>
+<footer>Written {written} by hyperband {__version__} from {html.escape(data.source)}{torn};
+charts by plotly.js {plotly_version}, inlined: this file needs no network.</footer>
+<script id="report-data" type="application/json">{_script_json(payload)}</script>
+<script>
+{_asset("report.js")}
+</script>
+</body>
+</html>
+"""
+
+
+def waiting_page(journal: Path, refresh: float) -> str:
+    """The live page before the journal exists (or holds its header)."""
+    name = html.escape(str(journal))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="{refresh:g}">
+<title>hyperband report: waiting for {name}</title>
+<style>{_asset("report.css")}</style></head>
+<body><header><h1>hyperband report: {name}<span class="state live">live</span></h1></header>
+<main><section class="card"><div class="note">Waiting for the study to write {name};
+this page reloads every {refresh:g} s.</div></section></main></body></html>
+"""
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    A browser reloading the page never sees half a file.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        # mkstemp makes the file private (0600); a report is meant to be read.
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def html_report(
+    source: str | os.PathLike[str] | RunResult,
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+) -> Path:
+    """Write an interactive HTML report of a study: one self-contained file, no network needed.
+
+    It shows the best value against budget spent and time, the bracket/rung funnel with
+    promotions, the worker timeline, parallel coordinates of the configurations, learning
+    curves from ``context.report``, and a sortable, filterable table of the jobs. Needs the
+    ``report`` extra (plotly): ``pip install 'hyperband[report]'``.
+
+    Args:
+        source: a journal written by ``run(journal=...)`` (finished or still running: it is
+            read without its lock), or a [`RunResult`][hyperband.RunResult].
+        path: the HTML file to write (replaced atomically).
+        title: the page title (default: from the journal's path).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ImportError: plotly is not installed.
+        JournalError: ``source`` is not a journal.
+
+    Example:
+        >>> import hyperband, pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> space = {"x": {"_type": "uniform", "_value": [0, 1]}}
+        >>> _ = hyperband.run(lambda c, b: c["x"] * b, space, max_budget=9, seed=0,
+        ...                   journal=folder / "study.jsonl", progress=False)
+        >>> hyperband.html_report(folder / "study.jsonl", folder / "report.html")  # doctest: +SKIP
+        PosixPath('.../report.html')
+    """
+    from .._records import RunResult
+
+    data = from_result(source) if isinstance(source, RunResult) else read_journal(source)
+    out = Path(path)
+    write_atomic(out, render(data, title=title))
+    return out
+
+
+def _read_live(journal: Path) -> StudyData | None:
+    """The journal's study, or ``None`` while there is none yet (no file, no header)."""
+    from .._journal import read
+
+    try:
+        events, _, _ = read(journal)
+    except FileNotFoundError:
+        return None
+    if not events:
+        return None
+    return read_journal(journal)
+
+
+def live(
+    journal: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    interval: float = 5.0,
+    out: IO[str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Rewrite the report every ``interval`` seconds until the study is complete.
+
+    The page reloads itself (a meta refresh) while the study runs; the last version does not.
+    The journal is read without its lock, so the running study is never disturbed; a torn
+    last line (a write in progress) is ignored. Ctrl-C stops it: the page is written once
+    more without the reload.
+
+    Returns:
+        0 when the study completed, 130 when interrupted.
+    """
+    journal, target = Path(journal), Path(path)
+    out = out if out is not None else sys.stdout
+    print(f"live: rewriting {target} every {interval:g} s; Ctrl-C to stop", file=out, flush=True)
+    data: StudyData | None = None
+    try:
+        while True:
+            data = _read_live(journal)
+            if data is None:
+                write_atomic(target, waiting_page(journal, interval))
+            elif data.complete:
+                write_atomic(target, render(data))
+                print(f"live: the study is complete; {target} is final", file=out)
+                return 0
+            else:
+                write_atomic(target, render(data, refresh=interval))
+            sleep(interval)
+    except KeyboardInterrupt:
+        with contextlib.suppress(KeyboardInterrupt):
+            if data is not None:
+                write_atomic(target, render(data, stopped=True))
+        print(f"live: stopped; {target} no longer reloads", file=out)
+        return 130

@@ -1,0 +1,149 @@
+// The report's own script: draws the plotly figures and runs the jobs table (sort, filter).
+// Everything it needs is in the page: the data is the JSON in #report-data.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("report-data").textContent);
+
+  function drawCharts() {
+    var config = { responsive: true, displaylogo: false, scrollZoom: false };
+    var drawn = [];
+    Object.keys(data.figures).forEach(function (key) {
+      var fig = data.figures[key];
+      var div = document.getElementById("chart-" + key);
+      if (!fig || !div) return;
+      if (typeof Plotly === "undefined") {
+        div.textContent = "plotly.js did not load: the charts cannot be drawn.";
+        return;
+      }
+      drawn.push(Plotly.newPlot(div, fig.data, fig.layout, config));
+    });
+    return Promise.all(drawn);
+  }
+
+  // ------------------------------------------------------------------ the jobs table
+  var table = data.table;
+  var columns = table.columns;
+  var tbody = document.querySelector("#jobs tbody");
+  var filterBox = document.getElementById("jobs-filter");
+  var statusBox = document.getElementById("jobs-status");
+  var countOut = document.getElementById("jobs-count");
+  var rows = [];
+
+  function cell(col, value, row) {
+    var td = document.createElement("td");
+    td.className = "col-" + col.key;
+    if (value === null || value === undefined || value === "") {
+      td.textContent = col.key === "error" ? "" : "–";
+      return td;
+    }
+    if (col.key === "status") {
+      var badge = document.createElement("span");
+      badge.className = "badge";
+      badge.style.background = table.colours[value] || "#888";
+      badge.textContent = value;
+      td.appendChild(badge);
+    } else if (col.key === "error") {
+      var details = document.createElement("details");
+      var summary = document.createElement("summary");
+      summary.textContent = row[table.reason];
+      var pre = document.createElement("pre");
+      pre.textContent = value;
+      details.appendChild(summary);
+      details.appendChild(pre);
+      td.appendChild(details);
+    } else if (col.key === "config") {
+      var code = document.createElement("code");
+      code.textContent = value;
+      td.appendChild(code);
+    } else if (col.key === "worker") {
+      td.textContent = value;
+      td.title = row[table.workerLabel] || "";
+    } else if (col.type === "num" && typeof value === "number") {
+      td.textContent = col.digits ? Number(value.toPrecision(col.digits)).toString() : String(value);
+    } else {
+      td.textContent = String(value);
+    }
+    return td;
+  }
+
+  function build() {
+    var fragment = document.createDocumentFragment();
+    table.rows.forEach(function (row, index) {
+      var tr = document.createElement("tr");
+      tr.dataset.status = row[table.statusIndex];
+      columns.forEach(function (col, k) { tr.appendChild(cell(col, row[k], row)); });
+      var text = row.map(function (v) { return v === null ? "" : String(v); }).join(" ").toLowerCase();
+      rows.push({ tr: tr, row: row, text: text, index: index });
+      fragment.appendChild(tr);
+    });
+    tbody.appendChild(fragment);
+  }
+
+  function missing(v) { return v === null || v === undefined || v === ""; }
+
+  var sortKey = -1, sortDir = 1;
+  function sortBy(k) {
+    sortDir = sortKey === k ? -sortDir : 1;
+    sortKey = k;
+    var numeric = columns[k].type === "num";
+    rows.sort(function (a, b) {
+      var x = a.row[k], y = b.row[k], xm = missing(x), ym = missing(y);
+      // Missing values last in both directions; ties keep the original order.
+      if (xm || ym) return (xm - ym) || a.index - b.index;
+      var c = numeric ? x - y : String(x).localeCompare(String(y), undefined, { numeric: true });
+      return sortDir * c || a.index - b.index;
+    });
+    var fragment = document.createDocumentFragment();
+    rows.forEach(function (r) { fragment.appendChild(r.tr); });
+    tbody.appendChild(fragment);
+    document.querySelectorAll("#jobs thead th").forEach(function (th, j) {
+      th.setAttribute("aria-sort", j === k ? (sortDir > 0 ? "ascending" : "descending") : "none");
+    });
+  }
+
+  function applyFilter() {
+    var words = filterBox.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var status = statusBox.value;
+    var shown = 0;
+    rows.forEach(function (r) {
+      var ok = (!status || r.row[table.statusIndex] === status) &&
+        words.every(function (w) { return r.text.indexOf(w) >= 0; });
+      r.tr.hidden = !ok;
+      if (ok) shown += 1;
+    });
+    countOut.textContent = shown + " of " + rows.length + " jobs";
+  }
+
+  function header() {
+    var tr = document.querySelector("#jobs thead tr");
+    columns.forEach(function (col, k) {
+      var th = document.createElement("th");
+      th.setAttribute("aria-sort", "none");
+      th.className = "col-" + col.key;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = col.label;
+      button.title = "sort by " + col.label;
+      button.addEventListener("click", function () { sortBy(k); });
+      th.appendChild(button);
+      tr.appendChild(th);
+    });
+    table.statuses.forEach(function (s) {
+      var option = document.createElement("option");
+      option.value = s;
+      option.textContent = s;
+      statusBox.appendChild(option);
+    });
+  }
+
+  header();
+  build();
+  applyFilter();
+  filterBox.addEventListener("input", applyFilter);
+  statusBox.addEventListener("change", applyFilter);
+
+  drawCharts().then(
+    function () { document.body.dataset.ready = "1"; },
+    function (err) { document.body.dataset.ready = "error"; throw err; }
+  );
+})();
