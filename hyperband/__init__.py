@@ -21,9 +21,22 @@ from ._errors import (
     JobResolvedError,
     SearchSpaceError,
     SnapshotError,
+    TooManyFailuresError,
     UnknownJobError,
 )
-from ._jobs import CONTINUE, DONE, STOP, WAIT, Best, Decision, Job, Result, Signal, Stats
+from ._jobs import (
+    CONTINUE,
+    DONE,
+    STOP,
+    WAIT,
+    Best,
+    Decision,
+    EarlyStopped,
+    Job,
+    Result,
+    Signal,
+    Stats,
+)
 from ._machine import Hyperband
 from ._samplers import ModelSampler, RandomSampler, Sampler
 from ._schedule import Bracket, Rung, Schedule, schedule
@@ -31,6 +44,7 @@ from ._space import validate_space
 from ._stopping import MedianRule, Peer, RungRule, StoppingRule, StopView, value_at
 
 if TYPE_CHECKING:
+    from ._journal import JournalError, JournalMismatchError
     from ._kde import KDESampler
     from ._records import JobRecord, RunResult
     from ._report_html import html_report
@@ -41,6 +55,8 @@ if TYPE_CHECKING:
 # sampler is a sizeable module; importing them on first use keeps `import hyperband` (the
 # machine alone) cheap for embedders.
 _LAZY = {
+    "JournalError": "._journal",
+    "JournalMismatchError": "._journal",
     "KDESampler": "._kde",
     "run": "._runner",
     "RunResult": "._records",
@@ -77,12 +93,15 @@ __all__ = [
     "Bracket",
     "ConfigurationError",
     "Decision",
+    "EarlyStopped",
     "Hyperband",
     "HyperbandError",
     "InvalidResultError",
     "Job",
     "JobRecord",
     "JobResolvedError",
+    "JournalError",
+    "JournalMismatchError",
     "KDESampler",
     "MedianRule",
     "ModelSampler",
@@ -102,6 +121,7 @@ __all__ = [
     "Stats",
     "StopView",
     "StoppingRule",
+    "TooManyFailuresError",
     "UnknownJobError",
     "__version__",
     "html_report",

@@ -12,7 +12,8 @@ Commands:
 
 Bad arguments print one line, ``hyperband: error: ...``, and exit with code 2; never a
 traceback. Errors the library raises on bad input (``HyperbandError``) are reported the same
-way.
+way. Exit codes: see ``main``. A closed pipe (``hyperband report ... | head``) ends the command
+quietly, like other Unix tools.
 """
 
 from __future__ import annotations
@@ -20,16 +21,20 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import math
 import os
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from ._errors import HyperbandError
+from ._errors import HyperbandError, TooManyFailuresError
 from ._machine import EXEC_MODES
-from ._schedule import SIZINGS, schedule
+from ._samplers import SAMPLERS
+from ._schedule import DEFAULT_MAX_JOBS, SIZINGS, degenerate, schedule
+from ._stopping import STOPPING_RULES
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._records import RunResult
@@ -39,7 +44,10 @@ __all__ = ["CliError", "load_objective", "main"]
 EXECUTORS = ("serial", "threads", "processes", "dask")
 EXIT_FAILURE = 1  # the study could not finish (the dask scheduler was lost): resume it
 EXIT_USAGE = 2
+EXIT_JOBS_FAILED = 3  # no job succeeded, or --max-failures stopped the run
 EXIT_INTERRUPTED = 130  # the shell's convention for a process stopped by SIGINT
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool killed by a closed pipe reports
+SORTS = ("budget", "value", "job", "duration")
 
 
 class CliError(Exception):
@@ -81,6 +89,16 @@ def _int_at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a JSON object, got {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object, got {text!r}")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     value = _number(text)
     if value <= 0:
@@ -94,6 +112,16 @@ def _add_schedule_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-budget", type=_number, default=1, help="smallest budget (default 1)")
     p.add_argument(
         "--sizing", choices=SIZINGS, default="li2018", help="bracket sizing rule (default li2018)"
+    )
+
+
+def _add_max_jobs(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-jobs",
+        type=_int_at_least(1),
+        default=DEFAULT_MAX_JOBS,
+        help=f"refuse a schedule of more jobs per iteration (default {DEFAULT_MAX_JOBS}): "
+        "a bigger one is almost always a slip (a budget in the wrong unit, an eta close to 1)",
     )
 
 
@@ -122,6 +150,7 @@ def _parser() -> _Parser:
         action="store_true",
         help="simulate promotions resumed from checkpoints (cost: budget - previous budget)",
     )
+    _add_max_jobs(p)
 
     p = sub.add_parser(
         "run",
@@ -136,9 +165,31 @@ def _parser() -> _Parser:
     )
     _add_schedule_args(p)
     p.add_argument(
-        "--exec-mode", choices=EXEC_MODES, default="parallelism", help="default parallelism"
+        "--exec-mode",
+        choices=EXEC_MODES,
+        default="parallelism",
+        help="default parallelism; asynchronous: ASHA's promotions",
     )
     p.add_argument("--iterations", type=_int_at_least(1), default=1, help="default 1")
+    p.add_argument(
+        "--sampler",
+        choices=tuple(SAMPLERS),
+        default="random",
+        help="where configurations come from: random (default) or kde (BOHB's model)",
+    )
+    p.add_argument(
+        "--sampler-options",
+        type=_json_object,
+        metavar="JSON",
+        help="keyword arguments of the sampler, e.g. '{\"top_fraction\": 0.1}'",
+    )
+    p.add_argument(
+        "--early-stop",
+        choices=tuple(STOPPING_RULES),
+        help="stop unpromising jobs at their context.report() calls: median or rung "
+        "(default: no early stopping)",
+    )
+    _add_max_jobs(p)
     p.add_argument(
         "--executor",
         choices=EXECUTORS,
@@ -163,6 +214,28 @@ def _parser() -> _Parser:
     p.add_argument("--minimize", action="store_true", help="minimize (default: maximize)")
     p.add_argument("--timeout", type=_positive_seconds, help="seconds per job before it fails")
     p.add_argument("--retries", type=_int_at_least(0), default=0, help="retries of a failed job")
+    p.add_argument(
+        "--max-failures",
+        type=_int_at_least(1),
+        metavar="N",
+        help="stop the run once N of its jobs failed (exit code 3); default: never",
+    )
+    p.add_argument(
+        "--study-name", help="a name for the study, kept in the journal (resuming needs it)"
+    )
+    p.add_argument(
+        "--allow-objective-change",
+        action="store_true",
+        help="resume a journal written by an objective of another module:function (one you "
+        "renamed or moved)",
+    )
+    p.add_argument(
+        "--keep-checkpoints",
+        choices=("best", "all"),
+        default="best",
+        help="best (default): remove a configuration's checkpoint directory once it can no "
+        "longer be promoted, except the best one's; all: keep every directory",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar or log lines")
 
     p = sub.add_parser(
@@ -174,6 +247,22 @@ def _parser() -> _Parser:
     )
     p.add_argument("journal", type=Path, help="the journal file")
     p.add_argument("--plot", type=Path, metavar="OUT", help="write the figure here (.png, .svg)")
+    p.add_argument(
+        "--trials",
+        action="store_true",
+        help="also print a table of the jobs: configuration, budget, value, status, and why a "
+        "failed job failed",
+    )
+    p.add_argument(
+        "--sort",
+        choices=SORTS,
+        default="budget",
+        help="order of --trials: budget (largest budget first, then best value; the default), "
+        "value (best first), job (job id), duration (longest first); failed jobs come last",
+    )
+    p.add_argument(
+        "--top", type=_int_at_least(1), metavar="K", help="--trials: only the first K rows"
+    )
     p.add_argument(
         "--html",
         type=Path,
@@ -203,8 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit code: 0 on success, 1 when the dask scheduler was lost mid-study (run again
-        to resume), 2 on bad arguments, 130 when interrupted.
+        The exit code: 0 on success; 1 when the dask scheduler was lost mid-study (run again
+        to resume); 2 on bad arguments; 3 when no job succeeded or ``--max-failures`` stopped
+        the run; 130 when interrupted; 141 when the reader of the output went away (a closed
+        pipe).
 
     Example:
         >>> main(["schedule", "--max-budget", "9", "--eta", "3"])  # doctest: +NORMALIZE_WHITESPACE
@@ -217,6 +308,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         3 brackets, 22 jobs, 78 budget units per iteration
         0
     """
+    # The library's warnings (a degenerate schedule, a journal resumed without a check) are
+    # one line each, like the errors.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LineFormatter())
+    handler.setLevel(logging.WARNING)
+    logger = logging.getLogger("hyperband")
+    logger.addHandler(handler)
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe shows on the last write
+    except BrokenPipeError:
+        # The reader went away (| head): stop quietly like a Unix tool. Python's documented
+        # recipe: point stdout at devnull so the flush at exit does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    finally:
+        logger.removeHandler(handler)
+    return code
+
+
+class _LineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = " ".join(record.getMessage().split())
+        return f"hyperband: {record.levelname.lower()}: {line}"
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help: argparse printed it and asked to exit
@@ -233,6 +352,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, HyperbandError) as exc:
         return _usage_error(str(exc))
     return 0
+
+
+def _warn(message: str) -> None:
+    print(f"hyperband: warning: {' '.join(message.split())}", file=sys.stderr)
 
 
 def _usage_error(message: str) -> int:
@@ -252,7 +375,11 @@ def _cmd_schedule(args: argparse.Namespace, out: IO[str]) -> None:
         min_budget=args.min_budget,
         sizing=args.sizing,
         integer_budgets=args.integer_budgets,
+        max_jobs=args.max_jobs,
     )
+    reason = degenerate(sched)
+    if reason is not None:
+        _warn(reason)
     print(sched, file=out)
     print(
         f"\n{len(sched.brackets)} brackets, {sched.total_jobs} jobs, "
@@ -423,6 +550,14 @@ def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:
             progress=not args.no_progress,
             timeout=args.timeout,
             retries=args.retries,
+            study_name=args.study_name,
+            allow_objective_change=args.allow_objective_change,
+            max_failures=args.max_failures,
+            keep_checkpoints=args.keep_checkpoints,
+            sampler=args.sampler,
+            sampler_options=args.sampler_options,
+            early_stop=args.early_stop,
+            max_jobs=args.max_jobs,
         )
     except OSError as exc:
         # The driver's own files (the journal, its checkpoint folder): the objective's errors
@@ -432,10 +567,30 @@ def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:
                 f"--journal: cannot use {str(exc.filename)!r}: {exc.strerror or exc}"
             ) from None
         raise CliError(f"cannot run the study: {type(exc).__name__}: {exc}") from None
-    except KeyboardInterrupt:
-        where = f"; the journal {str(args.journal)!r} is complete" if args.journal else ""
-        print(f"hyperband: interrupted{where}: run the same command to resume", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        _print_so_far(exc, out, args.journal)
+        if args.journal is not None:
+            print(
+                f"hyperband: interrupted; the journal {str(args.journal)!r} is complete: run "
+                "the same command to resume",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                "hyperband: interrupted; nothing can be resumed (no --journal): the best so far "
+                "is above; pass --journal FILE to be able to resume a study",
+                file=sys.stderr,
+            )
         return EXIT_INTERRUPTED
+    except TooManyFailuresError as exc:
+        _print_so_far(exc, out, args.journal)
+        where = (
+            f"; the journal {str(args.journal)!r} resumes the study"
+            if args.journal is not None
+            else ""
+        )
+        print(f"hyperband: error: {_one_line(str(exc))}{where}", file=sys.stderr)
+        return EXIT_JOBS_FAILED
     except SchedulerLostError as exc:
         where = (
             f"the journal {str(args.journal)!r} is complete: start the scheduler and workers "
@@ -449,7 +604,24 @@ def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:
         if client is not None:
             close_client(client)
     _print_result(result, out, journal=args.journal)
+    if result.n_succeeded == 0:
+        print(
+            f"hyperband: error: no job succeeded ({result.n_failed} failed): see the reasons above",
+            file=sys.stderr,
+        )
+        return EXIT_JOBS_FAILED
     return 0
+
+
+def _print_so_far(exc: BaseException, out: IO[str], journal: Path | None) -> None:
+    """The summary of a run stopped by ``exc`` (run() attaches what it had done)."""
+    result = getattr(exc, "result", None)
+    if result is not None:
+        _print_result(result, out, journal=journal)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _print_result(result: RunResult, out: IO[str], *, journal: Path | None = None) -> None:
@@ -469,11 +641,12 @@ def _print_result(result: RunResult, out: IO[str], *, journal: Path | None = Non
     retried = sum(r.attempts > 1 for r in result.history)
     print(
         f"jobs: {len(result.history)} of {scheduled} scheduled finished: "
-        f"{result.n_succeeded} succeeded, {result.n_failed} failed, {retried} retried",
+        f"{result.n_succeeded} succeeded, {result.n_failed} failed, "
+        + (f"{result.n_stopped} stopped early, " if result.n_stopped else "")
+        + f"{retried} retried",
         file=out,
     )
-    spent = math.fsum(float(r.job.budget) for r in result.history)
-    print(f"budget: {spent:g} units", file=out)
+    print(f"budget: {_spent(result):g} units", file=out)
     for r in [r for r in result.history if r.status == "failed"][:5]:
         print(f"failed: job {r.job.id} at budget {r.job.budget:g}: {_last_line(r.error)}", file=out)
     if result.n_failed > 5:
@@ -485,6 +658,19 @@ def _print_result(result: RunResult, out: IO[str], *, journal: Path | None = Non
         print(f"journal: {journal} (summary: hyperband report {journal})", file=out)
 
 
+def _cost(record: Any) -> float:
+    """Budget units a job used, counted from scratch: its budget, or where it was stopped."""
+    if record.status == "stopped":
+        return float(record.extra.get("stopped_at", record.job.budget))
+    return float(record.job.budget)
+
+
+def _spent(result: RunResult) -> float:
+    """Budget units the study's jobs used, failed ones included (they ran too); a stopped
+    job counts up to the step where it was stopped."""
+    return math.fsum(_cost(r) for r in result.history)
+
+
 def _last_line(text: str | None) -> str:
     lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
     return lines[-1] if lines else "(no reason given)"
@@ -493,13 +679,15 @@ def _last_line(text: str | None) -> str:
 # ---------------------------------------------------------------------- report
 
 
-def _load_journal(path: Path) -> RunResult:
-    """Read a journal into a RunResult; the one place that knows where journals come from."""
+def _load_journal(path: Path) -> tuple[RunResult, dict[str, Any]]:
+    """Read a journal into a RunResult and its study header; the one place that reads them."""
     if not path.is_file():
         raise CliError(f"JOURNAL: file {str(path)!r} does not exist")
+    from ._journal import read
     from ._records import RunResult
 
-    return RunResult.from_journal(path)
+    result = RunResult.from_journal(path)
+    return result, read(path)[0][0]
 
 
 def _check_html(args: argparse.Namespace) -> None:
@@ -540,10 +728,14 @@ def _cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
             pyplot()
         except ImportError as exc:
             raise CliError(f"--plot: {exc}") from None
-    result = _load_journal(args.journal)
+    result, study = _load_journal(args.journal)
     print(f"journal: {args.journal}", file=out)
-    for line in summary_lines(result):
+    for line in summary_lines(result, study):
         print(line, file=out)
+    if args.trials:
+        print("trials:", file=out)
+        for line in trial_lines(result, sort=args.sort, top=args.top):
+            print(line, file=out)
     if args.plot is not None:
         try:
             plot_result(result, args.plot, title=str(args.journal))
@@ -561,43 +753,57 @@ def _cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def summary_lines(result: RunResult) -> list[str]:
-    """The text summary of a study (``hyperband report``), one string per line."""
+def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> list[str]:
+    """The text summary of a study (``hyperband report``), one string per line.
+
+    Args:
+        result: the study (see ``RunResult.from_journal``).
+        study: the journal's header, for the objective and the study's name.
+    """
     p = result.params
     keys = ("max_budget", "eta", "min_budget", "mode", "exec_mode", "sizing", "iterations", "seed")
     lines = ["study: " + " ".join(f"{k}={p[k]}" for k in keys if k in p)]
+    if study is not None and (study.get("objective") or study.get("study_name")):
+        name = study.get("study_name")
+        lines.append(
+            f"objective: {study.get('objective') or 'not recorded'}"
+            + ("" if name is None else f" (study {name!r})")
+        )
     iterations = p.get("iterations") or 1
     scheduled = result.schedule.total_jobs * iterations
     history = result.history
-    state = "complete" if len(history) >= scheduled else f"{scheduled - len(history)} unfinished"
+    if not result.done:
+        state = f"unfinished: up to {max(0, scheduled - len(history))} more to run"
+    elif len(history) < scheduled:
+        which = "failed and stopped jobs are" if result.n_stopped else "failed jobs are"
+        state = f"complete; {which} not promoted, so fewer ran"
+    else:
+        state = "complete"
     lines.append(
         f"jobs: {len(history)} of {scheduled} scheduled ({state}): "
         f"{result.n_succeeded} succeeded, {result.n_failed} failed"
+        + (f", {result.n_stopped} stopped early" if result.n_stopped else "")
     )
-    spent = math.fsum(float(r.job.budget) for r in history)
     lines.append(
-        f"budget: {spent:g} units spent of {float(result.schedule.total_budget) * iterations:g} "
-        "scheduled"
+        f"budget: {_spent(result):g} units spent of "
+        f"{float(result.schedule.total_budget) * iterations:g} scheduled"
     )
     timed = [r for r in history if math.isfinite(r.start) and math.isfinite(r.end)]
     if timed:
-        wall = max(r.end for r in timed) - min(r.start for r in timed)
-        busy = math.fsum(r.duration for r in timed)
-        workers = len({r.worker for r in timed})
-        use = f", utilisation {busy / (workers * wall):.0%}" if wall > 0 else ""
-        lines.append(
-            f"time: {wall:.3g} s wall (first start to last end), {busy:.3g} s busy on "
-            f"{workers} worker{'s' if workers != 1 else ''}{use}"
-        )
+        lines.append(_time_line([(r.start, r.end) for r in timed]))
     lines.append("brackets:")
-    rows = [("iteration", "s", "jobs", "failed", "budget", "best at max")]
+    rows = [("iteration", "s", "jobs", "failed", "stopped", "budget", "best at max")]
     groups: dict[tuple[int, int], list[Any]] = {}
     for r in history:
         groups.setdefault((r.job.iteration, r.job.bracket), []).append(r)
     maximize = p.get("mode", "maximize") == "maximize"
     for (it, s), recs in sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
         top = max(r.job.budget for r in recs)
-        values = [r.value for r in recs if r.value is not None and r.job.budget == top]
+        values = [
+            r.value
+            for r in recs
+            if r.status == "succeeded" and r.value is not None and r.job.budget == top
+        ]
         best = (max if maximize else min)(values) if values else None
         rows.append(
             (
@@ -605,14 +811,13 @@ def summary_lines(result: RunResult) -> list[str]:
                 str(s),
                 str(len(recs)),
                 str(sum(r.status == "failed" for r in recs)),
-                f"{math.fsum(float(r.job.budget) for r in recs):g}",
+                str(sum(r.status == "stopped" for r in recs)),
+                f"{math.fsum(_cost(r) for r in recs):g}",
                 "-" if best is None else f"{best:.6g} @ {top:g}",
             )
         )
-    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    lines.extend(
-        "  " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows
-    )
+    lines.extend(_table(rows))
+    lines.extend(_failure_lines(result))
     best_result = result.best
     if best_result is None:
         lines.append("best: none (no job succeeded)")
@@ -625,8 +830,150 @@ def summary_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def _table(rows: Sequence[Sequence[str]], *, left: int = 0) -> list[str]:
+    """Rows as aligned text: numbers right-aligned; the last ``left`` columns left-aligned."""
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    first_left = len(widths) - left
+    out = []
+    for row in rows:
+        cells = [
+            c.ljust(w) if k >= first_left else c.rjust(w)
+            for k, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        out.append(("  " + "  ".join(cells)).rstrip())
+    return out
+
+
+# A stretch with no job running longer than this is the time between a stopped run and its
+# resume, not the runner's own overhead (which is milliseconds between jobs).
+_BETWEEN_RUNS = 10.0
+
+
+def _time_line(spans: Sequence[tuple[float, float]]) -> str:
+    """Wall time, busy time, peak concurrency and utilisation of jobs ``(start, end)``.
+
+    A resumed study has a gap between its runs, and new worker names in each: gaps of more
+    than ``_BETWEEN_RUNS`` seconds with no job running are left out of the wall time, and the
+    workers are counted as the most jobs running at once.
+    """
+    wall = max(end for _, end in spans) - min(start for start, _ in spans)
+    busy = math.fsum(end - start for start, end in spans)
+    between = 0.0
+    reach = math.inf
+    for start, end in sorted(spans):
+        if start - reach > _BETWEEN_RUNS:
+            between += start - reach
+        reach = end if reach == math.inf else max(reach, end)
+    # Ends before starts at the same instant: a worker handing over is not two jobs at once.
+    edges = sorted([(end, -1) for _, end in spans] + [(start, 1) for start, _ in spans])
+    peak = running = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    active = wall - between
+    when = f"{wall:.3g} s wall (first start to last end)"
+    if between > 0:
+        when = (
+            f"{active:.3g} s wall (first start to last end: {wall:.3g} s, less {between:.3g} s "
+            "between runs with no job running)"
+        )
+    use = f", utilisation {busy / (peak * active):.0%}" if active > 0 and peak > 0 else ""
+    return (
+        f"time: {when}, {busy:.3g} s busy, at most {peak} job{'s' if peak != 1 else ''} at once"
+        f"{use}"
+    )
+
+
+def _failure_lines(result: RunResult, limit: int = 5) -> list[str]:
+    """Why jobs failed: their last error lines, alike ones (differing in numbers) grouped."""
+    groups: dict[str, list[str]] = {}
+    for r in result.history:
+        if r.status == "failed":
+            reason = _last_line(r.error)
+            groups.setdefault(re.sub(r"\d+(\.\d+)?", "N", reason), []).append(reason)
+    if not groups:
+        return []
+    ranked = sorted(groups.values(), key=len, reverse=True)
+    plural = "s" if len(ranked) != 1 else ""
+    lines = [f"failures: {result.n_failed} jobs failed, for {len(ranked)} reason{plural}:"]
+    for reasons in ranked[:limit]:
+        alike = f" (and {len(reasons) - 1} alike)" if len(reasons) > 1 else ""
+        lines.append(f"  {len(reasons):>5} x {reasons[0]}{alike}")
+    if len(ranked) > limit:
+        lines.append(f"  ... and {len(ranked) - limit} other reasons (see --trials)")
+    return lines
+
+
+def trial_lines(result: RunResult, *, sort: str = "budget", top: int | None = None) -> list[str]:
+    """The jobs of a study as a table (``hyperband report --trials``), one string per line.
+
+    Args:
+        result: the study.
+        sort: ``"budget"`` (largest budget first, then best value), ``"value"`` (best
+            first), ``"job"`` (job id) or ``"duration"`` (longest first); failed jobs come
+            after the successes in the first two.
+        top: keep only the first ``top`` rows.
+    """
+    sign = -1.0 if result.params.get("mode", "maximize") == "maximize" else 1.0
+
+    def rank(r: Any) -> tuple[float, ...]:
+        # Stopped jobs' values are partial (measured before their budget): after successes.
+        failed = 0 if r.status == "succeeded" else 1 if r.status == "stopped" else 2
+        value = math.inf if r.value is None else sign * r.value
+        if sort == "budget":
+            return (-float(r.job.budget), failed, value, r.job.id)
+        if sort == "value":
+            return (failed, value, -float(r.job.budget), r.job.id)
+        if sort == "duration":
+            duration = r.duration if math.isfinite(r.duration) else -math.inf
+            return (-duration, r.job.id)
+        return (r.job.id,)
+
+    records = sorted(result.history, key=rank)[:top]
+    if not records:
+        return ["  (no job finished)"]
+    head = ("job", "config", "iteration", "s", "rung", "budget", "status", "value", "seconds")
+    rows: list[tuple[str, ...]] = [(*head, "parameters", "reason")]
+    for r in records:
+        rows.append(
+            (
+                str(r.job.id),
+                str(r.job.config_id),
+                str(r.job.iteration),
+                str(r.job.bracket),
+                str(r.job.rung),
+                f"{r.job.budget:g}",
+                r.status,
+                "-" if r.value is None else f"{r.value:.6g}",
+                f"{r.duration:.3g}" if math.isfinite(r.duration) else "-",
+                json.dumps(r.job.config, sort_keys=True),
+                ""
+                if r.status == "succeeded"
+                else f"stopped at step {r.extra.get('stopped_at', '?')}"
+                if r.status == "stopped"
+                else _last_line(r.error),
+            )
+        )
+    return _table(rows, left=2)
+
+
 def plot_result(result: RunResult, path: Path, *, title: str | None = None) -> None:
     """Save the worker timeline and the best value against budget spent to ``path``."""
+    from ._report import pyplot
+
+    fig = result_figure(result, title=title)
+    try:
+        fig.savefig(path, dpi=120)
+    finally:
+        pyplot().close(fig)
+
+
+def result_figure(result: RunResult, *, title: str | None = None) -> Any:
+    """The figure of ``hyperband report --plot`` (a matplotlib Figure; the caller closes it).
+
+    Top: the worker timeline. Bottom: every result, and the best value at the largest budget
+    reached, against the budget spent so far (failed jobs' budget included: they ran too).
+    """
     from ._report import Span, plot_best, plot_timeline, pyplot
 
     plt = pyplot()
@@ -641,11 +988,15 @@ def plot_result(result: RunResult, path: Path, *, title: str | None = None) -> N
         for r in timed
     ]
     finished = sorted(result.history, key=lambda r: r.end if math.isfinite(r.end) else 0.0)
-    results = [
-        (float(r.job.budget), r.value, float(r.job.budget), r.job.config_id)
-        for r in finished
-        if r.value is not None
-    ]
+    results = []
+    unpaid = 0.0  # budget of failed jobs, charged to the next success's point
+    for r in finished:
+        if r.status != "succeeded" or r.value is None:
+            unpaid += _cost(r)
+            continue
+        budget = float(r.job.budget)
+        results.append((unpaid + budget, r.value, budget, r.job.config_id))
+        unpaid = 0.0
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 8), layout="constrained")
     try:
         plot_timeline(spans, ax=ax1, xlabel="time since the first job started (s)", title=title)
@@ -655,6 +1006,7 @@ def plot_result(result: RunResult, path: Path, *, title: str | None = None) -> N
             ax=ax2,
             title="best value against budget spent",
         )
-        fig.savefig(path, dpi=120)
-    finally:
+    except BaseException:
         plt.close(fig)
+        raise
+    return fig

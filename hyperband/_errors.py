@@ -20,6 +20,7 @@ __all__ = [
     "JobResolvedError",
     "SearchSpaceError",
     "SnapshotError",
+    "TooManyFailuresError",
     "UnknownJobError",
 ]
 
@@ -74,3 +75,23 @@ class InvalidResultError(HyperbandError, ValueError, TypeError):
 
 class SnapshotError(HyperbandError, ValueError):
     """``Hyperband.restore`` received a snapshot it cannot rebuild a machine from."""
+
+
+class TooManyFailuresError(HyperbandError, RuntimeError):
+    """``run(..., max_failures=N)`` stopped the run: N of its jobs failed.
+
+    Attributes:
+        failures: how many jobs failed in this run (a resumed study's earlier failures are
+            not counted).
+        max_failures: the bound.
+        result: the ``RunResult`` so far (``done`` is False), or ``None``.
+    """
+
+    def __init__(self, failures: int, max_failures: int, last: str) -> None:
+        self.failures = failures
+        self.max_failures = max_failures
+        self.result: Any = None
+        super().__init__(
+            f"max_failures: {failures} jobs failed in this run (max_failures={max_failures}), "
+            f"so it stopped; the last one: {last}"
+        )

@@ -282,6 +282,16 @@ def _cancel_queued(tasks: collections.deque[_Task | None]) -> None:
             task[0].cancel()
 
 
+class _Undelivered:
+    """The marker ``ProcessBackend._run`` returns for a task it could not send."""
+
+
+_UNDELIVERED = _Undelivered()
+
+# Seconds to wait for the exit of a process whose pipe closed, before making sure with a kill.
+_REAP_WAIT = 5.0
+
+
 class _Worker:
     __slots__ = ("conn", "future", "process", "thread")
 
@@ -410,6 +420,8 @@ class ProcessBackend:
                         continue
                     w.future = future
                 died = self._run(w, future, fn, args)
+                if isinstance(died, _Undelivered):
+                    died = self._resend(w, future, fn, args)
                 with self._cond:
                     w.future = None
                 if died is not None:
@@ -427,17 +439,44 @@ class ProcessBackend:
                 w.future = None
             self._close(w, graceful=True)
 
-    def _run(
+    def _resend(
         self, w: _Worker, future: concurrent.futures.Future[Any], fn: Fn, args: Any
     ) -> WorkerDiedError | None:
-        """Run one task on ``w``'s process; resolve ``future``, or return how the process died."""
+        """The task never reached ``w``'s process, dead already: send it to a fresh one."""
+        with self._cond:
+            w.future = None  # so that replacing the process is this thread's alone
+        self._close(w, graceful=False)
+        try:
+            self._spawn(w)
+        except Exception as exc:
+            future.set_exception(exc)
+            return None
+        with self._cond:
+            w.future = future
+        died = self._run(w, future, fn, args)
+        if isinstance(died, _Undelivered):  # a fresh process dead before its first task
+            process = w.process
+            assert process is not None
+            label = f"{socket.gethostname()}/{process.pid}/MainThread"
+            return WorkerDiedError(process.pid, process.exitcode, label)
+        return died
+
+    def _run(
+        self, w: _Worker, future: concurrent.futures.Future[Any], fn: Fn, args: Any
+    ) -> WorkerDiedError | _Undelivered | None:
+        """Run one task on ``w``'s process; resolve ``future``, or return how the process died.
+
+        Returns ``_UNDELIVERED`` when the task could not be sent: the process had died before
+        (a forkserver reports deaths late on a loaded machine, so the liveness check before
+        sending can miss one). The job never ran, so it is not charged.
+        """
         conn, process = w.conn, w.process
         assert conn is not None
         assert process is not None
         try:
             conn.send((fn, args))
-        except OSError:  # the process died between the liveness check and now
-            pass
+        except OSError:  # the process is gone: nobody reads the pipe
+            return _UNDELIVERED
         except Exception as exc:  # the task does not pickle: nothing was sent
             future.set_exception(exc)
             return None
@@ -453,7 +492,14 @@ class ProcessBackend:
             except Exception as exc:  # the reply does not unpickle in the driver
                 reply = ("error", exc)
         if reply is None:
-            process.join(5)
+            # The pipe is closed: the process exited, or is exiting. Its exit status comes
+            # from the forkserver, which a loaded machine can delay by seconds (a bounded
+            # wait then reported "exit code unknown"). A process still there after a while
+            # closed its end and lives on: it is killed, and then reported as killed.
+            process.join(_REAP_WAIT)
+            if process.exitcode is None:
+                process.kill()
+                process.join()
             label = f"{socket.gethostname()}/{process.pid}/MainThread"
             return WorkerDiedError(process.pid, process.exitcode, label)
         status, payload = reply

@@ -14,6 +14,7 @@ __all__ = [
     "WAIT",
     "Best",
     "Decision",
+    "EarlyStopped",
     "Job",
     "Result",
     "Signal",
@@ -57,6 +58,29 @@ class Decision(enum.Enum):
 
 CONTINUE = Decision.CONTINUE
 STOP = Decision.STOP
+
+
+class EarlyStopped(Exception):  # noqa: N818 - named for what happened, like StopIteration
+    """Raised inside an objective by ``context.report(step, value)`` when the job is stopped.
+
+    The stopping rule judged the job's report and ended it: the study records it as
+    ``"stopped"`` with this value. Catch it to clean up (close files, save a checkpoint);
+    whatever the objective does afterwards, the job stays stopped.
+
+    Attributes:
+        job_id: the job.
+        step: the step of the report that stopped it.
+        value: the value reported there.
+    """
+
+    def __init__(self, job_id: int, step: float, value: float) -> None:
+        super().__init__(f"job {job_id} was stopped early at step {step:g} (value {value:g})")
+        self.job_id = job_id
+        self.step = step
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.job_id, self.step, self.value))
 
 
 # Not slotted: attrs fills a frozen dict class through __dict__, which makes creating

@@ -3,8 +3,11 @@
 Format (one JSON object per line, ``\\n``-terminated, UTF-8):
 
 1. ``{"event": "study", "format": "hyperband.journal", "version": 1, "params": {...},
-   "space": {...} | null, "sampler": "module.Class", "time": ...}``: the machine's parameters
-   (with the seed actually used) and its search space (``null`` for a custom sampler).
+   "space": {...} | null, "sampler": "module.Class", "objective": "module:qualname",
+   "study_name": str | null, "time": ...}``: the machine's parameters (with the seed actually
+   used), its search space (``null`` for a custom sampler), which objective wrote the journal
+   and the user's name for the study. Journals written before ``objective`` and
+   ``study_name`` existed lack them; they still resume (with a warning: nothing to check).
 2. ``{"event": "ask", "job": {...Job.to_dict()...}, "time": ...}``: a job handed out.
 3. ``{"event": "result", "job_id": 7, "status": "succeeded" | "failed", "value": ...,
    "extra": {...}, "error": ..., "start": ..., "end": ..., "worker": ..., "reports": [...],
@@ -14,10 +17,17 @@ The events are in the order the driver called the machine, so replaying them (``
 ask event, ``tell``/``fail`` for each result) rebuilds the machine exactly: it is
 deterministic. Asks are flushed; results are flushed and fsynced, which also makes every
 earlier line durable.
+
+A file is only ever written to when its first line is a study header (or it is empty, or holds
+nothing but the beginning of one: a header whose write was cut short, which never has events
+after it). Anything else (a search space passed by mistake, a notes file) is refused before a
+byte of it changes. A torn last line is cut off only when the run writes to the journal, that
+is after its header was checked against the run's study and every event replayed.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -30,7 +40,7 @@ from ._errors import HyperbandError, describe
 from ._jobs import Job
 from ._machine import Hyperband
 from ._records import JobRecord, jsonable
-from ._samplers import RandomSampler, Sampler
+from ._samplers import RandomSampler, Sampler, sampler_from_spec, sampler_spec
 
 __all__ = ["FORMAT", "VERSION", "Journal", "JournalError", "JournalMismatchError", "load", "read"]
 
@@ -53,14 +63,16 @@ class JournalMismatchError(JournalError):
         given_value: its value in this run.
     """
 
-    def __init__(self, path: Path, name: str, journal_value: Any, given_value: Any) -> None:
+    def __init__(
+        self, path: Path, name: str, journal_value: Any, given_value: Any, hint: str = ""
+    ) -> None:
         self.name = name
         self.journal_value = journal_value
         self.given_value = given_value
         super().__init__(
             f"journal {str(path)!r} was written by a study with {name}={describe(journal_value)}"
             f", but this run has {name}={describe(given_value)}; pass the same study parameters "
-            "to resume it, or another journal path to start a new study"
+            f"to resume it, or another journal path to start a new study{hint}"
         )
 
 
@@ -79,8 +91,35 @@ def sampler_name(sampler: object) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def header(hb: Hyperband) -> dict[str, Any]:
-    """The ``study`` event describing ``hb``."""
+def objective_name(objective: object) -> str:
+    """``module:qualname`` of an objective (of its class for a callable object).
+
+    A ``functools.partial``, and a wrapper made with ``functools.wraps`` (it has
+    ``__wrapped__``), are named after the function they wrap.
+
+    Example:
+        >>> import math
+        >>> objective_name(math.sqrt)
+        'math:sqrt'
+    """
+    target = objective
+    while True:
+        if isinstance(target, functools.partial):
+            target = target.func
+        elif hasattr(target, "__wrapped__"):
+            target = target.__wrapped__
+        else:
+            break
+    if not hasattr(target, "__qualname__"):
+        target = type(target)
+    module = getattr(target, "__module__", None) or "?"
+    return f"{module}:{getattr(target, '__qualname__', '?')}"
+
+
+def header(
+    hb: Hyperband, *, objective: str | None = None, study_name: str | None = None
+) -> dict[str, Any]:
+    """The ``study`` event describing ``hb``, run by ``objective`` (see objective_name)."""
     sampler = hb.sampler
     return {
         "event": "study",
@@ -89,8 +128,50 @@ def header(hb: Hyperband) -> dict[str, Any]:
         "params": hb.params,
         "space": sampler.space if isinstance(sampler, RandomSampler) else None,
         "sampler": sampler_name(sampler),
+        "sampler_spec": sampler_spec(sampler),
+        "objective": objective,
+        "study_name": study_name,
         "time": time.time(),
     }
+
+
+# Every header starts with these bytes (_dumps keeps the key order); a file holding nothing but
+# a prefix of them, without a newline, is a header whose write was cut short.
+_HEADER_START = b'{"event":"study","format":"hyperband.journal",'
+
+
+def _is_torn_header(line: bytes) -> bool:
+    return _HEADER_START.startswith(line) or line.startswith(_HEADER_START)
+
+
+def _check_first_line(path: Path, data: bytes) -> None:
+    """Refuse a file that is not a journal: its first line must be a study header.
+
+    An empty file, and a file holding only the start of a header without its newline (the
+    first write of a new journal, cut short by a kill), are a new journal.
+    """
+    if not data:
+        return
+    first, newline, _ = data.partition(b"\n")
+    if not newline and _is_torn_header(first):
+        return
+    try:
+        event = json.loads(first)
+    except ValueError:
+        event = None
+    if (
+        isinstance(event, dict)
+        and event.get("event") == "study"
+        and event.get("format") == FORMAT
+        and newline
+    ):
+        return
+    shown = first[:80] + (b"..." if len(first) > 80 else b"")
+    raise JournalError(
+        f"journal {str(path)!r} must start with a study header (format {FORMAT!r}), but its "
+        f"first line is {shown!r}; it is not a hyperband journal and was left untouched: pass "
+        "the path of an existing journal, or a new path to start a study"
+    )
 
 
 def read(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], int, int]:
@@ -102,13 +183,15 @@ def read(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], int, int]:
         not JSON): a write cut short by a kill.
 
     Raises:
-        JournalError: a line other than the last is not a JSON object with an ``"event"``.
+        JournalError: the first line is not a study header, or a line other than the last is
+            not a JSON object with an ``"event"``.
     """
     data = Path(path).read_bytes()
     return _parse(Path(path), data)
 
 
 def _parse(path: Path, data: bytes) -> tuple[list[dict[str, Any]], int, int]:
+    _check_first_line(path, data)
     events: list[dict[str, Any]] = []
     lines = data.split(b"\n")
     # data ends with b"\n" in an intact file, so lines[-1] == b""; anything else is torn.
@@ -135,23 +218,28 @@ class Journal:
     """An open journal: appends events, one JSON line each.
 
     Use ``open``, which also reads what the file already holds and takes an exclusive lock
-    (POSIX ``flock``) so two runs never append to one journal.
+    (POSIX ``flock``) so two runs never append to one journal. Opening changes nothing in the
+    file: a torn last line is cut off by the first ``write`` (or ``cut_torn_tail``),
+    so appends stay valid JSONL.
     """
 
-    def __init__(self, path: Path, file: IO[bytes]) -> None:
+    def __init__(self, path: Path, file: IO[bytes], good: int = 0, size: int = 0) -> None:
         self.path = path
         self._file = file
+        self._good = good  # bytes of complete lines
+        self._size = size  # bytes in the file when opened
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> tuple[Journal, list[dict[str, Any]]]:
-        """Open (or create) a journal; a torn last line is cut off so appends stay valid JSONL.
+        """Open (or create) a journal, without changing what the file holds.
 
         Returns:
             The journal and the events it already holds (empty for a new file).
 
         Raises:
             JournalError: the path cannot be opened for appending (a directory, no
-                permission), another run holds the file, or it is corrupt.
+                permission), another run holds the file, the file is not a journal (its
+                first line is not a study header), or it is corrupt.
         """
         p = Path(path)
         try:
@@ -166,22 +254,31 @@ class Journal:
             _lock(p, file)
             file.seek(0)
             events, good, size = _parse(p, file.read())
-            if good < size:
-                logger.warning(
-                    "journal %s: ignoring a torn last line (%d bytes, a write cut short)",
-                    p,
-                    size - good,
-                )
-                file.truncate(good)
-                file.flush()
-                os.fsync(file.fileno())
         except BaseException:
             file.close()
             raise
-        return cls(p, file), events
+        return cls(p, file, good, size), events
+
+    def cut_torn_tail(self) -> None:
+        """Cut off a torn last line (a write cut short by a kill), if there is one.
+
+        Call it only once the journal is known to be this study's: ``write`` calls it.
+        """
+        if self._good >= self._size:
+            return
+        logger.warning(
+            "journal %s: cutting off a torn last line (%d bytes, a write cut short)",
+            self.path,
+            self._size - self._good,
+        )
+        self._file.truncate(self._good)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._size = self._good
 
     def write(self, event: Mapping[str, Any], *, sync: bool) -> None:
         """Append one event; ``sync`` also fsyncs (which makes every earlier line durable)."""
+        self.cut_torn_tail()
         self._file.write(_dumps(event))
         self._file.flush()
         if sync:
@@ -190,6 +287,20 @@ class Journal:
     def ask(self, job: Job) -> None:
         """Record a job handed out (flushed, not fsynced: a lost ask only re-runs the job)."""
         self.write({"event": "ask", "job": job.to_dict(), "time": time.time()}, sync=False)
+
+    def report(self, job_id: int, step: Any, value: Any, decision: str) -> None:
+        """Record an intermediate report the machine judged, and its decision (flushed)."""
+        self.write(
+            {
+                "event": "report",
+                "job_id": job_id,
+                "step": step,
+                "value": value,
+                "decision": decision,
+                "time": time.time(),
+            },
+            sync=False,
+        )
 
     def result(self, record: JobRecord) -> None:
         """Record a job's result (flushed and fsynced)."""
@@ -230,20 +341,33 @@ _PARAMS = (
     "sizing",
     "iterations",
     "integer_budgets",
+    "early_stop",
+    "max_jobs",
     "seed",
 )
 
 
 def check_header(
-    path: Path, study: Mapping[str, Any], params: Mapping[str, Any], sampler: Sampler
+    path: Path,
+    study: Mapping[str, Any],
+    params: Mapping[str, Any],
+    sampler: Sampler,
+    *,
+    objective: str | None = None,
+    study_name: str | None = None,
+    allow_objective_change: bool = False,
 ) -> None:
     """Refuse to resume ``study`` (a journal's first event) with other study parameters.
 
     ``params`` are the run's machine parameters; a ``seed`` of ``None`` adopts the journal's.
+    ``objective`` (see ``objective_name``) must be the journal's, unless
+    ``allow_objective_change``; ``study_name`` must be the journal's. A journal written before
+    these were recorded resumes with a warning (there is nothing to compare).
 
     Raises:
         JournalError: the first event is not a study header of a known version.
-        JournalMismatchError: a parameter, the search space or the sampler's class differ.
+        JournalMismatchError: a parameter, the search space, the sampler's class, the
+            objective or the study name differ.
     """
     if study.get("event") != "study" or study.get("format") != FORMAT:
         raise JournalError(
@@ -262,11 +386,63 @@ def check_header(
             continue
         if theirs.get(name) != given:
             raise JournalMismatchError(path, name, theirs.get(name), given)
+    spec = sampler_spec(sampler)
     if isinstance(sampler, RandomSampler):
         if study.get("space") != normalise(sampler.space):
             raise JournalMismatchError(path, "space", study.get("space"), sampler.space)
+    elif spec is not None and "sampler_spec" in study:
+        # A named sampler: its space and options must match, not only its class.
+        if study["sampler_spec"] != normalise(spec):
+            raise JournalMismatchError(path, "sampler", study["sampler_spec"], spec)
     elif study.get("sampler") != sampler_name(sampler):
         raise JournalMismatchError(path, "sampler", study.get("sampler"), sampler_name(sampler))
+    _check_identity(path, study, objective, study_name, allow_objective_change)
+
+
+def _check_identity(
+    path: Path,
+    study: Mapping[str, Any],
+    objective: str | None,
+    study_name: str | None,
+    allow_objective_change: bool,
+) -> None:
+    if "study_name" not in study:
+        if study_name is not None:
+            logger.warning(
+                "journal %s records no study name (an older hyperband wrote it); resuming it "
+                "as study %r",
+                path,
+                study_name,
+            )
+    elif study["study_name"] != study_name:
+        raise JournalMismatchError(path, "study_name", study["study_name"], study_name)
+    if objective is None:
+        return
+    theirs = study.get("objective")
+    if theirs is None:
+        logger.warning(
+            "journal %s does not record which objective wrote it (an older hyperband did); "
+            "cannot check that it was %s",
+            path,
+            objective,
+        )
+    elif theirs != objective:
+        if not allow_objective_change:
+            raise JournalMismatchError(
+                path,
+                "objective",
+                theirs,
+                objective,
+                "; if you only renamed or moved the function, pass "
+                "allow_objective_change=True (CLI: --allow-objective-change)",
+            )
+        logger.warning(
+            "journal %s was written by objective %s; resuming it with %s "
+            "(allow_objective_change=True)",
+            path,
+            theirs,
+            objective,
+        )
 
 
 def replay(
@@ -275,8 +451,9 @@ def replay(
     """Feed a journal's ask and result events to a fresh machine, checking each ask.
 
     Returns:
-        The records of the journal's results, in journal order. Jobs asked but without a
-        result are left pending in ``hb`` (``hb.pending``), to be run again.
+        The records of the journal's results, in journal order, then a record for each job
+        the journal shows stopped without its result (the run ended first). Jobs asked but
+        without a result are left pending in ``hb`` (``hb.pending``), to be run again.
 
     Raises:
         JournalError: an event does not match what the machine does (the journal was edited,
@@ -284,6 +461,7 @@ def replay(
     """
     jobs: dict[int, Job] = {}
     records: list[JobRecord] = []
+    stops: dict[int, tuple[Any, Any]] = {}  # job id -> (step, value) of a stop without result
     for line, event in enumerate(events, start=first_line):
         kind = event["event"]
         try:
@@ -297,12 +475,31 @@ def replay(
                         "deterministic)"
                     )
                 jobs[job.id] = job
+            elif kind == "report":
+                decision = hb.report(event["job_id"], event["step"], event["value"])
+                if decision.name == "STOP":
+                    stops[event["job_id"]] = (event["step"], event["value"])
+                if decision.name != event.get("decision"):
+                    raise JournalError(
+                        f"journal {str(path)!r} line {line}: the machine decides "
+                        f"{decision.name} on job {event['job_id']}'s report where the journal "
+                        f"has {describe(event.get('decision'))}; the journal does not belong to "
+                        "this study (or its stopping rule is not deterministic)"
+                    )
             elif kind == "result":
                 job_id = event["job_id"]
-                if event["status"] == "succeeded":
+                status = event["status"]
+                if status == "succeeded":
                     hb.tell(job_id, event["value"])
-                else:
+                elif status == "failed":
                     hb.fail(job_id, event.get("error") or "")
+                elif status != "stopped" or any(j.id == job_id for j in hb.pending):
+                    # A stop is the machine's own decision, replayed with its report event.
+                    raise JournalError(
+                        f"journal {str(path)!r} line {line}: job {job_id} has status "
+                        f"{describe(status)}, which its earlier events do not explain"
+                    )
+                stops.pop(job_id, None)
                 records.append(JobRecord.from_event(jobs[job_id], event))
             else:
                 raise JournalError(
@@ -314,33 +511,64 @@ def replay(
             raise JournalError(
                 f"journal {str(path)!r} line {line} does not replay: {type(exc).__name__}: {exc}"
             ) from exc
+    for job_id, (step, value) in stops.items():
+        # Stopped, then the run was killed before the job's result was written.
+        number: Any = value.get("default") if isinstance(value, dict) else value
+        extra = {"stopped_at": step, "after_stop": "the run ended before the job did"}
+        records.append(JobRecord(jobs[job_id], "stopped", float(number), extra))
     return records
 
 
 def load(
-    path: str | os.PathLike[str], space: Mapping[str, Any] | Sampler | None = None
+    path: str | os.PathLike[str],
+    space: Mapping[str, Any] | Sampler | None = None,
+    *,
+    early_stop: Any = None,
 ) -> tuple[Hyperband, list[JobRecord]]:
     """Rebuild a study's machine and records from its journal (read-only; see RunResult).
+
+    ``space`` is needed only for a custom sampler, ``early_stop`` only for a custom stopping
+    rule: the journal describes the named ones.
 
     Raises:
         JournalError: the file is not a journal, is corrupt, or does not replay.
     """
     p = Path(path)
-    events, _, _ = read(p)
+    events, _, size = read(p)
     if not events:
+        if size:
+            raise JournalError(
+                f"journal {str(p)!r} holds only the beginning of a study header (its first "
+                "write was cut short): the study never started"
+            )
         raise JournalError(f"journal {str(p)!r} is empty: it holds no study")
     study = events[0]
     if space is None:
-        space = study.get("space")
+        spec = study.get("sampler_spec")
+        if isinstance(spec, Mapping) and spec.get("name") != "random":
+            try:
+                space = sampler_from_spec(spec)
+            except (HyperbandError, KeyError, TypeError, ValueError, ImportError) as exc:
+                raise JournalError(
+                    f"journal {str(p)!r}: its sampler {describe(spec.get('name'))} cannot be "
+                    f"rebuilt: {exc}"
+                ) from exc
+        else:
+            space = study.get("space")
         if space is None:
             raise JournalError(
                 f"journal {str(p)!r} was written by a study with a custom sampler "
                 f"({study.get('sampler')}); pass it as space="
             )
     params = dict(study.get("params") or {})
+    if early_stop is not None:
+        params["early_stop"] = early_stop
     try:
         hb = Hyperband(space, **params)
+    except HyperbandError as exc:
+        raise JournalError(f"journal {str(p)!r}: its study cannot be rebuilt: {exc}") from exc
     except TypeError as exc:
         raise JournalError(f"journal {str(p)!r} has malformed study parameters: {exc}") from exc
-    check_header(p, study, hb.params, hb.sampler)
+    # Reading a journal needs no objective, and takes the study's name from it.
+    check_header(p, study, hb.params, hb.sampler, study_name=study.get("study_name"))
     return hb, replay(p, hb, events[1:])

@@ -45,7 +45,7 @@ from ._samplers import (
     sampler_from_spec,
     sampler_spec,
 )
-from ._schedule import Schedule, schedule
+from ._schedule import DEFAULT_MAX_JOBS, Schedule, schedule
 from ._stopping import Peer, StoppingRule, StopView, make_rule, rule_spec
 
 __all__ = ["EXEC_MODES", "MODES", "Hyperband"]
@@ -212,6 +212,8 @@ class Hyperband:
         early_stop: ``None`` (no early stopping: `report` only records), ``"median"``
             (`hyperband.MedianRule`), ``"rung"`` (`hyperband.RungRule`), or any object with
             ``should_stop(view) -> bool`` (`hyperband.StoppingRule`).
+        max_jobs: refuse a schedule of more jobs per iteration than this (see
+            `hyperband.schedule`); ``None`` for no bound.
 
     Examples:
         >>> hb = Hyperband({"lr": {"_type": "loguniform", "_value": [1e-4, 1]}},
@@ -237,9 +239,15 @@ class Hyperband:
         seed: int | None = 0,
         integer_budgets: bool = False,
         early_stop: Any = None,
+        max_jobs: int | None = DEFAULT_MAX_JOBS,
     ) -> None:
         self._schedule = schedule(
-            max_budget, eta, min_budget=min_budget, sizing=sizing, integer_budgets=integer_budgets
+            max_budget,
+            eta,
+            min_budget=min_budget,
+            sizing=sizing,
+            integer_budgets=integer_budgets,
+            max_jobs=max_jobs,
         )
         if mode not in MODES:
             raise ConfigurationError(
@@ -281,6 +289,10 @@ class Hyperband:
             "integer_budgets": integer_budgets,
             "early_stop": rule_spec(rule),
         }
+        if max_jobs != DEFAULT_MAX_JOBS:
+            # Kept out of the params unless changed, so journals and snapshots of the usual
+            # studies stay as they were.
+            self._params["max_jobs"] = max_jobs
         self._sign = -1.0 if mode == "maximize" else 1.0
         self._serial = exec_mode == "serial"
         self._async = exec_mode == "asynchronous"
@@ -474,8 +486,9 @@ class Hyperband:
         Returns:
             ``CONTINUE``, or ``STOP``: the job is resolved now with status ``"stopped"`` and
             this value (see `Result`); it will not be promoted, and its rung goes on as if it
-            had failed. Without a stopping rule (``early_stop=None``) always ``CONTINUE``. A
-            report for a job already stopped answers ``STOP`` again, changing nothing.
+            had failed. Without a stopping rule (``early_stop=None``) always ``CONTINUE``, and
+            so is a report at the job's budget (stopping then saves nothing). A report for a
+            job already stopped answers ``STOP`` again, changing nothing.
 
         Raises:
             UnknownJobError: the id was never handed out.
@@ -516,10 +529,30 @@ class Hyperband:
             if self._rule is not None:
                 b.rungs[job.rung].curves[job.config_id] = curve
         curve.append((t, loss))
-        if self._rule is None or not self._rule.should_stop(self._view(job, b, t, loss, curve)):
+        # A report at the budget itself is not judged: stopping then saves nothing, and the
+        # job's result is on its way.
+        if (
+            self._rule is None
+            or t >= job.budget
+            or not self._rule.should_stop(self._view(job, b, t, loss, curve))
+        ):
             return CONTINUE
         self._stop(job, b, t, v)
         return STOP
+
+    def reports(self, job_id: int) -> tuple[tuple[Number, float], ...]:
+        """A pending job's intermediate reports so far, as ``(step, value)`` pairs in order.
+
+        A driver that runs a job again (a retry, or a study resumed from its journal) uses the
+        last step to let the new attempt catch up without reporting backwards.
+
+        Raises:
+            UnknownJobError: the id was never handed out.
+            JobResolvedError: the job is not pending.
+        """
+        job, _ = self._lookup(job_id)
+        sign = self._sign
+        return tuple((_plain(step), sign * loss) for step, loss in self._curves.get(job.id, ()))
 
     @property
     def best(self) -> Best | None:

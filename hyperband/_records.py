@@ -41,9 +41,13 @@ class JobRecord:
 
     Attributes:
         job: the [`Job`][hyperband.Job] (its config, budget, bracket, rung, ...).
-        status: ``"succeeded"`` or ``"failed"``.
-        value: the objective value (the ``"default"`` of a dict result); ``None`` on failure.
-        extra: the other keys of a dict result.
+        status: ``"succeeded"``, ``"failed"``, or ``"stopped"`` (ended early by the stopping
+            rule of ``run(early_stop=...)``).
+        value: the objective value (the ``"default"`` of a dict result); for a stopped job the
+            value of the report that stopped it; ``None`` on failure.
+        extra: the other keys of a dict result. A stopped job's has ``"stopped_at"`` (the
+            step), and ``"returned"`` or ``"after_stop"`` when the objective returned a value
+            or failed after the stop (nothing is lost).
         error: for a failure, why: the objective's traceback, ``"worker process 123 died
             (killed by SIGSEGV)"``, ``"timed out after 5 s"``, ...; ``None`` on success.
         start: when the last attempt started (seconds since the epoch; measured in the worker
@@ -64,7 +68,7 @@ class JobRecord:
     """
 
     job: Job
-    status: Literal["succeeded", "failed"]
+    status: Literal["succeeded", "failed", "stopped"]
     value: float | None
     extra: dict[str, Any] = attrs.field(factory=dict)
     error: str | None = None
@@ -141,6 +145,11 @@ class RunResult:
             finished (for a resumed study, the journal's records first).
         schedule: the bracket [`Schedule`][hyperband.Schedule] of one iteration.
         params: the study's parameters (``max_budget``, ``eta``, ..., the ``seed`` used).
+        done: whether every job of the study was resolved; ``False`` for the result a
+            stopped run attaches to its exception (``KeyboardInterrupt``,
+            ``TooManyFailuresError``) and for the journal of an unfinished
+            study. A done study can have fewer jobs than scheduled: a failed job is never
+            promoted.
 
     Example:
         >>> import hyperband
@@ -156,6 +165,7 @@ class RunResult:
     history: tuple[JobRecord, ...]
     schedule: Schedule
     params: dict[str, Any] = attrs.field(factory=dict)
+    done: bool = attrs.field(default=True, kw_only=True)
 
     @property
     def n_succeeded(self) -> int:
@@ -166,6 +176,11 @@ class RunResult:
     def n_failed(self) -> int:
         """How many jobs failed (after their retries)."""
         return sum(r.status == "failed" for r in self.history)
+
+    @property
+    def n_stopped(self) -> int:
+        """How many jobs the stopping rule stopped early."""
+        return sum(r.status == "stopped" for r in self.history)
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """The history as a list of flat dicts (see
@@ -230,4 +245,4 @@ class RunResult:
         from ._journal import load
 
         hb, records = load(path, space)
-        return cls(hb.best, tuple(records), hb.schedule, hb.params)
+        return cls(hb.best, tuple(records), hb.schedule, hb.params, done=hb.done)

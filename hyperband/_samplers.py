@@ -170,9 +170,15 @@ def make_sampler(name: object, space: Mapping[str, Any], **options: Any) -> Any:
             f"sampler must be one of {', '.join(map(repr, SAMPLERS))} or a sampler object, "
             f"got {describe(name)}"
         )
-    if name == "random" and options:
-        raise ConfigurationError(f"sampler 'random' takes no options, got {sorted(options)}")
-    return _sampler_class(name)(space, **options)
+    cls = _sampler_class(name)
+    params = inspect.signature(cls).parameters
+    known = [p for p, spec in params.items() if spec.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigurationError(
+            f"sampler {name!r} takes the options {known or 'none'}, got unknown {unknown}"
+        )
+    return cls(space, **options)
 
 
 def sampler_spec(sampler: object) -> dict[str, Any] | None:

@@ -15,10 +15,15 @@ import attrs
 
 from ._errors import ArgumentTypeError, ConfigurationError, describe
 
-__all__ = ["SIZINGS", "Bracket", "Rung", "Schedule", "Sizing", "schedule"]
+__all__ = ["DEFAULT_MAX_JOBS", "SIZINGS", "Bracket", "Rung", "Schedule", "Sizing", "schedule"]
 
 Sizing = Literal["li2018", "table"]
 SIZINGS: tuple[str, ...] = ("li2018", "table")
+
+#: The largest schedule ``schedule`` builds unless told otherwise (jobs per iteration). A
+#: bigger one is almost always a slip (a budget in the wrong unit, an eta close to 1) that
+#: would exhaust memory or run for ever; ``max_jobs`` lets a user who means it go past.
+DEFAULT_MAX_JOBS = 1_000_000
 
 Number = int | float
 
@@ -116,6 +121,7 @@ def schedule(
     min_budget: float = 1,
     sizing: str = "li2018",
     integer_budgets: bool = False,
+    max_jobs: int | None = DEFAULT_MAX_JOBS,
 ) -> Schedule:
     """Compute the Hyperband bracket schedule.
 
@@ -136,12 +142,17 @@ def schedule(
         sizing: ``"li2018"`` or ``"table"``.
         integer_budgets: round non-integral budgets to the nearest int ``>= 1``
             (the last rung stays ``max_budget``).
+        max_jobs: refuse a schedule of more jobs than this per iteration (default
+            ``DEFAULT_MAX_JOBS``, a million); ``None`` for no bound. The size is checked
+            before anything big is computed, so ``max_budget=1e308`` or ``eta=1.0001`` fail
+            at once instead of exhausting memory.
 
     Returns:
         The [`Schedule`][hyperband.Schedule].
 
     Raises:
-        ConfigurationError: an argument breaks one of the rules above.
+        ConfigurationError: an argument breaks one of the rules above, or the schedule has
+            more than ``max_jobs`` jobs.
 
     Examples:
         >>> s = schedule(81, 3)
@@ -168,31 +179,130 @@ def schedule(
         raise ConfigurationError(
             f"max_budget must be >= 1 when integer_budgets=True, got {describe(max_budget)}"
         )
+    limit = _max_jobs(max_jobs)
+    if limit is not None:
+        _check_size_estimate(r_max / r_min, e, limit, (max_budget, eta, min_budget))
     s_max = exact_s_max(r_max / r_min, e)
-    brackets = []
-    for s in range(s_max, -1, -1):
-        if sizing == "li2018":
-            n = math.ceil(Fraction(s_max + 1, s + 1) * e**s)
-        else:
-            n = math.floor((s_max + 1) // (s + 1) * e**s)
-        rungs = []
-        for i in range(s + 1):
-            # A non-integral eta can floor a last rung of the "table" sizing to zero;
-            # every rung keeps at least one configuration so every bracket reaches max_budget.
-            n_i = max(1, math.floor(n / e**i))
-            budget = r_max * e ** (i - s)
-            if i == s:
-                budget = r_max
-            elif integer_budgets and budget.denominator != 1:
-                budget = Fraction(max(1, math.floor(budget + Fraction(1, 2))))
-            rungs.append(Rung(index=i, n_configs=n_i, budget=_plain(budget)))
-        brackets.append(Bracket(s=s, rungs=tuple(rungs)))
+    counts = _rung_sizes(s_max, e, sizing)
+    total = 0
+    for k, sizes in enumerate(counts):
+        total += sum(sizes)
+        if limit is not None and total > limit:
+            more = "" if k == len(counts) - 1 else "at least "
+            raise _too_big((max_budget, eta, min_budget), s_max + 1, f"{more}{total}", limit)
+    # Every budget is max_budget / eta**k for k = s - i: one exact division per k.
+    budgets: list[Number] = []
+    for k in range(s_max + 1):
+        budget = r_max / e**k
+        if k and integer_budgets and budget.denominator != 1:
+            budget = Fraction(max(1, math.floor(budget + Fraction(1, 2))))
+        budgets.append(_plain(budget))
+    brackets = [
+        Bracket(
+            s=s,
+            rungs=tuple(
+                Rung(index=i, n_configs=n_i, budget=budgets[s - i]) for i, n_i in enumerate(sizes)
+            ),
+        )
+        for s, sizes in zip(range(s_max, -1, -1), counts, strict=True)
+    ]
     return Schedule(
         max_budget=_plain(r_max),
         eta=_plain(e),
         min_budget=_plain(r_min),
         sizing=sizing,
         brackets=tuple(brackets),
+    )
+
+
+def _max_jobs(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(f"max_jobs must be an int or None, got {describe(value)}")
+    if value < 1:
+        raise ConfigurationError(f"max_jobs must be >= 1 (or None), got {describe(value)}")
+    return int(value)
+
+
+def _rung_sizes(s_max: int, eta: Fraction, sizing: str) -> list[list[int]]:
+    """``n_i`` of every rung, brackets ``s = s_max`` first, in integer arithmetic.
+
+    With ``eta = p / q``, ``n / eta**i`` is ``n * q**i / p**i``: integer products and floor
+    divisions, fast even for the long schedules of an eta close to 1.
+    """
+    p, q = eta.numerator, eta.denominator
+    ppow, qpow = [1], [1]
+    for _ in range(s_max):
+        ppow.append(ppow[-1] * p)
+        qpow.append(qpow[-1] * q)
+    out = []
+    for s in range(s_max, -1, -1):
+        if sizing == "li2018":
+            n = -(-(s_max + 1) * ppow[s] // ((s + 1) * qpow[s]))  # ceil
+        else:
+            n = (s_max + 1) // (s + 1) * ppow[s] // qpow[s]
+        # A non-integral eta can floor a last rung of the "table" sizing to zero; every rung
+        # keeps at least one configuration so every bracket reaches max_budget.
+        out.append([max(1, n * qpow[i] // ppow[i]) for i in range(s + 1)])
+    return out
+
+
+def _check_size_estimate(
+    ratio: Fraction, eta: Fraction, max_jobs: int, given: tuple[object, object, object]
+) -> None:
+    """Refuse at once a schedule far over ``max_jobs``, before any exact arithmetic.
+
+    Exact powers of an eta close to 1 grow to millions of digits; two lower bounds in floats
+    catch those schedules first: every rung has a job, and the widest rung of the largest
+    bracket has about ``max_budget / min_budget`` of them.
+    """
+    log_ratio = math.log(ratio.numerator) - math.log(ratio.denominator)
+    log_eta = math.log(eta.numerator) - math.log(eta.denominator)
+    s_est = log_ratio / log_eta
+    s_low = max(0, math.floor(s_est * (1 - 1e-9)) - 1)  # surely <= s_max despite rounding
+    rungs = (s_low + 1) * (s_low + 2) // 2
+    log_first = log_ratio - log_eta  # eta**s_max > ratio / eta configurations
+    if rungs > max_jobs or log_first > math.log(max_jobs + 1):
+        jobs = max(float(rungs), math.exp(min(log_first, 700.0)))
+        if log_first > 700:
+            text = f"more than 10^{int(log_first / math.log(10))}"
+        else:
+            text = f"at least {jobs:.3g}"
+        raise _too_big(given, f"about {math.floor(s_est) + 1}", text, max_jobs)
+
+
+def _too_big(
+    given: tuple[object, object, object], brackets: object, jobs: str, max_jobs: int
+) -> ConfigurationError:
+    max_budget, eta, min_budget = (_short(x) for x in given)
+    return ConfigurationError(
+        f"max_jobs: max_budget={max_budget}, eta={eta}, min_budget={min_budget} make a "
+        f"schedule of {brackets} brackets and {jobs} jobs per iteration, more than "
+        f"max_jobs={max_jobs}, a bound against slips; raise min_budget or eta (max_budget / "
+        "min_budget sets how many brackets there are and how wide the first one is), or, to "
+        "build it on purpose, pass a larger max_jobs (None: no bound) to hyperband.schedule(), "
+        "or --max-jobs N to `hyperband schedule`"
+    )
+
+
+def _short(x: object) -> str:
+    """``repr(x)``, but a 309-digit int (``--max-budget 1e308``) in scientific notation."""
+    if isinstance(x, numbers.Integral) and abs(int(x)) >= 10**15:
+        return f"{float(x):.6g}"
+    return repr(x)
+
+
+def degenerate(sched: Schedule) -> str | None:
+    """Why ``sched`` is not really Hyperband (one bracket, no halving), or ``None``."""
+    if sched.s_max > 0:
+        return None
+    n = sched.total_jobs
+    return (
+        f"max_budget / min_budget = {float(sched.max_budget) / float(sched.min_budget):g}"
+        f" is less than eta = {sched.eta:g}: the schedule is one bracket of {n} "
+        f"job{'s' if n != 1 else ''} at budget {sched.max_budget:g}, without successive halving;"
+        " lower min_budget or eta to get brackets that stop bad configurations early"
     )
 
 

@@ -1,8 +1,12 @@
 """A study run in a child process by the kill -9 and Ctrl-C tests.
 
-    python -m tests.journal_child JOURNAL EXECUTOR WORKERS
+    python -m tests.journal_child JOURNAL EXECUTOR WORKERS [model]
 
-Prints the result as one JSON line; exits 130 on KeyboardInterrupt.
+With ``model``: a KDE sampler and the rung stopping rule, in serial exec mode, the objective
+reporting its learning curve (``runner_helpers.gated_reporting``).
+
+Prints the result as one JSON line; exits 130 on KeyboardInterrupt. The objective is
+``runner_helpers.gated``: with $HYPERBAND_TEST_GATE set, the test decides how far it may go.
 """
 
 from __future__ import annotations
@@ -12,16 +16,17 @@ import sys
 
 import hyperband
 
-from .runner_helpers import SPACE, STUDY, slow
+from .runner_helpers import MODEL_STUDY, SPACE, STUDY, gated, gated_reporting
 
 
 def main() -> int:
     journal, executor, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    model = sys.argv[4:] == ["model"]
     try:
         result = hyperband.run(
-            slow,
+            gated_reporting if model else gated,
             SPACE,
-            **STUDY,
+            **(MODEL_STUDY if model else STUDY),
             executor=executor,
             workers=workers,
             journal=journal,

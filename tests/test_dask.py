@@ -196,6 +196,26 @@ def test_a_timed_out_job_fails_and_the_study_goes_on(
 
 
 @needs_dask
+def test_early_stopping_and_the_kde_sampler_on_dask(local_client: Any) -> None:
+    """Reports travel from the dask workers to the driver and decisions back; with one job in
+    flight the study equals a serial one."""
+    reference = hyperband.run(
+        h.reporting, SPACE, **h.MODEL_STUDY, executor="serial", progress=False
+    )
+    result = hyperband.run(
+        h.reporting,
+        SPACE,
+        **h.MODEL_STUDY,
+        executor=local_client,
+        workers=1,
+        progress=False,
+    )
+    assert result.n_stopped == reference.n_stopped > 0
+    assert outcomes(result) == outcomes(reference)
+    assert len({pid_of(r.worker) for r in result.history}) == 2  # really on the workers
+
+
+@needs_dask
 def test_an_objective_that_does_not_pickle_is_one_clear_error(local_client: Any) -> None:
     lock = threading.Lock()
 
@@ -480,7 +500,9 @@ def test_a_lost_scheduler_stops_the_run_and_a_new_cluster_resumes_it(
     assert isinstance(error, SchedulerLostError), error
     assert error.address == address
     assert address in str(error)
-    assert stopped_after < 5  # milliseconds, in practice: the connection closes
+    # Milliseconds in practice: the closed connection is seen. The other way a loss is noticed,
+    # TCP keepalive, takes dask's 30 s; the margin below it absorbs a loaded machine.
+    assert stopped_after < 20
     with capsys.disabled():  # shown with pytest -s
         print(f"the run stopped {stopped_after:.3f} s after the scheduler was killed")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -43,6 +45,7 @@ class Counting:
     def __init__(self, objective: Any = h.quadratic) -> None:
         self.calls = 0
         self.objective = objective
+        functools.update_wrapper(self, objective)  # the journal knows it as the objective
 
     def __call__(self, config: dict[str, Any], budget: float) -> Any:
         self.calls += 1
@@ -222,6 +225,7 @@ def test_interrupt_then_resume(tmp_path: Path, reference: RunResult) -> None:
     path = tmp_path / "study.jsonl"
     calls = 0
 
+    @functools.wraps(h.quadratic)  # the same objective, with a Ctrl-C planted in it
     def interrupted(config: dict[str, Any], budget: float) -> float:
         nonlocal calls
         calls += 1
@@ -242,7 +246,7 @@ def test_interrupt_then_resume(tmp_path: Path, reference: RunResult) -> None:
 
 def test_checkpoints_live_beside_the_journal_and_survive_resume(tmp_path: Path) -> None:
     path = tmp_path / "study.jsonl"
-    result = run(h.checkpointing, journal=path, max_budget=9)
+    result = run(h.checkpointing, journal=path, max_budget=9, keep_checkpoints="all")
     assert result.n_failed == 0
     checkpoints = tmp_path / "study.checkpoints"
     dirs = sorted(p.name for p in checkpoints.iterdir())
@@ -269,3 +273,214 @@ def test_a_custom_sampler_study_resumes_and_is_checked_by_class(tmp_path: Path) 
 def test_a_journal_path_that_is_a_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match=r"journal must be a path to a file .*Is a directory"):
         run(journal=tmp_path)
+
+
+# ---------------------------------------------------------------------- not a journal: untouched
+
+
+NOT_JOURNALS = {
+    "space-json": json.dumps(SPACE).encode(),  # json.dump writes no final newline
+    "space-json-newline": (json.dumps(SPACE, indent=2) + "\n").encode(),
+    "one-line-notes": b"remember to tune the learning rate",
+    "one-line-notes-newline": b"remember to tune the learning rate\n",
+    "notes": b"line one\nline two\nline three\n",
+    "other-event": b'{"event": "something", "x": 1}\n',
+    "other-format": b'{"event":"study","format":"other.journal","version":1}\n',
+    "header-start-then-newline": b'{"event":"study","format":"hyperband.journal",\n',
+    "empty-first-line": b"\n",
+    "binary": bytes(range(256)),
+}
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("content", NOT_JOURNALS.values(), ids=NOT_JOURNALS.keys())
+def test_a_file_that_is_not_a_journal_is_refused_and_left_byte_identical(
+    tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "space.json"
+    path.write_bytes(content)
+    before = digest(path)
+    with pytest.raises(JournalError, match=r"must start with a study header .*left untouched"):
+        run(journal=path)
+    assert digest(path) == before
+    with pytest.raises(JournalError, match=r"must start with a study header"):
+        Journal.open(path)
+    assert digest(path) == before
+    # Read-only readers say what is wrong too (not "the journal is empty").
+    with pytest.raises(JournalError, match=r"must start with a study header"):
+        RunResult.from_journal(path)
+    assert not (tmp_path / "space.checkpoints").exists()
+
+
+def test_a_journal_of_another_study_with_a_torn_last_line_is_left_byte_identical(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, max_budget=9)
+    with path.open("ab") as f:
+        f.write(b'{"event":"result","job_')  # a write cut short
+    before = digest(path)
+    with pytest.raises(JournalMismatchError, match=r"max_budget=9"):
+        run(journal=path, max_budget=27)
+    assert digest(path) == before
+    # The same study resumes, and only then is the torn line cut off.
+    run(journal=path, max_budget=9)
+    assert path.read_bytes().endswith(b"\n")
+    assert all(isinstance(e, dict) for e in lines(path))
+
+
+def test_a_journal_that_does_not_replay_is_left_byte_identical(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, max_budget=9)
+    events = lines(path)
+    events.insert(3, {"event": "bogus"})
+    path.write_text("".join(json.dumps(e) + "\n" for e in events) + '{"event":"res')
+    before = digest(path)
+    with pytest.raises(JournalError, match=r"line 4: unknown event 'bogus'"):
+        run(journal=path, max_budget=9)
+    assert digest(path) == before
+
+
+@pytest.mark.parametrize("cut", [1, 10, 30, 47, 60, -1])
+def test_a_torn_header_of_a_new_journal_starts_the_study(
+    tmp_path: Path, reference: RunResult, cut: int
+) -> None:
+    """A kill during the header's write leaves a prefix of it, and no event after it."""
+    full = tmp_path / "full.jsonl"
+    run(journal=full)
+    header_line = full.read_bytes().split(b"\n")[0]
+    path = tmp_path / "study.jsonl"
+    path.write_bytes(header_line[:cut])  # -1: all but the newline
+    with pytest.raises(JournalError, match=r"only the beginning of a study header"):
+        RunResult.from_journal(path)
+    resumed = run(journal=path)
+    same_study(resumed, reference)
+    assert lines(path)[0]["event"] == "study"
+    assert len(lines(path)) == 1 + 2 * 69
+
+
+# ---------------------------------------------------------------------- which objective wrote it
+
+
+def other_objective(config: dict[str, Any], budget: float) -> float:
+    return -h.quality(config, budget)
+
+
+def test_the_header_records_the_objective_and_the_study_name(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, study_name="lr sweep")
+    head = lines(path)[0]
+    assert head["objective"] == "tests.runner_helpers:quadratic"
+    assert head["study_name"] == "lr sweep"
+    assert run(journal=path, study_name="lr sweep").n_succeeded == 69
+
+
+def test_resuming_with_another_objective_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run(h.Interrupting(h.quadratic, after=20), journal=path)
+    before = digest(path)
+    with pytest.raises(JournalMismatchError) as info:
+        run(other_objective, journal=path)
+    err = info.value
+    assert err.name == "objective"
+    assert err.journal_value == "tests.runner_helpers:quadratic"
+    assert err.given_value == "tests.test_journal:other_objective"
+    assert "allow_objective_change=True (CLI: --allow-objective-change)" in str(err)
+    assert digest(path) == before
+
+
+def test_allow_objective_change_resumes_a_renamed_objective(
+    tmp_path: Path, reference: RunResult, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "study.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run(h.Interrupting(h.quadratic, after=20), journal=path)
+
+    def renamed(config: dict[str, Any], budget: float) -> float:
+        return h.quality(config, budget)
+
+    resumed = run(renamed, journal=path, allow_objective_change=True)
+    same_study(resumed, reference)
+    assert any("resuming it with" in m and "renamed" in m for m in caplog.messages)
+
+
+def test_a_journal_of_another_study_name_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, max_budget=3, study_name="a")
+    for name in ("b", None):
+        with pytest.raises(JournalMismatchError, match=r"study_name='a' .*study_name="):
+            run(journal=path, max_budget=3, study_name=name)
+    with pytest.raises(TypeError, match=r"study_name must be a str or None, got 3"):
+        run(journal=path, max_budget=3, study_name=3)
+    with pytest.raises(TypeError, match=r"allow_objective_change must be a bool"):
+        run(journal=path, max_budget=3, allow_objective_change="yes")
+
+
+def test_an_old_journal_without_objective_or_name_resumes_with_a_warning(
+    tmp_path: Path, reference: RunResult, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "study.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run(h.Interrupting(h.quadratic, after=20), journal=path)
+    events = lines(path)
+    del events[0]["objective"], events[0]["study_name"]  # as hyperband 0.1.0 wrote it
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    resumed = run(other_objective, journal=path, study_name="x")
+    assert len(resumed.history) == 69
+    messages = " ".join(caplog.messages)
+    assert "does not record which objective wrote it" in messages
+    assert "records no study name" in messages
+
+
+# ---------------------------------------------------------------------- what the journal keeps
+
+
+def test_failed_jobs_are_journaled_and_a_resume_does_not_run_them_again(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    result = run(h.raising, journal=path)
+    assert result.n_failed > 0
+    failed = [e for e in lines(path) if e["event"] == "result" and e["status"] == "failed"]
+    assert sorted(e["job_id"] for e in failed) == sorted(
+        r.job.id for r in result.history if r.status == "failed"
+    )
+    assert all("ValueError: x=" in e["error"] and e["value"] is None for e in failed)
+    loaded = RunResult.from_journal(path)
+    assert loaded.n_failed == result.n_failed
+    assert loaded.history == result.history
+    objective = Counting(h.raising)
+    again = run(objective, journal=path)
+    assert objective.calls == 0
+    assert again.n_failed == result.n_failed
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("config", {"x": 0.5, "act": "relu"}), ("budget", 3), ("rung", 1), ("id", 99)],
+)
+def test_an_edited_ask_is_refused_on_replay(tmp_path: Path, field: str, value: Any) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, max_budget=9)
+    events = lines(path)
+    ask = next(i for i, e in enumerate(events) if e["event"] == "ask" and e["job"]["id"] == 4)
+    events[ask]["job"][field] = value
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    before = digest(path)
+    pattern = rf"line {ask + 1}: the machine hands out .* the journal does not belong"
+    with pytest.raises(JournalError, match=pattern):
+        RunResult.from_journal(path)
+    with pytest.raises(JournalError, match=pattern):
+        run(journal=path, max_budget=9)
+    assert digest(path) == before
+
+
+def test_an_unknown_event_is_refused_on_replay(tmp_path: Path) -> None:
+    path = tmp_path / "study.jsonl"
+    run(journal=path, max_budget=3)
+    with path.open("a") as f:
+        f.write('{"event": "note", "text": "from a newer hyperband?"}\n')
+    with pytest.raises(JournalError, match=r"line \d+: unknown event 'note'"):
+        RunResult.from_journal(path)

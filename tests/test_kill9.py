@@ -4,6 +4,11 @@ Each round starts ``python -m tests.journal_child`` on the same journal, waits u
 has made progress, waits a random moment more, and SIGKILLs it. A final round runs to the end.
 The journal must then hold each job's result exactly once, and the study must equal an
 uninterrupted run with the same seed.
+
+A gate file (``runner_helpers.gated``) lets each round's child run only a dozen jobs past the
+ones already handed out, so that however slowly this process is scheduled on a loaded
+machine, the child cannot finish the study before the kill (the Ctrl-C test once saw a child
+finish first and exit 0).
 """
 
 from __future__ import annotations
@@ -22,7 +27,17 @@ import pytest
 import hyperband
 from hyperband import RunResult
 
-from .runner_helpers import SPACE, STUDY, best_of, outcomes, quadratic
+from .runner_helpers import (
+    GATE,
+    MODEL_STUDY,
+    SPACE,
+    STUDY,
+    best_of,
+    open_gate,
+    outcomes,
+    quadratic,
+    reporting,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,14 +47,29 @@ def reference() -> RunResult:
     return hyperband.run(quadratic, SPACE, **STUDY, executor="serial", progress=False)
 
 
-def start(journal: Path, executor: str) -> subprocess.Popen[str]:
+def start(journal: Path, executor: str, *extra: str) -> subprocess.Popen[str]:
+    workers = "1" if extra else "3"
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.journal_child", str(journal), executor, "3"],
+        [sys.executable, "-m", "tests.journal_child", str(journal), executor, workers, *extra],
         cwd=ROOT,
+        env={**os.environ, GATE: str(gate_of(journal))},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def gate_of(journal: Path) -> Path:
+    return journal.with_name("gate")
+
+
+def last_asked(journal: Path) -> int:
+    try:
+        lines = journal.read_text().splitlines()
+    except FileNotFoundError:
+        return -1
+    ids = [json.loads(line)["job"]["id"] for line in lines if '"event":"ask"' in line]
+    return max(ids, default=-1)
 
 
 def n_results(journal: Path) -> int:
@@ -81,6 +111,7 @@ def test_kill_9_at_random_moments_then_resume(
     rng = random.Random(f"{executor}-{kills}")
     killed = 0
     for _ in range(kills):
+        open_gate(gate_of(journal), last_asked(journal) + 12)
         child = start(journal, executor)
         try:
             if not wait_for_progress(child, journal, rng.randint(1, 6)):
@@ -93,8 +124,9 @@ def test_kill_9_at_random_moments_then_resume(
             if child.poll() is None:  # pragma: no cover - only when an assertion failed
                 child.kill()
             child.communicate()
-    assert killed >= 2
+    assert killed == kills  # the gate kept every round's child from finishing
     assert n_results(journal) < 69
+    open_gate(gate_of(journal), 10**9)
     child = start(journal, executor)
     out, err = child.communicate(timeout=60)
     assert child.returncode == 0, err
@@ -108,6 +140,7 @@ def test_ctrl_c_cancels_the_running_jobs_and_the_study_resumes(
     tmp_path: Path, reference: RunResult
 ) -> None:
     journal = tmp_path / "study.jsonl"
+    open_gate(gate_of(journal), 8)  # jobs 0-7 may finish; the study waits at job 8
     child = start(journal, "processes")
     try:
         assert wait_for_progress(child, journal, 5)
@@ -121,11 +154,12 @@ def test_ctrl_c_cancels_the_running_jobs_and_the_study_resumes(
     assert "run interrupted" in err  # the driver's log line
     events = [json.loads(line) for line in journal.read_text().splitlines()]  # all complete
     results = [e for e in events if e["event"] == "result"]
-    assert 5 <= len(results) < 69
+    assert 5 <= len(results) <= 8
     assert all(e["status"] == "succeeded" for e in results)  # no job failed of the Ctrl-C
     workers = {int(e["worker"].split("/")[1]) for e in results}
     assert not any(_alive(pid) for pid in workers), "worker processes outlived the run"
 
+    open_gate(gate_of(journal), 10**9)
     child = start(journal, "processes")
     out, err = child.communicate(timeout=60)
     assert child.returncode == 0, err
@@ -141,3 +175,68 @@ def _alive(pid: int, wait: float = 5.0) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def test_kill_9_a_study_with_a_model_sampler_and_early_stopping_then_resume(
+    tmp_path: Path,
+) -> None:
+    """KDE draws and stop decisions depend on the order of calls, which the journal keeps: a
+    study killed at random moments (mid-job, mid-report) and resumed equals an uninterrupted
+    one. One worker in serial mode makes that order reproducible."""
+    reference = hyperband.run(reporting, SPACE, **MODEL_STUDY, executor="serial", progress=False)
+    assert reference.n_stopped > 0
+    total = len(reference.history)
+    journal = tmp_path / "study.jsonl"
+    killed = mid_job = 0
+    while killed < 6:
+        open_gate(gate_of(journal), last_asked(journal) + 8)
+        child = start(journal, "threads", "model")
+        try:
+            # The gate holds the next job after its first report: kill it there, mid-job, so
+            # that its re-run must catch up with the reports of its killed attempt.
+            if not wait_for_progress(child, journal, 1):
+                break
+            mid_job += wait_for_a_report_mid_job(child, journal)
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+            killed += child.returncode == -signal.SIGKILL
+        finally:
+            if child.poll() is None:  # pragma: no cover - only when an assertion failed
+                child.kill()
+            child.communicate()
+    assert killed == 6
+    assert mid_job >= 2
+    open_gate(gate_of(journal), 10**9)
+    child = start(journal, "threads", "model")
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    asked = [e["job"]["id"] for e in events if e["event"] == "ask"]
+    told = [e["job_id"] for e in events if e["event"] == "result"]
+    assert len(asked) == len(set(asked)) == total
+    assert sorted(told) == sorted(asked)
+    resumed = RunResult.from_journal(journal)
+    assert [(r.job.config, r.job.budget) for r in sorted(resumed.history, key=_job_id)] == [
+        (r.job.config, r.job.budget) for r in sorted(reference.history, key=_job_id)
+    ]
+    assert outcomes(resumed) == outcomes(reference)
+    assert best_of(resumed) == best_of(reference)
+
+
+def wait_for_a_report_mid_job(child: subprocess.Popen[str], journal: Path) -> bool:
+    """Wait (up to 2 s) until the journal ends with a job's report before its budget."""
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and child.poll() is None:
+        lines = journal.read_bytes().splitlines()
+        if lines and b'"event":"report"' in lines[-1]:
+            last = json.loads(lines[-1])
+            asked = [json.loads(line) for line in lines if b'"event":"ask"' in line]
+            job = next(e["job"] for e in asked if e["job"]["id"] == last["job_id"])
+            if last["decision"] == "CONTINUE" and last["step"] < job["budget"]:
+                return True
+        time.sleep(0.002)
+    return False
+
+
+def _job_id(record: hyperband.JobRecord) -> int:
+    return record.job.id

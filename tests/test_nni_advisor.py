@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import random
+import re
 import subprocess
 import sys
 import time
@@ -140,6 +141,7 @@ class Trial:
         self.params: dict[str, Any] | None = None  # what the trial really received
         self.pid: int | None = None
         self.step = 0
+        self.killed = False  # the advisor sent KillTrialJob for it
 
 
 class FakeNNI:
@@ -175,6 +177,8 @@ class FakeNNI:
         self.no_more = 0
         self.completed: Counter[tuple[Any, ...]] = Counter()  # (x, act, budget) told or failed
         self.n_trials = 0
+        self.kills: list[str] = []  # the trial ids of the KillTrialJob commands, in order
+        self.ran: dict[str, int] = {}  # trial id -> the parameter id it ran
 
     def send(self, command: CommandType, data: Any) -> None:
         self.advisor.process_command(command, data)
@@ -187,6 +191,12 @@ class FakeNNI:
                 self.queue.append(form)
             elif command is CommandType.NoMoreTrialJobs:
                 self.no_more += 1
+            elif command is CommandType.KillTrialJob:
+                tid = json.loads(data)  # NNI's manager JSON.parses it
+                self.kills.append(tid)
+                for trial in self.live:
+                    if trial.id == tid:
+                        trial.killed = True
         self.seen = len(self.channel.sent)
 
     def start(self, space: dict[str, Any] = SPACE) -> None:
@@ -211,6 +221,7 @@ class FakeNNI:
         if trial.params is None:  # the first of the started trials to ask takes the head
             record = self.queue.popleft()
             trial.params, trial.pid = record["parameters"], record["parameter_id"]
+            self.ran[trial.id] = record["parameter_id"]
             return
         params, pid = trial.params, trial.pid
         config = {k: v for k, v in params.items() if k in SPACE}
@@ -246,6 +257,16 @@ class FakeNNI:
                 return
         raise AssertionError("the study did not finish")
 
+    def study(self) -> hyperband.Hyperband:
+        """Run a whole study; the advisor's machine, checked done (and said so, once)."""
+        self.start()
+        self.run()
+        hb = self.advisor.machine
+        assert hb is not None
+        assert hb.done
+        assert self.no_more == 1
+        return hb
+
 
 def quiet(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
@@ -278,12 +299,7 @@ def test_any_interleaving_runs_exactly_the_machines_jobs(
         return with_failures and config["x"] > 0.6
 
     nni = FakeNNI(advisor, random.Random(seed), concurrency, fails, late_final)
-    nni.start()
-    nni.run()
-    hb = advisor.machine
-    assert hb is not None
-    assert hb.done
-    assert nni.no_more == 1
+    hb = nni.study()
     assert nni.completed == predicted_jobs(r, eta, fails)
     sent = trials_sent(channel)
     assert [t["parameter_id"] for t in sent] == list(range(len(sent)))  # ints, in order
@@ -928,8 +944,11 @@ def test_the_overhead_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None
         import bench_nni_overhead
     finally:
         sys.path.pop(0)
-    # Small and once: this checks that it runs and what it prints, not the figures.
-    assert bench_nni_overhead.main(["--max-budget", "9", "--repeats", "1"]) == 0
+    committed = bench_nni_overhead.RESULTS.read_bytes()
+    # Small and once: this checks that it runs and what it prints, not the figures. --quick
+    # writes no results file: the committed one holds the figures docs/benchmarks.md quotes.
+    assert bench_nni_overhead.main(["--max-budget", "9", "--quick"]) == 0
+    assert bench_nni_overhead.RESULTS.read_bytes() == committed
     out = capsys.readouterr().out
     assert "HyperbandAdvisor" in out
     assert "x cheaper" in out
@@ -965,3 +984,487 @@ def test_resume_without_checkpoint_keeps_resumed_trials_apart_from_new_jobs() ->
     assert [t["parameter_id"] for t in sent] == [0, 2, 3]
     assert hb.n_succeeded == 1
     assert [t["parameters"] for t in sent[:2]] == [old[0]["parameters"], old[2]["parameters"]]
+
+
+# ---------------------------------------------------------------------- samplers
+
+
+def predict_with(sampler: Any, max_budget: float = 9, eta: float = 3, **kwargs: Any) -> Any:
+    """The (x, act, budget) jobs an in-process machine runs serially (ask, tell, ask...)."""
+    hb = hyperband.Hyperband(sampler, max_budget, eta, iterations=1, seed=0, **kwargs)
+    jobs: Counter[tuple[Any, ...]] = Counter()
+    while not hb.done:
+        job = hb.ask()
+        assert isinstance(job, hyperband.Job)
+        jobs[(job.config["x"], job.config["act"], job.budget)] += 1
+        hb.tell(job.id, objective(job.config, job.budget))
+    return jobs
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "cls"),
+    [("random", None, hyperband.RandomSampler), ("kde", {"min_points": 3}, "KDESampler")],
+)
+def test_the_sampler_class_arg_builds_the_machines_sampler(
+    name: str, options: Any, cls: Any
+) -> None:
+    advisor, _ = make(sampler=name, sampler_options=options)
+    assert advisor.machine is None  # the sampler needs the search space
+    advisor.process_command(CommandType.Initialize, SPACE)
+    hb = advisor.machine
+    assert hb is not None
+    cls = getattr(hyperband, cls) if isinstance(cls, str) else cls
+    assert type(hb.sampler) is cls
+    assert hb.sampler.space == hyperband.validate_space(SPACE)  # type: ignore[attr-defined]
+    assert hb.sampler.options == ({} if options is None else {**hb.sampler.options, **options})  # type: ignore[attr-defined]
+    if options:
+        assert hb.sampler.options["min_points"] == 3  # type: ignore[attr-defined]
+
+
+def test_a_kde_study_with_one_trial_at_a_time_is_the_serial_machines() -> None:
+    """One trial at a time, results reach the machine in one order: the configurations the KDE
+    sampler draws lazily are exactly those of the machine run serially in-process."""
+    advisor, channel = make(sampler="kde", sampler_options={"min_points": 2})
+    nni = FakeNNI(advisor, random.Random(2), 1)
+    nni.study()
+    sampler = hyperband.KDESampler(SPACE, min_points=2)
+    assert nni.completed == predict_with(sampler)
+    assert sampler.model_budget is not None  # the model drew some of them
+    # Not the random sampler's configurations (the classArg reached the machine).
+    assert nni.completed != predict_with(SPACE)
+    assert channel.sent[-1] == (CommandType.NoMoreTrialJobs, "")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sampler": "tpe"}, "sampler must be one of 'random', 'kde', got 'tpe' (str)"),
+        ({"sampler": None}, "sampler must be one of 'random', 'kde', got None"),
+        ({"sampler": "kde", "sampler_options": {"top_fraction": 2}}, "top_fraction"),
+        (
+            {"sampler": "kde", "sampler_options": {"nope": 1}},
+            "sampler_options must be keyword arguments of the 'kde' sampler",
+        ),
+        ({"sampler": "kde", "sampler_options": [1]}, "sampler_options must be a dict"),
+        ({"sampler_options": {"min_points": 2}}, "sampler 'random' takes no options"),
+        (
+            {"early_stop": "mean"},
+            "early_stop must be null (no early stopping) or one of 'median', 'rung', "
+            "got 'mean' (str)",
+        ),
+        ({"early_stop": True}, "early_stop must be null (no early stopping) or one of"),
+        ({"early_stop_options": {"min_peers": 2}}, "early_stop_options need an early_stop"),
+        ({"early_stop": "rung", "early_stop_options": {"min_peers": 0}}, "min_peers must be >= 1"),
+        (
+            {"early_stop": "median", "early_stop_options": {"patience": 3}},
+            "early_stop_options must be keyword arguments of the 'median' rule",
+        ),
+        ({"early_stop": "rung", "early_stop_options": "fast"}, "early_stop_options must be a dict"),
+        ({"exec_mode": "async"}, "exec_mode must be one of"),
+    ],
+)
+def test_bad_sampler_and_early_stop_class_args_are_fatal(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    sent: list[tuple[CommandType, str]] = []
+
+    class Reporting(HyperbandAdvisor):
+        def send(self, command: CommandType, data: str) -> None:
+            sent.append((command, data))
+
+    with pytest.raises(hyperband.HyperbandError, match=re.escape(message)):
+        Reporting(R=9, eta=3, command_channel_url="ws://_unittest_", **kwargs)
+    ((command, data),) = sent
+    assert command is CommandType.Error
+    assert message in data
+
+
+# ---------------------------------------------------------------------- early stopping
+
+
+def test_early_stop_class_args_reach_the_machine() -> None:
+    advisor, _ = make(early_stop="median", early_stop_options={"min_peers": 1})
+    advisor.process_command(CommandType.Initialize, SPACE)
+    assert advisor.machine is not None
+    rule = advisor.machine.early_stop
+    assert isinstance(rule, hyperband.MedianRule)
+    assert rule.options == {"min_peers": 1, "min_progress": 0.0}
+    advisor, _ = make(exec_mode="asynchronous", early_stop="rung")
+    advisor.process_command(CommandType.Initialize, SPACE)
+    assert advisor.machine is not None
+    assert isinstance(advisor.machine.early_stop, hyperband.RungRule)
+    assert advisor.machine.exec_mode == "asynchronous"
+
+
+def promoted_and_fresh(advisor: HyperbandAdvisor) -> tuple[int, int]:
+    """R=3, eta=3: a promotion (budget 3 after 1) and a bracket-0 job (budget 3 from 0)."""
+    jobs = start(advisor)
+    for i, t in enumerate(jobs):
+        metric(advisor, f"T{i}", t["parameter_id"], 0.1 * i)
+    advisor.process_command(CommandType.RequestTrialJobs, 2)
+    promoted, fresh = trials_sent(advisor._channel)[3:5]
+    assert (promoted["parameters"][BUDGET_KEY], fresh["parameters"][BUDGET_KEY]) == (3, 3)
+    assert advisor.machine is not None
+    previous = {j.id: j.previous_budget for j in advisor.machine.pending}
+    assert previous == {promoted["parameter_id"]: 1, fresh["parameter_id"]: None}
+    return promoted["parameter_id"], fresh["parameter_id"]
+
+
+def curves(advisor: HyperbandAdvisor) -> dict[int, list[list[float]]]:
+    """The machine's record of each pending job's reports: [step, loss] (loss = -value)."""
+    assert advisor.machine is not None
+    return dict(advisor.machine.snapshot()["reports"])
+
+
+def test_the_kth_periodical_metric_is_at_previous_budget_plus_k(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    advisor, _ = make(R=3, eta=3)
+    promoted, fresh = promoted_and_fresh(advisor)
+    for v in (0.1, 0.2, 0.3):
+        metric(advisor, "P", promoted, v, "PERIODICAL")
+    for v in ("NaN", 0.2, 0.3, {"default": 0.4, "acc": 1}, 0.5):  # a bad one counts too
+        metric(advisor, "F", fresh, v, "PERIODICAL")
+    got = curves(advisor)
+    # From previous budget 1: steps 2, 3, then clamped to the budget 3.
+    assert got[promoted] == [[2, -0.1], [3, -0.2], [3, -0.3]]
+    assert got[fresh] == [[2, -0.2], [3, -0.3], [3, -0.4], [3, -0.5]]
+    (error,) = quiet(caplog)
+    assert "F" in error
+    assert "finite" in error
+    assert advisor.machine is not None
+    assert advisor.machine.stats.n_reports == 7
+
+
+def test_a_step_key_in_the_metric_gives_the_step(caplog: pytest.LogCaptureFixture) -> None:
+    advisor, _ = make(R=3, eta=3)
+    promoted, _ = promoted_and_fresh(advisor)
+    reports = [
+        {"default": 0.5, "step": 1.5},
+        {"default": 0.6, "step": 1.2},  # goes backwards
+        {"default": 0.6, "step": 7},  # beyond the budget
+        {"default": 0.6, "step": 1},  # not after the previous budget
+        {"default": 0.6, "step": "2"},
+        {"default": 0.6, "step": True},
+        {"default": 0.6, "step": None},
+        {"default": 0.7, "step": 3},
+    ]
+    for value in reports:
+        metric(advisor, "TrialS", promoted, value, "PERIODICAL")
+    assert curves(advisor)[promoted] == [[1.5, -0.5], [3, -0.7]]
+    errors = quiet(caplog)
+    assert len(errors) == 6
+    assert all("TrialS" in e and f"job {promoted}" in e and "step" in e for e in errors)
+    assert "must not go backwards" in errors[0]
+    assert "must be in (1, 3]" in errors[1]
+    assert advisor.intermediate[promoted] == [0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.7]
+    assert advisor.machine is not None
+    assert len(advisor.machine.pending) == 2  # nothing was resolved by a bad report
+
+
+def kills(channel: StubChannel) -> list[str]:
+    return [json.loads(d) for c, d in channel.sent if c is CommandType.KillTrialJob]
+
+
+def stop_one(advisor: HyperbandAdvisor) -> list[dict[str, Any]]:
+    """R=9, eta=3, rung rule: job 5, run by trial T3, cannot make the top 3 of its rung."""
+    jobs = start(advisor, 9)  # rung 0 of bracket 2: 9 jobs of budget 1, 3 promoted
+    for i in range(3):
+        metric(advisor, f"T{i}", jobs[i]["parameter_id"], 0.9 - 0.1 * i, "PERIODICAL")
+    assert kills(advisor._channel) == []
+    metric(advisor, "T4", jobs[4]["parameter_id"], 0.95, "PERIODICAL")  # the best so far
+    # T3 ran job 5's parameters (NNI 3.0 may hand a trial another one's).
+    metric(advisor, "T3", jobs[5]["parameter_id"], 0.1, "PERIODICAL")
+    return jobs
+
+
+def test_a_stop_kills_the_trial_that_ran_the_job(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    advisor, channel = make(early_stop="rung")
+    stop_one(advisor)
+    hb = advisor.machine
+    assert hb is not None
+    assert kills(channel) == ["T3"]
+    # The payload NNI's own assessor path sends: the trial id, JSON-encoded.
+    assert (CommandType.KillTrialJob, '"T3"') in channel.sent
+    assert hb.n_stopped == 1
+    assert 5 not in {j.id for j in hb.pending}
+    assert advisor.stopped == {5: "T3"}
+    assert quiet(caplog) == []
+    assert any("job 5 stopped early at step 1" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("event", ["EARLY_STOPPED", "USER_CANCELED", "SUCCEEDED", "FAILED"])
+@pytest.mark.parametrize("late", ["nothing", "periodical", "final", "NaN final", "garbled final"])
+def test_a_killed_trials_late_metrics_and_end_change_nothing(
+    event: str, late: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After the kill, the trial may still report (its metrics raced the kill) and then ends
+    with whatever status NNI gives it: the job stays stopped, nothing fails or is told."""
+    advisor, channel = make(early_stop="rung")
+    jobs = stop_one(advisor)
+    hb = advisor.machine
+    assert hb is not None
+    before = hb.snapshot()
+    recorded = advisor.intermediate
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    if late == "periodical":
+        metric(advisor, "T3", 5, 0.05, "PERIODICAL")
+    elif late == "final":
+        metric(advisor, "T3", 5, 0.12)
+    elif late == "NaN final":
+        metric(advisor, "T3", 5, "NaN")
+    elif late == "garbled final":
+        metric(advisor, "T3", 5, "not json {")
+    end(advisor, "T3", event, jobs[3])
+    ping(advisor, 3)
+    assert hb.snapshot() == before  # no tell, no fail, no new report
+    assert advisor.intermediate == recorded
+    assert kills(channel) == ["T3"]
+    assert (hb.n_succeeded, hb.n_failed, hb.n_stopped) == (0, 0, 1)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    if late != "nothing":
+        assert any("stopped early, ignored" in r.getMessage() for r in caplog.records)
+
+
+def test_a_trial_killed_by_the_user_still_fails_its_job() -> None:
+    advisor, channel = make(early_stop="rung")
+    jobs = stop_one(advisor)
+    end(advisor, "T4", "USER_CANCELED", jobs[4])  # the user, not the advisor, killed T4
+    ping(advisor)
+    hb = advisor.machine
+    assert hb is not None
+    assert (hb.n_failed, hb.n_stopped) == (1, 1)
+    assert 4 not in {j.id for j in hb.pending}
+    assert kills(channel) == ["T3"]
+
+
+def test_a_stop_decided_after_the_trial_ended_sends_no_kill(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """NNI may forward a trial's last metric after its end: the job stops, nothing is killed,
+    and the end's grace does not fail it afterwards."""
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    advisor, channel = make(early_stop="rung")
+    jobs = stop_one(advisor)
+    end(advisor, "T6", "SUCCEEDED", jobs[6])  # no metric yet: its job is not known
+    metric(advisor, "T6", jobs[6]["parameter_id"], 0.0, "PERIODICAL")  # 3 peers ahead
+    ping(advisor, 3)
+    hb = advisor.machine
+    assert hb is not None
+    assert (hb.n_failed, hb.n_stopped) == (0, 2)
+    assert advisor.stopped == {5: "T3", 6: None}
+    assert kills(channel) == ["T3"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("job 6 stopped early" in m and "T6 had ended" in m for m in messages)
+    assert not any("job 6 failed" in m for m in messages)
+
+
+class CurveNNI(FakeNNI):
+    """Trials report once per epoch, ``ceil(TRIAL_BUDGET)`` epochs from scratch, then FINAL.
+
+    A trial the advisor kills may still send one metric that raced the kill, then ends with
+    any status NNI may give it.
+    """
+
+    def advance(self, trial: Trial) -> None:
+        if trial.params is None:
+            super().advance(trial)
+            return
+        config = {k: v for k, v in trial.params.items() if k in SPACE}
+        budget = trial.params[BUDGET_KEY]
+        if trial.killed:
+            r = self.rng.random()
+            if r < 0.25:
+                metric(self.advisor, trial.id, trial.pid, objective(config, budget), "PERIODICAL")
+            elif r < 0.5:
+                metric(self.advisor, trial.id, trial.pid, objective(config, budget))
+            self.finish(trial, self.rng.choice(["EARLY_STOPPED", "USER_CANCELED", "SUCCEEDED"]))
+            return
+        if trial.step < math.ceil(budget):
+            trial.step += 1
+            value = objective(config, min(trial.step, budget))
+            metric(self.advisor, trial.id, trial.pid, value, "PERIODICAL")
+            return
+        metric(self.advisor, trial.id, trial.pid, objective(config, budget))
+        self.finish(trial, "SUCCEEDED")
+        self.completed[(config["x"], config["act"], budget)] += 1
+
+
+class Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    concurrency=st.integers(1, 6),
+    exec_mode=st.sampled_from(["parallelism", "serial", "asynchronous"]),
+    early_stop=st.sampled_from([None, "median", "rung"]),
+    sampler=st.sampled_from(["random", "random", "kde"]),
+)
+def test_any_interleaving_with_early_stopping_completes_and_kills_only_stopped_jobs(
+    seed: int, concurrency: int, exec_mode: str, early_stop: str | None, sampler: str
+) -> None:
+    options = {"min_points": 2} if sampler == "kde" else None
+    advisor, channel = make(
+        exec_mode=exec_mode,
+        early_stop=early_stop,
+        early_stop_options={"min_peers": 1} if early_stop == "median" else None,
+        sampler=sampler,
+        sampler_options=options,
+        resume_info=True,
+    )
+    recorder = Recorder()
+    logger = logging.getLogger(LOGGER)
+    logger.addHandler(recorder)
+    try:
+        nni = CurveNNI(advisor, random.Random(seed), concurrency)
+        hb = nni.study()
+    finally:
+        logger.removeHandler(recorder)
+    assert recorder.messages == []
+    # Every job handed out was resolved exactly once; the killed trials' ends failed nothing.
+    assert hb.n_succeeded + hb.n_stopped == hb.n_asked
+    assert hb.n_failed == 0
+    assert len(advisor.stopped) == hb.n_stopped
+    # Each kill is for the trial that ran a stopped job, once; every trial running a stopped
+    # job was killed.
+    assert len(nni.kills) == len(set(nni.kills))
+    assert set(nni.kills) == {t for t in advisor.stopped.values() if t is not None}
+    assert {nni.ran[t] for t in nni.kills} <= set(advisor.stopped)
+    assert all(advisor.stopped[nni.ran[t]] == t for t in nni.kills)
+    if early_stop is None:
+        assert nni.kills == []
+        assert hb.n_stopped == 0
+    # A stopped configuration is never promoted: no job resumes a stopped one.
+    sent = trials_sent(channel)
+    assert not any(t["parameters"]["TRIAL_RESUME_FROM"] in advisor.stopped for t in sent)
+    assert all(0 <= t["parameters"]["x"] <= 1 for t in sent)
+
+
+def test_asynchronous_mode_promotes_while_new_configurations_still_start() -> None:
+    advisor, channel = make(exec_mode="asynchronous", resume_info=True)
+    hb = CurveNNI(advisor, random.Random(4), 4).study()
+    sent = [t["parameters"] for t in trials_sent(channel)]
+    fresh = [i for i, p in enumerate(sent) if p["TRIAL_RESUME_FROM"] is None]
+    promotions = [i for i, p in enumerate(sent) if p["TRIAL_RESUME_FROM"] is not None]
+    # One iteration starts every bracket's rung-0 configurations: 9 + 5 + 3 for R=9, eta=3.
+    assert len(fresh) == 17
+    assert hb.n_succeeded == len(sent)
+    assert hb.stats.n_promoted == len(promotions)
+    # ASHA: rung 0 of budget 1 (bracket 2) promotes as soon as a configuration ranks in the top
+    # 1/eta of its results so far, before its last configuration starts. A synchronous rung
+    # promotes only once that is certain: after 7 of its 9 jobs ended, all 9 had started.
+    first_promotion = min(i for i in promotions if sent[i]["TRIAL_PREVIOUS_BUDGET"] == 1)
+    last_start = max(i for i in fresh if sent[i][BUDGET_KEY] == 1)
+    assert first_promotion < last_start
+
+
+def drive_both(a: hyperband.Hyperband, b: hyperband.Hyperband) -> int:
+    """Give two machines the same events until done; every answer must be the same."""
+    n = 0
+    while not a.done:
+        ja, jb = a.ask(), b.ask()
+        assert ja == jb
+        if ja is hyperband.WAIT:
+            ja = jb = a.pending[0]
+        assert isinstance(ja, hyperband.Job)
+        assert isinstance(jb, hyperband.Job)
+        value = objective(ja.config, ja.budget)
+        # At the budget: a job pending at the checkpoint may have reported before.
+        decision = a.report(ja.id, ja.budget, value)
+        assert b.report(jb.id, jb.budget, value) is decision
+        if decision is hyperband.CONTINUE:
+            assert a.tell(ja.id, value) == b.tell(jb.id, value)
+        n += 1
+    assert b.done
+    return n
+
+
+def test_a_checkpoint_round_trips_a_kde_study_with_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What nnictl resume restores: the KDE sampler rebuilt from its observations (not
+    pickled), the stopping rule, the stops, and the advisor's count of PERIODICAL metrics."""
+    monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
+    args: dict[str, Any] = {
+        "sampler": "kde",
+        "sampler_options": {"min_points": 2},
+        "early_stop": "rung",
+    }
+    advisor, _ = make(**args)
+    nni = CurveNNI(advisor, random.Random(11), 3)
+    nni.start()
+    hb = advisor.machine
+    assert hb is not None
+    sampler = hb.sampler
+    assert isinstance(sampler, hyperband.KDESampler)
+    for _ in range(2000):
+        nni.step()
+        if hb.n_stopped >= 2 and sampler.model_budget is not None and hb.pending:
+            break
+    assert hb.n_stopped >= 2
+    assert sampler.model_budget is not None
+    advisor.save_checkpoint()
+
+    other, channel = make(**args)
+    other.load_checkpoint()
+    restored = other.machine
+    assert restored is not None
+    assert restored.snapshot() == hb.snapshot()
+    assert isinstance(restored.sampler, hyperband.KDESampler)
+    assert restored.sampler is not sampler
+    assert restored.sampler.options == sampler.options
+    assert restored.sampler.n_observations == sampler.n_observations
+    assert restored.sampler.model_budget == sampler.model_budget
+    assert isinstance(restored.early_stop, hyperband.RungRule)
+    assert other.stopped == advisor.stopped
+    assert other.intermediate == advisor.intermediate
+    state = json.loads((tmp_path / "hyperband_advisor.json").read_text())
+    assert dict(state["periodical"]) == {
+        jid: len(values) for jid, values in advisor.intermediate.items()
+    }
+    # NNI sends the search space again: the KDE sampler's own space is recognised.
+    other.process_command(CommandType.Initialize, json.loads(json.dumps(SPACE)))
+    # A killed trial's metric that raced the kill and the stop: still ignored after resume.
+    jid, trial = next((j, t) for j, t in advisor.stopped.items() if t is not None)
+    metric(other, trial, jid, 0.5)
+    metric(other, trial, jid, 0.5, "PERIODICAL")
+    assert quiet(caplog) == []
+    assert channel.sent == [(CommandType.Initialized, "")]
+    # From here on both machines answer every event the same way: same configurations.
+    assert drive_both(hb, restored) > 5
+
+
+def test_the_docs_tuner_section_with_kde_and_early_stop_is_accepted() -> None:
+    """docs/nni.md's titled YAML block: NNI's config check takes it, and so does the advisor."""
+    import yaml  # a dependency of nni
+    from nni.experiment import ExperimentConfig
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "nni.md").read_text()
+    fences = re.findall(r'^```yaml title="[^"]*early stopping[^"]*"\n(.*?)^```', doc, re.M | re.S)
+    (text,) = fences
+    tuner = yaml.safe_load(text)["tuner"]
+    config = ExperimentConfig(
+        "local",
+        search_space=SPACE,
+        trial_command="python trial.py",
+        trial_code_directory=".",
+        trial_concurrency=1,
+        tuner=tuner,
+    )
+    assert config.canonical_copy().json()["tuner"]["className"] == tuner["className"]
+    advisor, _ = make(**{"R": 9, **{k: v for k, v in tuner["classArgs"].items() if k != "R"}})
+    advisor.process_command(CommandType.Initialize, SPACE)
+    hb = advisor.machine
+    assert hb is not None
+    assert isinstance(hb.sampler, hyperband.KDESampler)
+    assert hb.sampler.options["min_points"] == tuner["classArgs"]["sampler_options"]["min_points"]
+    assert isinstance(hb.early_stop, hyperband.RungRule)
+    assert hb.early_stop.min_peers == tuner["classArgs"]["early_stop_options"]["min_peers"]

@@ -74,9 +74,12 @@ def config_key(params: dict[str, Any]) -> tuple[Any, ...]:
     return (params["x"], params["lr"], params["act"])
 
 
-def predicted_jobs(max_budget: int, eta: int, fail_above: float) -> Counter[tuple[Any, ...]]:
-    """The (configuration, budget) pairs the real study must run, from the same machine."""
-    hb = hyperband.Hyperband(SPACE, max_budget, eta, iterations=1, seed=SEED)
+def predicted_machine(
+    max_budget: int, eta: int, fail_above: float, sampler: Any = None
+) -> tuple[Counter[tuple[Any, ...]], hyperband.Hyperband]:
+    """The (configuration, budget) pairs the real study must run, from the same machine run
+    serially (ask, tell, ask...), and that machine."""
+    hb = hyperband.Hyperband(sampler or SPACE, max_budget, eta, iterations=1, seed=SEED)
     jobs: Counter[tuple[Any, ...]] = Counter()
     while not hb.done:
         job = hb.ask()
@@ -86,7 +89,11 @@ def predicted_jobs(max_budget: int, eta: int, fail_above: float) -> Counter[tupl
             hb.fail(job.id, "fails")
         else:
             hb.tell(job.id, objective(job.config, job.budget))
-    return jobs
+    return jobs, hb
+
+
+def predicted_jobs(max_budget: int, eta: int, fail_above: float) -> Counter[tuple[Any, ...]]:
+    return predicted_machine(max_budget, eta, fail_above)[0]
 
 
 class Run:
@@ -140,6 +147,8 @@ def make_experiment(
     class_args: dict[str, Any] | None = None,
     max_trial_number: int | None = None,
     exp_id: str | None = None,
+    concurrency: int = 3,
+    epoch_seconds: float = 0.02,
 ) -> Experiment:
     cfg = ExperimentConfig("local")
     cfg.experiment_name = "hyperband-e2e"
@@ -147,9 +156,10 @@ def make_experiment(
     cfg.search_space = SPACE
     cfg.trial_command = (
         f'"{sys.executable}" trial.py "{records_dir}" --fail-above {fail_above} --client {client}'
+        f" --epoch-seconds {epoch_seconds}"
     )
     cfg.trial_code_directory = str(TRIAL_DIR)
-    cfg.trial_concurrency = 3
+    cfg.trial_concurrency = concurrency
     # NNI's manager says DONE only after maxTrialNumber trials: one iteration of the schedule.
     cfg.max_trial_number = max_trial_number or hyperband.schedule(max_budget, eta).total_jobs
     cfg.nni_manager_ip = "127.0.0.1"
@@ -168,6 +178,7 @@ def make_experiment(
 
 def watch(exp: Experiment, run: Run, deadline: float, descendants: set[psutil.Process]) -> None:
     """Wait until the experiment is over (or the deadline), then collect NNI's view of it."""
+    settled: float | None = None  # when every trial was seen ended, without DONE
     while time.monotonic() < deadline:
         time.sleep(0.5)
         with contextlib.suppress(psutil.Error):
@@ -178,7 +189,11 @@ def watch(exp: Experiment, run: Run, deadline: float, descendants: set[psutil.Pr
         if run.status in ("NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"):
             jobs = exp.list_trial_jobs()
             if jobs and all(str(j.status) in TERMINAL for j in jobs):
-                break
+                # NNI's manager stores the last trial's end a moment before it says DONE (when
+                # maxTrialNumber trials ran): give it that moment.
+                settled = time.monotonic() if settled is None else settled
+                if time.monotonic() - settled > 2.0:
+                    break
     run.errors = list(rest.get(exp.port, "/check-status").get("errors", []))
     run.trials = {j.trialJobId: str(j.status) for j in exp.list_trial_jobs()}
     run.metrics = [
@@ -194,6 +209,17 @@ def read_logs(tmp: Path, run: Run, records_dir: Path) -> None:
     logs = sorted((tmp / "nni-experiments").glob("*/log/nnimanager.log"))
     run.manager_log = logs[0].read_text() if logs else ""
     run.records = [json.loads(p.read_text()) for p in sorted(records_dir.glob("*.json"))]
+
+
+def checkpoint(tmp: Path) -> dict[str, Any]:
+    """The advisor's checkpoint, written when NNI stopped the dispatcher."""
+    (path,) = [  # NNI also links the experiment's directory as _latest
+        p
+        for p in (tmp / "nni-experiments").glob("*/checkpoint/hyperband_advisor.json")
+        if p.parent.parent.name != "_latest"
+    ]
+    state: dict[str, Any] = json.loads(path.read_text())
+    return state
 
 
 def run_experiment(tmp: Path, **options: Any) -> Run:
@@ -221,13 +247,21 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def check_common(run: Run, max_budget: int, eta: int, fail_above: float = math.inf) -> None:
+def check_common(
+    run: Run,
+    max_budget: int,
+    eta: int,
+    fail_above: float = math.inf,
+    expected: Counter[tuple[Any, ...]] | None = None,
+) -> None:
     assert run.dispatcher_log, "NNI wrote no dispatcher.log"
     assert "Traceback" not in run.dispatcher_log, run.dispatcher_log
     assert " ERROR " not in run.dispatcher_log, run.dispatcher_log
     assert all(in_space(r["parameters"]) for r in run.records)
     # Exactly the jobs the machine schedules, failures and promotions included.
-    assert run.jobs() == predicted_jobs(max_budget, eta, fail_above)
+    if expected is None:
+        expected = predicted_jobs(max_budget, eta, fail_above)
+    assert run.jobs() == expected
     # Joined by parameter id (what the trial really ran, which NNI 3.0 may have swapped between
     # trials started together), NNI's FINAL metrics are the trials' objective.
     by_pid = {r["parameter_id"]: r["parameters"] for r in run.records}
@@ -340,7 +374,8 @@ def test_real_experiment_resumes_after_a_stop(home: Path) -> None:
     assert run.status in ("DONE", "NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"), run.dispatcher_log
     assert set(run.trials.values()) <= TERMINAL
     assert "resumed from" in run.dispatcher_log
-    assert "every bracket is resolved (22 succeeded, 0 failed)" in run.dispatcher_log
+    resolved = "every bracket is resolved (22 succeeded, 0 failed, 0 stopped early)"
+    assert resolved in run.dispatcher_log
     assert "Traceback" not in run.dispatcher_log, run.dispatcher_log
     # Every job of the study ran to the end at least once (a trial stopped mid-run reruns).
     done = Counter(
@@ -349,4 +384,91 @@ def test_real_experiment_resumes_after_a_stop(home: Path) -> None:
         if r["status"] == "succeeded"
     )
     assert set(done) == set(predicted_jobs(9, 3, math.inf))
+    assert run.wall < TIME_LIMIT
+
+
+KILLED = ("EARLY_STOPPED", "USER_CANCELED")  # NNI 3.0's statuses of a trial it killed
+# A model once a budget has 4 results. R=4, eta=2 is 14 jobs, which one trial at a time run in
+# about 30 s here; 6 of its 10 new configurations are drawn with a model.
+KDE_OPTIONS = {"min_points": 2}
+
+
+class WatchedKDE(hyperband.KDESampler):
+    """Records, at each draw, the budget its model was fitted on (None: no model yet)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.models: list[Any] = []
+
+    def sample(self, rng: Any, n: int, *, pending: Any = ()) -> list[dict[str, Any]]:
+        self.models.append(self.model_budget)
+        return super().sample(rng, n, pending=pending)
+
+
+def test_real_experiment_with_the_kde_sampler(home: Path) -> None:
+    """``sampler: kde``: one trial at a time, so results reach the machine in a fixed order and
+    the lazily drawn configurations are exactly those of an in-process machine run serially."""
+    class_args = {"sampler": "kde", "sampler_options": KDE_OPTIONS}
+    run = run_experiment(home, max_budget=4, eta=2, concurrency=1, class_args=class_args)
+    print(f"\nwall time {run.wall:.1f} s")
+    assert run.status == "DONE", run.dispatcher_log
+    assert set(run.trials.values()) == {"SUCCEEDED"}, run.trials
+    sampler = WatchedKDE(SPACE, **KDE_OPTIONS)
+    expected, hb = predicted_machine(4, 2, math.inf, sampler)
+    assert sum(m is not None for m in sampler.models) >= 4  # the model drew, not only chance
+    check_common(run, 4, 2, expected=expected)
+    state = checkpoint(home)["machine"]
+    assert state["sampler"]["name"] == "kde"
+    assert state["sampler"]["options"]["min_points"] == 2
+    assert len(state["observations"]) == hb.n_asked  # every result was observed
+    assert "sampler=kde" in run.dispatcher_log
+
+
+def test_real_experiment_stops_trials_early(home: Path) -> None:
+    """``early_stop: rung``: trials report each epoch; those that cannot be promoted are killed
+    with KillTrialJob mid-run, and the study completes.
+
+    NNI 3.0's local training service shows a trial it killed for KillTrialJob as
+    USER_CANCELED, not EARLY_STOPPED: its compat layer records "early stopped" only after the
+    kill has completed, when the trial's end was already classified (training_service/v3/
+    compat.js, cancelTrialJob). Both mean the trial was killed.
+    """
+    run = run_experiment(home, class_args={"early_stop": "rung"}, epoch_seconds=0.2)
+    print(f"\nwall time {run.wall:.1f} s, NNI statuses {Counter(run.trials.values())}")
+    # Stopped jobs are never promoted: fewer trials than maxTrialNumber, so NNI may not say DONE.
+    assert run.status in ("DONE", "NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"), run.dispatcher_log
+    assert set(run.trials.values()) <= TERMINAL
+    assert "Traceback" not in run.dispatcher_log, run.dispatcher_log
+    assert " ERROR " not in run.dispatcher_log, run.dispatcher_log
+    state = checkpoint(home)["machine"]
+    n_stopped = state["n_stopped"]
+    assert n_stopped > 0
+    assert state["n_failed"] == 0  # the killed trials' ends did not fail their jobs
+    assert state["n_succeeded"] + n_stopped == state["next_job_id"]
+    assert f"failed, {n_stopped} stopped early)" in run.dispatcher_log  # every bracket resolved
+    # KillTrialJob reached NNI, which killed trials in the middle of their epochs.
+    killed = {r["trial"] for r in run.records if r["status"] == "killed"}
+    early = {t for t, status in run.trials.items() if status in KILLED}
+    assert early, run.trials
+    assert killed <= early  # a trial that recorded its kill died of it
+    assert all(
+        r["epochs"] < r["parameters"]["TRIAL_BUDGET"]
+        for r in run.records
+        if r["status"] == "killed"
+    )
+    # Every trial NNI stopped is one the advisor killed, for the job that trial ran.
+    by_trial = {r["trial"]: r["parameter_id"] for r in run.records}
+    stopped_jobs = {s["job"]["id"]: s["job"] for s in state["stopped"]}
+    for trial in early:
+        assert f"trial {trial} killed" in run.dispatcher_log
+        assert by_trial[trial] in stopped_jobs
+    # A stopped configuration never runs again at a larger budget.
+    for job in stopped_jobs.values():
+        later = [
+            r
+            for r in run.records
+            if config_key(r["parameters"]) == config_key(job["config"])
+            and r["parameters"]["TRIAL_BUDGET"] > job["budget"]
+        ]
+        assert later == [], job
     assert run.wall < TIME_LIMIT

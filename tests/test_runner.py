@@ -113,10 +113,11 @@ def test_a_raising_objective_fails_only_its_jobs() -> None:
 
 
 def test_a_dying_worker_fails_only_its_job() -> None:
+    # No time bound: on a loaded machine each replacement process takes seconds to start
+    # (a bound of 20 s failed there once), and tests/test_process_pool.py covers a death
+    # reported late by the forkserver, which then showed as "exit code unknown".
     expected = run(h.raising_rarely, executor="serial")
-    start = time.perf_counter()
     result = run(h.dying, executor="processes", workers=2)
-    elapsed = time.perf_counter() - start
     got = outcomes(result)
     assert {k: s for k, (s, _) in got.items()} == {k: s for k, (s, _) in outcomes(expected).items()}
     assert result.best == _rebased(expected.best, result)
@@ -126,7 +127,6 @@ def test_a_dying_worker_fails_only_its_job() -> None:
         assert r.error is not None
         assert "died (exit code 3)" in r.error
         assert r.worker.endswith("/MainThread")
-    assert elapsed < 20
 
 
 def test_a_broken_user_process_pool_is_replaced() -> None:
@@ -151,7 +151,9 @@ def test_timeout_fails_the_stuck_jobs_and_the_run_goes_on(executor: str) -> None
     assert all(r.job.config["x"] < 0.1 for r in failed)
     assert all("timed out after 0.5 s" in (r.error or "") for r in failed)
     assert len(result.history) > 50
-    assert elapsed < 15  # a stuck job sleeps 60 s: none was waited for
+    # A stuck job sleeps 60 s, so a run that waited for one took longer than that; the run
+    # itself takes seconds even on a loaded machine (the old bound, 15 s, was a timing bet).
+    assert elapsed < h.HANG
 
 
 def test_retries_rerun_a_failed_job() -> None:
@@ -337,3 +339,108 @@ def test_an_executor_whose_submit_returns_no_future_is_refused() -> None:
 def test_a_non_callable_objective_is_refused() -> None:
     with pytest.raises(TypeError, match=r"objective must be a callable .*got 3 \(int\)"):
         run(3)
+
+
+# ---------------------------------------------------------------------- stopping early
+
+
+@pytest.mark.parametrize("executor", ["serial", "threads"])
+def test_max_failures_stops_the_run_with_the_result_so_far(executor: str) -> None:
+    with pytest.raises(hyperband.TooManyFailuresError) as info:
+        run(h.raising, executor=executor, workers=3, max_failures=3)
+    err = info.value
+    assert isinstance(err, HyperbandError)
+    assert (err.failures, err.max_failures) == (3, 3)
+    assert "max_failures: 3 jobs failed in this run (max_failures=3)" in str(err)
+    assert "ValueError: x=" in str(err)
+    result = err.result
+    assert isinstance(result, RunResult)
+    assert result.done is False
+    assert result.n_failed == 3
+    assert len(result.history) < 69
+    # Without the bound the same study runs to the end, failures and all.
+    full = run(h.raising, executor=executor, workers=3)
+    assert full.done is True
+    assert full.n_failed > 3
+
+
+def test_max_failures_counts_this_run_only(tmp_path: Path) -> None:
+    journal = tmp_path / "s.jsonl"
+    with pytest.raises(hyperband.TooManyFailuresError):
+        run(h.raising, executor="serial", journal=journal, max_failures=2)
+    with pytest.raises(hyperband.TooManyFailuresError) as info:
+        run(h.raising, executor="serial", journal=journal, max_failures=2)
+    assert info.value.result.n_failed == 4  # 2 from the journal, 2 of this run
+    result = run(h.raising, executor="serial", journal=journal)
+    assert result.done
+    assert len(result.history) == len(run(h.raising, executor="serial").history)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(0, ConfigurationError), (-2, ConfigurationError), (1.5, TypeError)]
+)
+def test_max_failures_must_be_a_positive_int(value: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match=r"max_failures must be"):
+        run(h.quadratic, executor="serial", max_failures=value)
+
+
+def test_ctrl_c_carries_the_result_so_far() -> None:
+    with pytest.raises(KeyboardInterrupt) as info:
+        run(h.Interrupting(h.quadratic, after=12), executor="serial")
+    result = info.value.result  # type: ignore[attr-defined]
+    assert isinstance(result, RunResult)
+    assert (len(result.history), result.done) == (11, False)
+    assert result.best is not None
+
+
+def test_a_degenerate_schedule_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    result = run(h.quadratic, executor="serial", max_budget=2)
+    assert len(result.history) == 1
+    assert any("one bracket of 1 job at budget 2" in m for m in caplog.messages)
+
+
+def test_the_progress_bar_counts_budget_so_its_time_left_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tqdm's time left is (total - n) / rate: with n in jobs, a study whose last jobs are its
+    longest looked nearly done; in budget units, n tracks the work done."""
+    bars: list[Any] = []
+
+    class FakeTqdm:
+        def __init__(self, **kwargs: Any) -> None:
+            self.kwargs = kwargs
+            self.total = kwargs["total"]
+            self.n = kwargs["initial"]
+            self.steps: list[float] = []
+            self.postfix = ""
+            bars.append(self)
+
+        def update(self, step: float) -> None:
+            self.steps.append(step)
+            self.n += step
+
+        def set_postfix_str(self, text: str, refresh: bool = True) -> None:
+            self.postfix = text
+
+        def refresh(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    fake = type(sys)("tqdm.auto")
+    fake.tqdm = FakeTqdm  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tqdm.auto", fake)
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    result = run(h.flaky, executor="serial", progress=True)  # every job fails
+    (bar,) = bars
+    assert bar.kwargs["total"] == 423  # budget units of the schedule
+    assert bar.kwargs["initial"] == 0
+    assert bar.steps == [float(r.job.budget) for r in result.history]
+    # Failed jobs are not promoted: the study ended at 225 units, and the bar at 100%.
+    assert bar.total == bar.n == sum(bar.steps) == 225
+    assert bar.postfix == "49/69 jobs, best none, 49 failed"

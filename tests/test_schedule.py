@@ -67,9 +67,10 @@ def test_r243_has_six_brackets() -> None:
 @pytest.mark.parametrize("power", range(1, 13))
 @pytest.mark.parametrize("eta", [2, 3, 4, 5, 10])
 def test_exact_powers_never_lose_a_bracket(power: int, eta: int) -> None:
-    sched = schedule(eta**power, eta)
+    # Up to 10**12 jobs an iteration: past the default bound, on purpose.
+    sched = schedule(eta**power, eta, max_jobs=None)
     assert sched.s_max == power
-    assert schedule(eta**power - 1, eta).s_max == power - 1
+    assert schedule(eta**power - 1, eta, max_jobs=None).s_max == power - 1
 
 
 def test_min_budget_scales_the_schedule() -> None:
@@ -167,7 +168,7 @@ def test_integer_budgets_invariants(params: dict[str, object], integer: bool) ->
 
 @given(st.integers(2, 6), st.integers(0, 8))
 def test_s_max_is_exact_for_integer_powers(eta: int, power: int) -> None:
-    assert schedule(eta**power, eta).s_max == power
+    assert schedule(eta**power, eta, max_jobs=None).s_max == power
 
 
 @given(schedule_params())
@@ -196,3 +197,59 @@ def test_check_schedule_catches_a_wrong_schedule() -> None:
     with pytest.raises(AssertionError, match="s=3 i=0"):
         check_schedule(bad)
     assert Fraction(good.total_budget) == 1902
+
+
+# ---------------------------------------------------------------------- size bound
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ((1e308, 3), ["about 646 brackets", "more than 10^307 jobs", "max_budget=1e+308"]),
+        ((10**308, 3), ["about 646 brackets", "max_budget=1e+308"]),
+        ((1e9, 3), ["about 19 brackets", "at least 3.33e+08 jobs"]),
+        ((81, 1.0001), ["about 43947 brackets", "eta=1.0001"]),
+        ((81, 1.000001), ["about 4394452 brackets"]),
+        ((531441, 3), ["13 brackets and at least 1085021 jobs"]),
+        ((81, 1.01), ["442 brackets and at least 1000381 jobs"]),
+    ],
+)
+def test_a_huge_schedule_is_refused_at_once(args: tuple[float, float], words: list[str]) -> None:
+    """These used to print 108 MB, run out of memory, or hang; pytest-timeout guards the time."""
+    with pytest.raises(ConfigurationError) as info:
+        schedule(*args)
+    message = str(info.value)
+    assert message.startswith("max_jobs: ")
+    for word in [*words, "more than max_jobs=1000000", "pass a larger max_jobs (None: no bound)"]:
+        assert word in message
+    assert "--max-jobs N" in message
+
+
+def test_max_jobs_is_exact_and_can_be_raised_or_lifted() -> None:
+    assert schedule(81, 3, max_jobs=206).total_jobs == 206
+    with pytest.raises(ConfigurationError, match=r"5 brackets and 206 jobs per iteration"):
+        schedule(81, 3, max_jobs=205)
+    assert schedule(531441, 3, max_jobs=1_250_962).total_jobs == 1_250_962
+    assert schedule(531441, 3, max_jobs=None).total_jobs == 1_250_962
+    for bad, exc in [(0, ConfigurationError), (-1, ConfigurationError), (2.5, TypeError)]:
+        with pytest.raises(exc, match=r"max_jobs must be"):
+            schedule(81, 3, max_jobs=bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"max_jobs must be an int or None, got True"):
+        schedule(81, 3, max_jobs=True)
+
+
+def test_the_machine_inherits_the_bound() -> None:
+    with pytest.raises(ConfigurationError, match=r"more than max_jobs=1000000"):
+        hyperband.Hyperband({"x": {"_type": "uniform", "_value": [0, 1]}}, max_budget=1e9)
+
+
+def test_degenerate_names_a_one_bracket_schedule() -> None:
+    from hyperband._schedule import degenerate
+
+    assert degenerate(schedule(81, 3)) is None
+    assert degenerate(schedule(3, 3)) is None
+    reason = degenerate(schedule(1.5, 3))
+    assert reason is not None
+    assert reason.startswith("max_budget / min_budget = 1.5 is less than eta = 3: ")
+    assert "one bracket of 1 job at budget 1.5" in reason
+    assert "= 2 is less than eta = 3" in (degenerate(schedule(10, 3, min_budget=5)) or "")

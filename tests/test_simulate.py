@@ -270,3 +270,12 @@ def test_plot_timeline_draws_one_bar_per_job(tmp_path: Any) -> None:
         assert (tmp_path / "timeline.png").stat().st_size > 5_000
     finally:
         plt.close(ax.figure)
+
+
+def test_best_so_far_follows_the_direction() -> None:
+    from hyperband._report import best_so_far
+
+    results = [(1.0, 0.5, 1, 0), (1.0, 0.2, 1, 1), (1.0, 0.9, 1, 2), (3.0, 0.4, 3, 0)]
+    assert [p.value for p in best_so_far(results, maximize=True)] == [0.5, 0.5, 0.9, 0.4]
+    assert [p.value for p in best_so_far(results, maximize=False)] == [0.5, 0.2, 0.2, 0.4]
+    assert [p.spent for p in best_so_far(results)] == [1.0, 2.0, 3.0, 6.0]

@@ -169,21 +169,55 @@ class MachineRun(RuleBasedStateMachine):
     def teardown(self) -> None:
         if not hasattr(self, "hb"):
             return
-        # Finish the run, then check every promotion against the full record.
+        # Finish the run, then check every promotion against the full record. A broken
+        # machine could loop for ever here (a snapshot that forgot its promotions promotes
+        # again, overfills a rung, which then never closes: WAIT with nothing pending). Each
+        # pass asks a job or tells one, and the schedule bounds both.
         n = 0
-        while not self.hb.done:
+        limit = self.params["iterations"] * self.hb.schedule.total_jobs
+        for _ in range(2 * limit + 1):
+            if self.hb.done:
+                break
             job = self.hb.ask()
             if isinstance(job, Job):
                 self.rec.asked(job)
                 continue
+            assert self.hb.pending, f"the machine said {job} with nothing pending, not done"
             for j in self.hb.pending:
                 value = float((j.config_id * 7919 + n) % 5)
                 n += 1
                 self.hb.tell(j.id, value)
                 self.rec.values[j.id] = value
+        else:
+            raise AssertionError(f"the machine is not done after its schedule's {limit} jobs")
         self.rec.check_complete(self.params["iterations"])
         self.rec.check_best(self.hb.best)
 
 
 MachineRun.TestCase.settings = settings(max_examples=300, stateful_step_count=60, deadline=None)
-TestMachineRun = MachineRun.TestCase
+# About 20 s on a loaded 2-core machine. A machine that loops for ever fails the bounded
+# teardown within seconds; shrinking that failure to a small example can then take minutes,
+# which this timeout (pytest-timeout) bounds. The test below finds that bug at once.
+TestMachineRun = pytest.mark.timeout(180)(MachineRun.TestCase)
+
+
+def test_a_restored_machine_remembers_which_configurations_it_promoted() -> None:
+    """The case the random runs took minutes to find: after a restore, a result lands inside
+    the prefix of a rung already promoted, pushing a promoted configuration down a place. A
+    snapshot that forgot its promotions promoted that configuration a second time."""
+    hb = Hyperband(SPACE, max_budget=9, eta=3, seed=0, exec_mode="serial")
+    first = [hb.ask() for _ in range(9)]  # bracket s=2, rung 0: 9 jobs, the top 3 go on
+    assert all(isinstance(j, Job) and j.rung == 0 and j.bracket == 2 for j in first)
+    jobs = [j for j in first if isinstance(j, Job)]
+    for value, job in enumerate(jobs[:7]):
+        hb.tell(job.id, float(value))  # 7 of 9 told: the best is certain to be in the top 3
+    hb = Hyperband.restore(json.loads(json.dumps(hb.snapshot())))
+    hb.tell(jobs[7].id, 100.0)  # a new best, ahead of the promoted one
+    hb.tell(jobs[8].id, -1.0)
+    promoted = []
+    for _ in range(10):
+        job = hb.ask()
+        if not isinstance(job, Job) or job.rung != 1:
+            break
+        promoted.append(job.config_id)
+    assert sorted(promoted) == sorted([jobs[7].config_id, jobs[6].config_id, jobs[5].config_id])

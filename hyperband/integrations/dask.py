@@ -147,6 +147,30 @@ def _address(client: Any) -> str:
         return "<unknown>"
 
 
+def report_host(scheduler_address: str) -> str:
+    """The address of this machine that the scheduler's side of the network can reach.
+
+    Workers connect back to it to report intermediate values (``run(early_stop=...)``): the
+    address of the interface that routes to the scheduler, or 127.0.0.1 for a local one.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(scheduler_address)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "127.0.0.1"
+    if not host or host in ("localhost", "127.0.0.1", "::1") or parts.scheme == "inproc":
+        return "127.0.0.1"
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((host, port or 8786))  # UDP: no packet is sent
+            return str(probe.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"
+
+
 class DaskBackend:
     """The runner's backend on a dask ``Client`` (see ``hyperband._executors.Backend``).
 
@@ -183,6 +207,7 @@ class DaskBackend:
         self.client = client
         self.capacity = capacity
         self.address = _address(client)
+        self.report_host = report_host(self.address)
         self.owned = close is not None
         self._close = close
         self._executor = client.get_executor(pure=False)

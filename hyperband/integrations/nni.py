@@ -17,7 +17,9 @@ Configuration (NNI 3.0, ``config.yml``):
       classArgs: {R: 81, eta: 3, optimize_mode: maximize, iterations: 1, seed: 0}
 
 Each trial gets the configuration plus ``TRIAL_BUDGET`` (an int when integral) from
-``nni.get_next_parameter()`` and reports with ``nni.report_final_result``. See ``docs/nni.md``.
+``nni.get_next_parameter()`` and reports with ``nni.report_final_result``. Its
+``nni.report_intermediate_result`` values go to the machine's ``report`` (and, with an
+``early_stop`` rule, may stop the trial: NNI's ``KillTrialJob``). See ``docs/nni.md``.
 """
 
 from __future__ import annotations
@@ -41,12 +43,15 @@ from hyperband._errors import (
     ConfigurationError,
     HyperbandError,
     InvalidResultError,
+    JobResolvedError,
     UnknownJobError,
     describe,
 )
-from hyperband._jobs import DONE, WAIT, Job
+from hyperband._jobs import DONE, STOP, WAIT, Job
 from hyperband._machine import Hyperband
+from hyperband._samplers import SAMPLERS, make_sampler
 from hyperband._space import validate_space
+from hyperband._stopping import STOPPING_RULES, StoppingRule, make_rule
 
 __all__ = ["BUDGET_KEY", "RESUME_KEYS", "HyperbandAdvisor"]
 
@@ -67,6 +72,8 @@ OPTIMIZE_MODES: Final = ("maximize", "minimize")
 CHECKPOINT_FILE: Final = "hyperband_advisor.json"
 CHECKPOINT_FORMAT: Final = "hyperband.nni-advisor"
 CHECKPOINT_VERSION: Final = 1
+#: The key of a PERIODICAL metric dict that gives the report's step, in budget units.
+STEP_KEY: Final = "step"
 
 # NNI's manager stores a metric in its database before forwarding it, but notices a trial's end
 # by polling, so a trial's last metric can reach us after its end. A trial end therefore takes
@@ -77,15 +84,57 @@ _GRACE_PINGS: Final = 2
 PING_SECONDS: Final = 0.5
 
 
+# The sampler's classArgs are checked on this space before NNI sends the real one.
+_PROBE_SPACE: Final = {"x": {"_type": "uniform", "_value": [0, 1]}}
+
+
 def _new_machine(space_or_sampler: Any, args: Mapping[str, Any]) -> Hyperband:
     return Hyperband(space_or_sampler, **args)
 
 
-class _NoSampler:
-    """Lets the constructor validate every argument before the search space arrives."""
+def _options(name: str, options: object) -> dict[str, Any]:
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
+        raise ConfigurationError(
+            f"{name} must be a dict of keyword arguments (or null), got {describe(options)}"
+        )
+    return dict(options)
 
-    def sample(self, rng: Any, n: int) -> list[dict[str, Any]]:  # pragma: no cover - unused
-        raise AssertionError("never sampled")
+
+def _sampler_for(name: object, space: Any, options: Mapping[str, Any]) -> Any:
+    """The named sampler over ``space``; a bad name or option is a ``ConfigurationError``."""
+    if not isinstance(name, str) or name not in SAMPLERS:
+        raise ConfigurationError(
+            f"sampler must be one of {', '.join(map(repr, SAMPLERS))}, got {describe(name)}"
+        )
+    try:
+        return make_sampler(name, space, **options)
+    except TypeError as exc:  # an unknown keyword argument
+        raise ConfigurationError(
+            f"sampler_options must be keyword arguments of the {name!r} sampler: {exc}"
+        ) from None
+
+
+def _rule_for(name: object, options: Mapping[str, Any]) -> StoppingRule | None:
+    known = ", ".join(map(repr, STOPPING_RULES))
+    if name is None:
+        if options:
+            raise ConfigurationError(
+                f"early_stop_options need an early_stop rule ({known}), got early_stop=None "
+                f"with options {sorted(options)}"
+            )
+        return None
+    if not isinstance(name, str) or name not in STOPPING_RULES:
+        raise ConfigurationError(
+            f"early_stop must be null (no early stopping) or one of {known}, got {describe(name)}"
+        )
+    try:
+        return make_rule({"name": name, "options": options})
+    except TypeError as exc:  # an unknown keyword argument
+        raise ConfigurationError(
+            f"early_stop_options must be keyword arguments of the {name!r} rule: {exc}"
+        ) from None
 
 
 class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no type hints
@@ -100,8 +149,9 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         R: the largest budget a trial gets (the machine's ``max_budget``).
         eta: the halving rate (> 1; any real, not only ints).
         exec_mode: ``"parallelism"`` (a new bracket starts whenever no started bracket has a job
-            to hand out) or ``"serial"`` (a bracket starts only after the previous one resolved
-            completely; NNI's built-in starts it early).
+            to hand out), ``"serial"`` (a bracket starts only after the previous one resolved
+            completely; NNI's built-in starts it early) or ``"asynchronous"`` (ASHA: promote as
+            soon as a configuration ranks in the top ``1/eta`` of its rung's results so far).
         min_budget: the smallest budget (``R / min_budget`` fixes the brackets).
         sizing: ``"li2018"`` (the paper's Algorithm 1, what NNI computes) or ``"table"``.
         iterations: how many times to run every bracket; ``None`` (default, like the built-in)
@@ -114,6 +164,15 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             ``TRIAL_CONFIG_ID``, and for a promotion ``TRIAL_PREVIOUS_BUDGET`` and
             ``TRIAL_RESUME_FROM`` (the job id of the configuration's previous rung; ``None`` on
             rung 0), so a trial can resume a checkpoint instead of training from scratch.
+        sampler: where new configurations come from: ``"random"`` (uniform over the space) or
+            ``"kde"`` (`hyperband.KDESampler`, BOHB's model, which learns from every result).
+        sampler_options: keyword arguments of the sampler's constructor (``"kde"`` only), e.g.
+            ``{"min_points": 4, "random_fraction": 0.2}``.
+        early_stop: ``None`` (trials run their whole budget), ``"median"``
+            (`hyperband.MedianRule`) or ``"rung"`` (`hyperband.RungRule`): judged at each
+            ``nni.report_intermediate_result``; a trial the rule stops is killed with NNI's
+            ``KillTrialJob`` (NNI 3.0's local training service then shows ``USER_CANCELED``).
+        early_stop_options: keyword arguments of the rule, e.g. ``{"min_peers": 3}``.
         command_channel_url: where NNI's manager listens; NNI passes nothing (the dispatcher
             reads it from the environment). In-process tests pass a ``ws://_unittest_`` URL,
             which ``MsgDispatcherBase`` does not connect to.
@@ -149,6 +208,10 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         seed: int | None = None,
         integer_budgets: bool = False,
         resume_info: bool = False,
+        sampler: str = "random",
+        sampler_options: Mapping[str, Any] | None = None,
+        early_stop: str | None = None,
+        early_stop_options: Mapping[str, Any] | None = None,
         command_channel_url: str | None = None,
     ) -> None:
         # Connect first: failing before that, NNI's manager would only say "Tuner did not
@@ -162,6 +225,10 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
                 )
             if not isinstance(resume_info, bool):
                 raise ConfigurationError(f"resume_info must be a bool, got {describe(resume_info)}")
+            self._sampler_options = _options("sampler_options", sampler_options)
+            # Checks the name and the options; the real sampler waits for the search space.
+            probe_sampler = _sampler_for(sampler, _PROBE_SPACE, self._sampler_options)
+            rule = _rule_for(early_stop, _options("early_stop_options", early_stop_options))
             self._args: dict[str, Any] = {
                 "max_budget": R,
                 "eta": eta,
@@ -172,14 +239,16 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
                 "iterations": iterations,
                 "seed": seed,
                 "integer_budgets": integer_budgets,
+                "early_stop": rule,
             }
             # Validates every argument (and draws the seed when None) without a search space.
-            probe = _new_machine(_NoSampler(), self._args)
+            probe = _new_machine(probe_sampler, self._args)
         except HyperbandError as exc:
             self._fatal(f"HyperbandAdvisor classArgs: {exc}")
             raise
         self._args["seed"] = probe.seed
         self._resume_info = resume_info
+        self._sampler_name = sampler
         self._hb: Hyperband | None = None
         self._space: dict[str, Any] | None = None
 
@@ -194,10 +263,15 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         self._grace: dict[str, list[Any]] = {}  # ended trial -> [event, pings seen]
         self._orphans: list[str] = []  # trials that ended without reporting anything
         self._sent_ids: set[int] = set()  # every parameter id sent to NNI
-        self._open: set[int] = set()  # sent and not yet told or failed
+        # Sent and not yet told, failed or stopped: job id -> its budget segment (start, end],
+        # which numbers its PERIODICAL reports.
+        self._open: dict[int, tuple[float, float]] = {}
         self._n_forms = 0  # trials NNI created or will create for our parameters
         self._n_ended = 0  # ... and how many of them ended
         self._intermediate: dict[int, list[float]] = {}
+        self._n_periodical: dict[int, int] = {}  # job id -> PERIODICAL metrics received
+        # Jobs the stopping rule stopped -> the trial killed for it (None: none was running).
+        self._stopped: dict[int, str | None] = {}
         # Results known without running a trial (nnictl resume, experiment.import_data), by
         # configuration and budget; a job that asks for one is told at once.
         self._cache: dict[str, list[Any]] = {}
@@ -223,7 +297,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         }
         _logger.info(
             "HyperbandAdvisor: R=%r eta=%r min_budget=%r optimize_mode=%s exec_mode=%s "
-            "sizing=%s iterations=%r seed=%d",
+            "sizing=%s iterations=%r seed=%d sampler=%s%s early_stop=%r",
             R,
             eta,
             min_budget,
@@ -232,6 +306,9 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             sizing,
             iterations,
             probe.seed,
+            sampler,
+            f" {self._sampler_options}" if self._sampler_options else "",
+            rule,
         )
 
     # ------------------------------------------------------------------ public views
@@ -245,6 +322,11 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
     def intermediate(self) -> dict[int, list[float]]:
         """The PERIODICAL metrics (their ``"default"``) recorded per job id, in arrival order."""
         return {jid: list(values) for jid, values in self._intermediate.items()}
+
+    @property
+    def stopped(self) -> dict[int, str | None]:
+        """The jobs the stopping rule stopped, each with the trial killed for it (or ``None``)."""
+        return dict(self._stopped)
 
     # ------------------------------------------------------------------ dispatcher plumbing
 
@@ -331,10 +413,13 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         self._serve()
 
     def handle_report_metric_data(self, data: Any) -> None:
-        """A trial reported a metric: FINAL tells the machine, PERIODICAL is recorded.
+        """A trial reported a metric: FINAL tells the machine, PERIODICAL reports to it.
 
         Joined by ``parameter_id`` (the machine's job id), never by trial id. A bad metric or
-        an unknown id is logged as an error naming the trial; a bad FINAL fails its job.
+        an unknown id is logged as an error naming the trial; a bad FINAL fails its job. A
+        PERIODICAL metric goes to the machine's ``report`` (see ``_report`` for its step);
+        when the stopping rule says ``STOP`` the trial is killed. Metrics of a job already
+        stopped (they raced the kill) are ignored.
         """
         if type(data) is not dict and not isinstance(data, Mapping):
             _logger.error("HyperbandAdvisor: metric data must be a dict, got %s", describe(data))
@@ -371,6 +456,16 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             return
         if isinstance(trial, str):
             self._claim(trial, pid)
+        if pid in self._stopped:
+            # It raced the kill (the trial finished or reported just as it was stopped): the
+            # machine resolved the job already.
+            _logger.debug(
+                "HyperbandAdvisor: trial %s: %s metric of job %d, stopped early, ignored",
+                trial,
+                kind,
+                pid,
+            )
+            return
         hb = self._hb
         assert hb is not None  # ids are sent only once the machine exists
         try:
@@ -379,12 +474,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             self._bad_metric(trial, pid, kind, str(exc))
             return
         if kind == "PERIODICAL":
-            try:
-                number = _default_number(value)
-            except ValueError as exc:
-                self._bad_metric(trial, pid, kind, str(exc))
-                return
-            self._intermediate.setdefault(pid, []).append(number)
+            self._report(trial, pid, value)
             return
         try:
             hb.tell(pid, value)
@@ -394,8 +484,73 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         except InvalidResultError as exc:
             self._bad_metric(trial, pid, kind, str(exc))
             return
-        self._open.discard(pid)
+        self._open.pop(pid, None)
         _logger.debug("HyperbandAdvisor: trial %s: job %d told %r", trial, pid, value)
+        self._resolved()
+
+    def _report(self, trial: Any, pid: int, value: Any) -> None:
+        """A PERIODICAL metric: record it and report it to the machine at its step.
+
+        The step, in budget units: the metric's ``"step"`` when it is a dict with one; else
+        the k-th PERIODICAL metric of a job (counting every one received, bad ones included)
+        is at ``previous_budget + k`` (one report per budget unit), clamped to the job's
+        budget. A bad value or step is logged as an error naming the trial; the trial goes on.
+        """
+        k = self._n_periodical[pid] = self._n_periodical.get(pid, 0) + 1
+        try:
+            number = _default_number(value)
+        except ValueError as exc:
+            self._bad_metric(trial, pid, "PERIODICAL", str(exc))
+            return
+        self._intermediate.setdefault(pid, []).append(number)
+        segment = self._open.get(pid)
+        if segment is None:  # told or failed already: nothing left to judge
+            _logger.debug(
+                "HyperbandAdvisor: trial %s: PERIODICAL metric of job %d after its end ignored",
+                trial,
+                pid,
+            )
+            return
+        step: Any
+        if isinstance(value, dict) and STEP_KEY in value:
+            step = value[STEP_KEY]
+        else:
+            start, budget = segment
+            step = _plain(min(start + k, budget))
+        assert self._hb is not None
+        try:
+            decision = self._hb.report(pid, step, number)
+        except JobResolvedError:  # pragma: no cover - _open tracks the machine's pending jobs
+            return
+        except HyperbandError as exc:
+            _logger.error(
+                "HyperbandAdvisor: trial %s: PERIODICAL metric of job %d not reported: %s",
+                trial,
+                pid,
+                exc,
+            )
+            return
+        self._dirty = True
+        if decision is STOP:
+            self._stop(trial, pid, step, number)
+
+    def _stop(self, trial: Any, jid: int, step: Any, value: float) -> None:
+        """The rule stopped job ``jid`` (the machine resolved it): kill the trial running it."""
+        self._open.pop(jid, None)
+        live = isinstance(trial, str) and trial not in self._ended
+        self._stopped[jid] = trial if live else None
+        if live:
+            # NNI's own assessors send the trial id JSON-encoded; the manager JSON.parses it and
+            # has the training service kill the trial as early-stopped (NNI 3.0's local one
+            # shows USER_CANCELED all the same: see docs/nni.md).
+            self.send(CommandType.KillTrialJob, json.dumps(trial))
+        _logger.info(
+            "HyperbandAdvisor: job %d stopped early at step %s (value %r)%s",
+            jid,
+            step,
+            value,
+            f": trial {trial} killed" if live else f"; its trial {trial} had ended",
+        )
         self._resolved()
 
     def handle_trial_end(self, data: Any) -> None:
@@ -540,6 +695,8 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             "version": CHECKPOINT_VERSION,
             "machine": self._hb.snapshot(),
             "intermediate": [[k, v] for k, v in self._intermediate.items()],
+            "periodical": [[k, n] for k, n in self._n_periodical.items()],
+            "stopped": [[k, t] for k, t in self._stopped.items()],
         }
         target = os.path.join(path, CHECKPOINT_FILE)
         tmp = target + ".tmp"
@@ -578,12 +735,16 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             )
             return
         self._hb = hb
-        self._space = state["machine"].get("space")
+        machine = state["machine"]
+        # A model-based sampler's space lives in its spec: the snapshot's "space" is None.
+        self._space = machine.get("space") or (machine.get("sampler") or {}).get("space")
         self._intermediate = {int(k): list(v) for k, v in state.get("intermediate", [])}
+        self._n_periodical = {int(k): int(n) for k, n in state.get("periodical", [])}
+        self._stopped = {int(k): t for k, t in state.get("stopped", [])}
         # The pending jobs were sent by the previous dispatcher; their trials are resumed by
         # NNI (handle_add_customized_trial) or lost, and then sent again (_plan_resend).
-        self._open = {job.id for job in hb.pending}
-        self._sent_ids = set(self._open)
+        self._open = {job.id: (job.previous_budget or 0, job.budget) for job in hb.pending}
+        self._sent_ids = set(self._open) | set(self._stopped)
         self._restored = True
         _logger.info(
             "HyperbandAdvisor: resumed from %s: %d jobs asked, %d pending",
@@ -619,7 +780,8 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
                 f"{', '.join(sorted(_RESERVED))}; it has {', '.join(clash)}"
             )
         self._space = validate_space(space)
-        return _new_machine(space, self._args)
+        sampler = _sampler_for(self._sampler_name, space, self._sampler_options)
+        return _new_machine(sampler, self._args)
 
     def _fatal(self, message: str) -> None:
         _logger.error("%s", message)
@@ -651,9 +813,11 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             self._done_sent = True
             self._credit = 0
             _logger.info(
-                "HyperbandAdvisor: every bracket is resolved (%d succeeded, %d failed); best: %s",
+                "HyperbandAdvisor: every bracket is resolved (%d succeeded, %d failed, %d "
+                "stopped early); best: %s",
                 hb.n_succeeded,
                 hb.n_failed,
+                hb.n_stopped,
                 hb.best,
             )
             self.send(CommandType.NoMoreTrialJobs, "")
@@ -679,7 +843,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         self.send(CommandType.NewTrialJob, payload)
         self._credit -= 1
         self._sent_ids.add(job.id)
-        self._open.add(job.id)
+        self._open[job.id] = (job.previous_budget or 0, job.budget)
         self._n_forms += 1
         self._dirty = True
 
@@ -718,11 +882,13 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
 
     def _fail(self, jid: int, reason: str) -> None:
         assert self._hb is not None
+        if jid in self._stopped:  # resolved by the stop; its trial's end changes nothing
+            return
         try:
             self._hb.fail(jid, reason)
         except UnknownJobError:
             return
-        self._open.discard(jid)
+        self._open.pop(jid, None)
         _logger.info("HyperbandAdvisor: job %d failed: %s", jid, reason)
         self._resolved()
 
@@ -779,7 +945,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
                 if not values:
                     del self._cache[key]
                 self._hb.tell(job.id, value)
-                self._open.discard(job.id)
+                self._open.pop(job.id, None)
                 self._dirty = True
                 fed += 1
         return fed
@@ -866,6 +1032,11 @@ def _default_number(value: Any) -> float:
     if isinstance(raw, bool) or not isinstance(raw, numbers.Real) or not math.isfinite(raw):
         raise ValueError(f"the metric must be a finite number, got {describe(raw)}")
     return float(raw)
+
+
+def _plain(x: float) -> float:
+    """An integral step as an int, as the machine's budgets are."""
+    return int(x) if float(x).is_integer() else x
 
 
 def _form_parameter_id(hyper_params: Any) -> int | None:

@@ -1,12 +1,18 @@
 """An NNI trial for the end-to-end tests: reads TRIAL_BUDGET, reports per epoch and at the end.
 
-Usage: ``python trial.py RECORD_DIR [--fail-above X] [--client nni|http]``.
+Usage: ``python trial.py RECORD_DIR [--fail-above X] [--client nni|http] [--epoch-seconds S]``.
 
 It writes one JSON record per trial into RECORD_DIR: the parameter id NNI really handed it (NNI
 3.0 may swap the parameters of trials started together, so the tests join on this id), the
 parameters, and what it reported. A configuration with ``x > X`` fails: in the upper half of
 ``(X, 1]`` before reporting anything, in the lower half after one intermediate result, so both
 of the advisor's ways to find a failed trial's job are exercised.
+
+It reports ``objective(params, epoch)`` after each of its ``ceil(TRIAL_BUDGET)`` epochs (each
+``--epoch-seconds`` long), a learning curve whose value at a given epoch ranks configurations as
+their final results do, so an early-stopping rule has something to judge. A trial killed by NNI
+(``KillTrialJob`` sends SIGINT) records ``"killed"`` with the epoch it reached, and dies of the
+signal, so that NNI shows it ``EARLY_STOPPED``.
 
 ``--client nni`` uses NNI's own trial API (``nni.get_next_parameter``, ``nni.report_*``).
 ``--client http`` (the default) makes the same two HTTP calls that API makes to NNI 3.0's
@@ -112,6 +118,7 @@ def main() -> None:
     parser.add_argument("record_dir")
     parser.add_argument("--fail-above", type=float, default=math.inf)
     parser.add_argument("--client", choices=("http", "nni"), default="http")
+    parser.add_argument("--epoch-seconds", type=float, default=0.02)
     args = parser.parse_args()
     client = NniClient() if args.client == "nni" else HttpClient()
     params = client.get_next_parameter()
@@ -134,13 +141,19 @@ def main() -> None:
         raise SystemExit("this part of the space fails (before any report)")
     budget = params["TRIAL_BUDGET"]
     value = objective(params, budget)
-    for epoch in range(1, math.ceil(budget) + 1):
-        client.report_intermediate_result(value * epoch / budget)
-        time.sleep(0.02)
-        if x > args.fail_above:
-            save("failed after reporting")
-            raise SystemExit("this part of the space fails (after a report)")
-    client.report_final_result(value)
+    record["epochs"] = 0
+    try:
+        for epoch in range(1, math.ceil(budget) + 1):
+            time.sleep(args.epoch_seconds)
+            client.report_intermediate_result(objective(params, min(epoch, budget)))
+            record["epochs"] = epoch
+            if x > args.fail_above:
+                save("failed after reporting")
+                raise SystemExit("this part of the space fails (after a report)")
+        client.report_final_result(value)
+    except KeyboardInterrupt:
+        save("killed")
+        raise  # Python then dies of SIGINT itself: NNI sees a signal, not an exit code
     record["value"] = value
     save("succeeded")
 

@@ -1,0 +1,88 @@
+"""The process pool when the machine is loaded: deaths reported late.
+
+A worker started by the forkserver learns its exit status from the forkserver process, which
+on a loaded machine can take seconds to report it. Stopping the forkserver (SIGSTOP) for a
+moment reproduces that deterministically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.forkserver
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hyperband import _executors
+from hyperband._executors import ProcessBackend, WorkerDiedError
+
+pytestmark = pytest.mark.skipif(
+    sys.platform != "linux", reason="stops the forkserver and reads /proc: Linux only"
+)
+
+
+@pytest.fixture
+def backend() -> Iterator[ProcessBackend]:
+    pool = ProcessBackend(1, multiprocessing.get_context("forkserver"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel=True)
+
+
+@contextlib.contextmanager
+def forkserver_stopped(seconds: float) -> Iterator[None]:
+    """The forkserver reports no exit (and starts no process) for ``seconds``."""
+    server = multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+    assert server is not None
+    os.kill(server, signal.SIGSTOP)
+    timer = threading.Timer(seconds, os.kill, (server, signal.SIGCONT))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()
+        os.kill(server, signal.SIGCONT)
+
+
+def test_a_death_reported_late_still_gives_its_exit_code(
+    backend: ProcessBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner used to wait 5 s for the exit status, then report "exit code unknown"."""
+    monkeypatch.setattr(_executors, "_REAP_WAIT", 0.2)
+    assert backend.submit(os.getpid).result(timeout=60) > 0
+    with forkserver_stopped(1.0):
+        future = backend.submit(os._exit, 3)
+        with pytest.raises(WorkerDiedError) as info:
+            future.result(timeout=60)
+    assert info.value.exitcode == 3
+    assert "died (exit code 3)" in str(info.value)
+    assert backend.submit(os.getpid).result(timeout=60) > 0  # replaced
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def test_a_task_for_a_worker_that_died_idle_runs_on_a_fresh_one(backend: ProcessBackend) -> None:
+    """A worker killed while idle, its death not reported yet: the task sent to it never ran,
+    so it must not fail as if it had crashed the worker (it runs on a new process)."""
+    old = backend.submit(os.getpid).result(timeout=60)
+    with forkserver_stopped(1.0):
+        os.kill(old, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not zombie(old):  # dead, and not reaped: the forkserver is stopped
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        new = backend.submit(os.getpid).result(timeout=60)
+    assert new != old
