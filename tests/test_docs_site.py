@@ -35,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from .browser import CHROMIUM_ARGS
 from .optional import require
 
 require("mkdocs")
@@ -44,17 +45,6 @@ sync_api = require("playwright.sync_api")
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted(p.name for p in (ROOT / "docs").glob("*.md"))
 VIEWPORT = {"width": 1280, "height": 800}
-# Flags for a headless Chromium with nothing to talk to but the local server.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|mod|exc|data|obj|ref|const|term|doc):")
 
 
