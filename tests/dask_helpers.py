@@ -55,11 +55,11 @@ def raising(config: dict[str, Any], budget: float) -> float:
 
 #: Configurations with x below this take LINGER_SECONDS in ``lingering``.
 LINGER = 0.05
-LINGER_SECONDS = 1.5
+LINGER_SECONDS = 4.0
 
 
 def lingering(config: dict[str, Any], budget: float) -> float:
-    """Outlasts a 0.5 s timeout for x < LINGER."""
+    """Outlasts a 2 s timeout for x < LINGER."""
     if config["x"] < LINGER:
         time.sleep(LINGER_SECONDS)
     return quality(config, budget)

@@ -1043,10 +1043,10 @@ def test_a_kde_study_with_one_trial_at_a_time_is_the_serial_machines() -> None:
         ({"sampler": "kde", "sampler_options": {"top_fraction": 2}}, "top_fraction"),
         (
             {"sampler": "kde", "sampler_options": {"nope": 1}},
-            "sampler_options must be keyword arguments of the 'kde' sampler",
+            "sampler 'kde' takes the options",
         ),
         ({"sampler": "kde", "sampler_options": [1]}, "sampler_options must be a dict"),
-        ({"sampler_options": {"min_points": 2}}, "sampler 'random' takes no options"),
+        ({"sampler_options": {"min_points": 2}}, "sampler 'random' takes the options none"),
         (
             {"early_stop": "mean"},
             "early_stop must be null (no early stopping) or one of 'median', 'rung', "
@@ -1169,12 +1169,17 @@ def kills(channel: StubChannel) -> list[str]:
 def stop_one(advisor: HyperbandAdvisor) -> list[dict[str, Any]]:
     """R=9, eta=3, rung rule: job 5, run by trial T3, cannot make the top 3 of its rung."""
     jobs = start(advisor, 9)  # rung 0 of bracket 2: 9 jobs of budget 1, 3 promoted
+
+    def half(value: float) -> dict[str, float]:
+        # Half way through the budget: a report at the budget itself is never judged.
+        return {"default": value, "step": 0.5}
+
     for i in range(3):
-        metric(advisor, f"T{i}", jobs[i]["parameter_id"], 0.9 - 0.1 * i, "PERIODICAL")
+        metric(advisor, f"T{i}", jobs[i]["parameter_id"], half(0.9 - 0.1 * i), "PERIODICAL")
     assert kills(advisor._channel) == []
-    metric(advisor, "T4", jobs[4]["parameter_id"], 0.95, "PERIODICAL")  # the best so far
+    metric(advisor, "T4", jobs[4]["parameter_id"], half(0.95), "PERIODICAL")  # the best so far
     # T3 ran job 5's parameters (NNI 3.0 may hand a trial another one's).
-    metric(advisor, "T3", jobs[5]["parameter_id"], 0.1, "PERIODICAL")
+    metric(advisor, "T3", jobs[5]["parameter_id"], half(0.1), "PERIODICAL")
     return jobs
 
 
@@ -1191,7 +1196,7 @@ def test_a_stop_kills_the_trial_that_ran_the_job(caplog: pytest.LogCaptureFixtur
     assert 5 not in {j.id for j in hb.pending}
     assert advisor.stopped == {5: "T3"}
     assert quiet(caplog) == []
-    assert any("job 5 stopped early at step 1" in r.getMessage() for r in caplog.records)
+    assert any("job 5 stopped early at step 0.5" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize("event", ["EARLY_STOPPED", "USER_CANCELED", "SUCCEEDED", "FAILED"])
@@ -1248,7 +1253,8 @@ def test_a_stop_decided_after_the_trial_ended_sends_no_kill(
     advisor, channel = make(early_stop="rung")
     jobs = stop_one(advisor)
     end(advisor, "T6", "SUCCEEDED", jobs[6])  # no metric yet: its job is not known
-    metric(advisor, "T6", jobs[6]["parameter_id"], 0.0, "PERIODICAL")  # 3 peers ahead
+    late = {"default": 0.0, "step": 0.5}
+    metric(advisor, "T6", jobs[6]["parameter_id"], late, "PERIODICAL")  # 3 peers ahead
     ping(advisor, 3)
     hb = advisor.machine
     assert hb is not None

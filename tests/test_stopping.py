@@ -278,20 +278,22 @@ def test_the_sampler_observes_a_stopped_job_at_the_step_it_reached() -> None:
 
 def test_the_rung_rule_in_a_machine_stops_jobs_that_cannot_make_the_top_k() -> None:
     hb = Hyperband(SPACE, max_budget=9, eta=3, seed=0, exec_mode="serial", early_stop="rung")
-    jobs = [_first(hb) for _ in range(9)]  # rung 0 promotes 3
+    jobs = [_first(hb) for _ in range(9)]  # rung 0 promotes 3; every budget is 1
     # Three jobs reach step 0.5 with good values; the others then report worse there.
     for j, v in zip(jobs[:3], (0.9, 0.8, 0.7), strict=True):
         assert hb.report(j.id, 0.5, v) is CONTINUE
     assert hb.report(jobs[3].id, 0.5, 0.75) is CONTINUE  # beats one of them: could be top 3
     assert hb.report(jobs[4].id, 0.5, 0.6) is STOP  # 4 ahead at the same step
-    assert hb.report(jobs[5].id, 1, 0.5) is CONTINUE  # nobody else has reached step 1 yet
-    # Peers count at a step once they have reached it: jobs 0-2 now report at step 1.
+    assert hb.report(jobs[5].id, 0.75, 0.5) is CONTINUE  # nobody else has reached 0.75 yet
+    # Peers count at a step once they have reached it: jobs 0-2 now report at step 0.75.
     for j, v in zip(jobs[:3], (0.9, 0.8, 0.7), strict=True):
-        assert hb.report(j.id, 1, v) is CONTINUE
-    assert hb.report(jobs[6].id, 1, 0.6) is STOP  # 0.9, 0.8, 0.7 ahead at step 1
-    assert hb.report(jobs[7].id, 1, 0.75) is CONTINUE  # only 0.9 and 0.8 ahead
-    # Job 5, the first to reach step 1, is judged again at its next report.
-    assert hb.report(jobs[5].id, 1, 0.5) is STOP
+        assert hb.report(j.id, 0.75, v) is CONTINUE
+    assert hb.report(jobs[6].id, 0.75, 0.6) is STOP  # 0.9, 0.8, 0.7 ahead at step 0.75
+    assert hb.report(jobs[7].id, 0.75, 0.75) is CONTINUE  # only 0.9 and 0.8 ahead
+    # Job 5, the first to reach step 0.75, is judged again at its next report.
+    assert hb.report(jobs[5].id, 0.75, 0.5) is STOP
+    # A report at the budget itself is never judged: stopping then saves nothing.
+    assert hb.report(jobs[8].id, 1, 0.0) is CONTINUE
 
 
 def test_asynchronous_mode_promotes_as_soon_as_the_top_third_exists() -> None:
