@@ -1,14 +1,18 @@
-"""Run every benchmark and regenerate docs/benchmarks.md (tables) and its plots.
+"""Regenerate docs/benchmarks.md from the saved results, or rerun benchmarks first.
 
 Each benchmark runs in a fresh process with ``OPENBLAS_NUM_THREADS=1`` and fixed seeds, writes
 ``benchmarks/results/<name>.json`` (with its tables under ``"markdown"``), and this script fills
 those tables into ``benchmarks/benchmarks_template.md`` to write ``docs/benchmarks.md``.
 Timings are measured in-process against a baseline run in the same process; none is asserted.
 
-Run:  python benchmarks/run_all.py [--quick] [--only NAME ...] [--render-only]
-(needs the extras: pip install -e ".[bench,nni]"). How long each script took is kept in
-``benchmarks/results/run_all.json`` and printed on the page. ``--quick``: smoke runs, the page is
-not rewritten. ``--render-only``: rewrite the page from the results already there, run nothing.
+Run:  python benchmarks/run_all.py             render docs/benchmarks.md from benchmarks/results/
+      python benchmarks/run_all.py --run       rerun every benchmark, then render
+      python benchmarks/run_all.py --only X Y  rerun these benchmarks, then render
+      python benchmarks/run_all.py --quick     smoke runs; docs/benchmarks.md is not rewritten
+(needs the extras: pip install -e ".[bench,nni]"). How long each benchmark took at its last
+run, and the machine's load then, is kept in ``benchmarks/results/run_all.json`` and shown on
+the page. The stopping benchmark caches its runs in ``benchmarks/results/stopping_runs/`` (its
+peers need ``benchmarks/stopping/setup_venvs.sh``).
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 TEMPLATE = HERE / "benchmarks_template.md"
+OUTPUT = ROOT / "docs" / "benchmarks.md"
 # The machine of the last run, and how long each benchmark took at its last full run.
 TIMES = RESULTS / "run_all.json"
-OUTPUT = ROOT / "docs" / "benchmarks.md"
 
 # (placeholder, script, arguments, arguments with --quick)
 BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
@@ -42,6 +46,7 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("optuna_overhead", "bench_optuna_overhead.py", [], ["--quick"]),
     ("quality", "bench_quality.py", [], ["--quick"]),
     ("resume", "bench_resume.py", [], ["--quick"]),
+    ("stopping", "bench_stopping.py", [], ["--quick", "--out", "/dev/null"]),
 ]
 RESULT_FILES = {
     "core": "bench_core.json",
@@ -50,7 +55,10 @@ RESULT_FILES = {
     "optuna_overhead": "bench_optuna_overhead.json",
     "quality": "bench_quality.json",
     "resume": "bench_resume.json",
+    "stopping": "stopping.json",
 }
+# Extra tables of a result file: placeholder -> (file, key).
+EXTRA_TABLES = {"stopping_variants": ("stopping.json", "markdown_variants")}
 
 
 def run(script: str, args: list[str]) -> float:
@@ -64,8 +72,10 @@ def run(script: str, args: list[str]) -> float:
 def run_seconds(times: dict[str, float]) -> str:
     """How long the benchmarks took, in all and each, as of their last full runs."""
     each = [(name, times[name]) for name, *_ in BENCHMARKS if name in times]
+    untimed = [name for name, *_ in BENCHMARKS if name not in times]
     total = sum(s for _, s in each)
-    return f"{total:.0f} s ({', '.join(f'{name} {s:.0f} s' for name, s in each)})"
+    text = f"{total:.0f} s ({', '.join(f'{name} {s:.0f} s' for name, s in each)})"
+    return text + (f" besides {', '.join(untimed)} (not timed yet)" if untimed else "")
 
 
 def this_machine() -> str:
@@ -82,6 +92,8 @@ def page() -> str:
         name: json.loads((RESULTS / file).read_text())["markdown"]
         for name, file in RESULT_FILES.items()
     }
+    for name, (file, key) in EXTRA_TABLES.items():
+        tables[name] = json.loads((RESULTS / file).read_text())[key]
     tables["summary"] = summary(RESULTS)
     low, high = times["load"]
     tables["run_seconds"] = (
@@ -105,16 +117,14 @@ def render(template: str, tables: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke runs; docs not rewritten")
-    parser.add_argument("--only", nargs="*", help="run only these benchmarks (by name)")
-    parser.add_argument(
-        "--render-only", action="store_true", help="rewrite the page from the results; run nothing"
-    )
+    parser.add_argument("--run", action="store_true", help="rerun every benchmark first")
+    parser.add_argument("--only", nargs="*", help="rerun only these benchmarks (by name)")
     args = parser.parse_args(argv)
     seconds: dict[str, float] = {}
     # The load average says whether other work shared the cores (and slowed the timings).
     loads = [os.getloadavg()[0]]
     for name, script, full, quick in BENCHMARKS:
-        if args.render_only or (args.only and name not in args.only):
+        if not (args.run or args.quick or args.only) or (args.only and name not in args.only):
             continue
         seconds[name] = run(script, quick if args.quick else full)
         loads.append(os.getloadavg()[0])

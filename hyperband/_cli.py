@@ -161,7 +161,10 @@ def _parser() -> _Parser:
     )
     p.add_argument("target", metavar="TARGET", help="module:function or path/to/file.py:function")
     p.add_argument(
-        "--space", required=True, type=Path, help="search space JSON file (NNI's format)"
+        "--space",
+        required=True,
+        type=Path,
+        help="search space JSON file (NNI's format, or ConfigSpace's JSON)",
     )
     _add_schedule_args(p)
     p.add_argument(
@@ -513,9 +516,12 @@ def _load_space(path: Path) -> Any:
     except OSError as exc:
         raise CliError(f"--space: cannot read {str(path)!r}: {exc.strerror}") from None
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CliError(f"--space: {str(path)!r} is not valid JSON: {exc}") from None
+    from ._configspace import space_from_file  # NNI's format or ConfigSpace's JSON
+
+    return space_from_file(data, f"--space {str(path)!r}")
 
 
 def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:

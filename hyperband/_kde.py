@@ -43,8 +43,15 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from hyperband._configspace import CATEGORICAL, CONSTANT, ORDINAL, CSSpace, is_configspace_like
 from hyperband._errors import ArgumentTypeError, ConfigurationError, describe
-from hyperband._samplers import RandomSampler, _copy_json, _finisher, check_sample_args
+from hyperband._samplers import (
+    RandomSampler,
+    _copy_json,
+    _finisher,
+    check_sample_args,
+    shown_names,
+)
 from hyperband._space import validate_space
 
 __all__ = ["KDESampler"]
@@ -161,6 +168,7 @@ class KDESampler:
     """
 
     __slots__ = (
+        "_cs",
         "_d",
         "_layout",
         "_model",
@@ -208,11 +216,18 @@ class KDESampler:
             "failures": _word_option("failures", failures, _FAILURES),
             "pending": _word_option("pending", pending, _PENDING),
         }
-        self._space = validate_space(space)
-        self._random = RandomSampler(self._space)
         self._opts = opts
-        dims: list[_Dim] = []
-        self._params = _compile(self._space, dims, -1, -1)
+        dims: list[Any] = []
+        self._cs: CSSpace | None = None
+        if is_configspace_like(space):
+            self._cs = CSSpace(space)
+            self._space = self._cs.json
+            self._params: list[_Param] = []
+            dims.extend(_cs_dim(hp) for hp in self._cs.hps)
+        else:
+            self._space = validate_space(space)
+            self._params = _compile(self._space, dims, -1, -1)
+        self._random = RandomSampler(self._space)
         self._layout = _Layout(dims)
         self._d = self._layout.d
         mp = self._d + 1 if opts["min_points"] is None else opts["min_points"]
@@ -225,7 +240,10 @@ class KDESampler:
 
     @property
     def space(self) -> dict[str, Any]:
-        """The validated search space (a fresh copy on every access)."""
+        """The validated search space (a fresh copy on every access); ConfigSpace's JSON for a
+        ConfigSpace space."""
+        if self._cs is not None:
+            return self._cs.space
         return validate_space(self._space)
 
     @property
@@ -342,17 +360,19 @@ class KDESampler:
                 (config,) = self._random.sample(rng, 1)
                 row = self._encode(config) if lie and i + 1 < n else None
             else:
-                config, row = self._propose(rng, model, liars)
+                proposed = self._propose(rng, model, liars)
+                if proposed is None:  # every candidate forbidden: a random, allowed draw
+                    (config,) = self._random.sample(rng, 1)
+                    row = self._encode(config)
+                else:
+                    config, row = proposed
             out.append(config)
             if lie and i + 1 < n and row is not None:
                 liars.append(row)
         return out
 
     def __repr__(self) -> str:
-        names = list(self._space)
-        shown = ", ".join(names[:4]) + (
-            f", ... ({len(names)} parameters)" if len(names) > 4 else ""
-        )
+        shown = shown_names(self._cs if self._cs is not None else _Names(self._space))
         changed = [f"{k}={v!r}" for k, v in self._opts.items() if v != _DEFAULTS[k]]
         mb = self.model_budget
         state = f"{self.n_observations} observations, " + (
@@ -388,11 +408,19 @@ class KDESampler:
 
     def _propose(
         self, rng: np.random.Generator, model: _Model, liars: list[FloatArray]
-    ) -> tuple[dict[str, Any], FloatArray]:
+    ) -> tuple[dict[str, Any], FloatArray] | None:
         lay = self._layout
         codes = lay.candidates(
             rng, model.good, self._opts["n_candidates"], self._opts["bandwidth_factor"]
         )
+        decoded: list[dict[str, Any]] | None = None
+        allowed = None
+        if self._cs is not None:
+            # ConfigSpace's conditions settle which entries are active, its forbidden clauses
+            # which candidates may be proposed at all.
+            decoded, allowed = self._cs.decode(codes)
+            if not allowed.any():
+                return None
         f = lay.features_of_points(codes)
         log_good = _log_mean_exp(lay.log_kernels(f, codes, model.good))
         log_bad = _log_mean_exp(lay.log_kernels(f, codes, model.bad))
@@ -411,13 +439,20 @@ class KDESampler:
             log_bad = np.logaddexp(
                 log_bad + math.log(n_bad), log_liars + math.log(n_liars)
             ) - math.log(n_bad + n_liars)
-        best = int(np.argmax(log_good - log_bad))
+        score = log_good - log_bad
+        if allowed is not None:
+            score = np.where(allowed, score, -np.inf)
+        best = int(np.argmax(score))
         row = codes[best]
+        if decoded is not None:
+            return decoded[best], row
         return self._decode(row), row
 
     # ------------------------------------------------------------------ encoding
 
     def _encode(self, config: Mapping[str, Any]) -> FloatArray:
+        if self._cs is not None:
+            return self._cs.encode(config)
         row = np.full(self._layout.n_dims, np.nan)
         _encode_block(self._params, config, row)
         return row
@@ -733,6 +768,40 @@ class _Layout:
         return codes
 
 
+class _Names:
+    """The top-level names of an NNI space, for ``shown_names``."""
+
+    def __init__(self, space: Mapping[str, Any]) -> None:
+        self.names = list(space)
+
+
+class _CSDim:
+    """A dimension of a ConfigSpace space: what the layout needs of a ``_Dim``."""
+
+    __slots__ = ("family", "levels", "option", "parent", "prior_sd")
+
+    def __init__(self, family: int, levels: int, prior_sd: float) -> None:
+        self.family = family
+        self.levels = levels
+        self.prior_sd = prior_sd
+        # ConfigSpace's conditions are settled on decoding (CSSpace.decode), not by the layout.
+        self.parent = -1
+        self.option = -1
+
+
+def _cs_dim(hp: Any) -> _CSDim:
+    """The dimension of a ConfigSpace hyperparameter (see ``hyperband._configspace``)."""
+    levels = hp.levels
+    if hp.kind == CONSTANT or (hp.kind in (CATEGORICAL, ORDINAL) and levels == 1):
+        return _CSDim(_CONST, 1, 0.0)
+    if hp.kind == CATEGORICAL:
+        return _CSDim(_CAT, levels, math.sqrt((1.0 - 1.0 / levels) / 2.0))
+    if hp.kind == ORDINAL:
+        return _CSDim(_ORD, levels, math.sqrt((levels**2 - 1) / 12.0))
+    # Floats and integers: unit codes (integers as cells), as randint and uniform are.
+    return _CSDim(_UNIT, levels, math.sqrt(1.0 / 12.0))
+
+
 class _Param:
     """A named parameter: its dimension and, for a choice, its nested options' parameters."""
 
@@ -863,9 +932,9 @@ def _word_option(name: str, value: object, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _check_pending(pending: object) -> list[Mapping[str, Any]]:
+def _check_pending(pending: object, who: str = "KDESampler.sample") -> list[Mapping[str, Any]]:
     """The configurations of ``pending``, a sequence of ``(config, budget)`` pairs."""
-    rule = "KDESampler.sample: pending must be a sequence of (config, budget) pairs"
+    rule = f"{who}: pending must be a sequence of (config, budget) pairs"
     if isinstance(pending, (str, bytes, Mapping)) or not isinstance(pending, Sequence):
         raise ArgumentTypeError(f"{rule}, got {describe(pending)}")
     configs: list[Mapping[str, Any]] = []

@@ -391,7 +391,7 @@ def _space_or_sampler(
         return lambda: make_sampler(sampler, space, **options)
     if not callable(getattr(sampler, "sample", None)):
         raise ArgumentTypeError(
-            "sampler must be 'random', 'kde' (or another name of hyperband's samplers) or an "
+            "sampler must be 'random', 'kde', 'optuna' (a name of hyperband's samplers) or an "
             f"object with sample(rng, n), got {describe(sampler)}"
         )
     if sampler_options:

@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from hyperband._configspace import CSSpace, is_configspace_like
 from hyperband._errors import ArgumentTypeError, ConfigurationError, describe
 from hyperband._space import validate_space
 
@@ -151,6 +152,7 @@ def is_model_based(sampler: object) -> bool:
 SAMPLERS: dict[str, str] = {
     "random": "hyperband._samplers:RandomSampler",
     "kde": "hyperband._kde:KDESampler",
+    "optuna": "hyperband.integrations.optuna:OptunaSampler",
 }
 
 
@@ -160,7 +162,7 @@ def _sampler_class(name: str) -> type[Any]:
 
 
 def make_sampler(name: object, space: Mapping[str, Any], **options: Any) -> Any:
-    """Build a named sampler (``"random"``, ``"kde"``) over ``space``.
+    """Build a named sampler (``"random"``, ``"kde"``, ``"optuna"``) over ``space``.
 
     Raises:
         ConfigurationError: an unknown name.
@@ -171,8 +173,9 @@ def make_sampler(name: object, space: Mapping[str, Any], **options: Any) -> Any:
             f"got {describe(name)}"
         )
     cls = _sampler_class(name)
-    params = inspect.signature(cls).parameters
-    known = [p for p, spec in params.items() if spec.kind is inspect.Parameter.KEYWORD_ONLY]
+    params = list(inspect.signature(cls).parameters.values())[1:]  # after the space
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    known = [p.name for p in params if p.kind in named]
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise ConfigurationError(
@@ -184,12 +187,17 @@ def make_sampler(name: object, space: Mapping[str, Any], **options: Any) -> Any:
 def sampler_spec(sampler: object) -> dict[str, Any] | None:
     """A JSON description that rebuilds ``sampler`` (``None`` for a custom sampler).
 
-    ``{"name": "kde", "space": {...}, "options": {...}}`` for the samplers in ``SAMPLERS``.
+    ``{"name": "kde", "space": {...}, "options": {...}}`` for the samplers in ``SAMPLERS``
+    (the space in its JSON form: NNI's, or ConfigSpace's for a ConfigSpace space). A sampler of
+    such a class whose ``options`` is ``None`` cannot be rebuilt from JSON (an
+    ``OptunaSampler`` around an Optuna sampler object): custom.
     """
     for name in SAMPLERS:
         module, _, cls = SAMPLERS[name].partition(":")
         if type(sampler).__module__ == module and type(sampler).__name__ == cls:
-            options = getattr(sampler, "options", None) or {}
+            options = getattr(sampler, "options", {})
+            if options is None:
+                return None
             return {"name": name, "space": sampler.space, "options": dict(options)}  # type: ignore[attr-defined]
     return None
 
@@ -216,8 +224,14 @@ class RandomSampler:
     Configurations are plain Python objects (never numpy scalars), JSON-serialisable, with the
     parameters in the space's order. The result depends only on the state of ``rng`` and ``n``.
 
+    A ConfigSpace space (a ``ConfigurationSpace`` or its JSON; extra ``configspace``) is drawn
+    from its hyperparameters' own distributions (weights and priors included) through
+    ConfigSpace, seeded from ``rng``; a configuration holds its active hyperparameters only,
+    and forbidden configurations are drawn again.
+
     Args:
         space: an NNI-format search space; it is validated (see ``validate_space``) and copied.
+            Or a ConfigSpace space, kept in its JSON form.
 
     Raises:
         SearchSpaceError: when ``space`` is malformed.
@@ -238,12 +252,22 @@ class RandomSampler:
     __slots__ = ("_block", "_space")
 
     def __init__(self, space: Mapping[str, Any]) -> None:
-        self._space = validate_space(space)
-        self._block = _Block.compile(self._space)
+        self._block: _Block | CSSpace
+        if is_configspace_like(space):
+            self._block = CSSpace(space)
+            self._space = self._block.json
+        else:
+            self._space = validate_space(space)
+            self._block = _Block.compile(self._space)
 
     @property
     def space(self) -> dict[str, Any]:
-        """The validated search space (a fresh copy on every access)."""
+        """The validated search space (a fresh copy on every access).
+
+        For a ConfigSpace space: its JSON form (``ConfigurationSpace.to_serialized_dict()``).
+        """
+        if isinstance(self._block, CSSpace):
+            return self._block.space
         return validate_space(self._space)
 
     @property
@@ -275,11 +299,13 @@ class RandomSampler:
         return self._block.draw(rng, n)
 
     def __repr__(self) -> str:
-        names = list(self._space)
-        shown = ", ".join(names[:4]) + (
-            f", ... ({len(names)} parameters)" if len(names) > 4 else ""
-        )
-        return f"RandomSampler({shown})"
+        return f"RandomSampler({shown_names(self._block)})"
+
+
+def shown_names(block: Any) -> str:
+    """The first parameter names of a space, for a sampler's repr."""
+    names = list(block.names)
+    return ", ".join(names[:4]) + (f", ... ({len(names)} parameters)" if len(names) > 4 else "")
 
 
 def check_sample_args(rng: object, n: object, who: str) -> int:

@@ -2,9 +2,11 @@
 
 A discrete-event simulation: workers ask the real ``Hyperband`` for jobs, each
 job occupies its worker for a duration drawn from a user function, and results are told back in
-order of completion time. It answers planning questions ("how long with 16 workers?", "how much
-does checkpoint resume save?") without running anything, and it is the yardstick the benchmarks
-use to compare scheduling policies.
+order of completion time. With a learning curve, each job also reports its value every
+``report_every`` budget units, and the machine's stopping rule may end it early: its worker is
+free from that moment. It answers planning questions ("how long with 16 workers?", "how much
+does checkpoint resume save?", "what does early stopping buy?") without running anything, and
+it is the yardstick the benchmarks use to compare scheduling policies.
 """
 
 from __future__ import annotations
@@ -19,18 +21,28 @@ import attrs
 import numpy as np
 
 from ._errors import ArgumentTypeError, ConfigurationError, describe
-from ._jobs import Best, Job
+from ._jobs import STOP, Best, Job, Stats
 from ._machine import Hyperband
 from ._samplers import Sampler
 from ._schedule import Schedule
 
-__all__ = ["DurationFn", "SimulatedJob", "SimulationResult", "default_duration", "simulate"]
+__all__ = [
+    "CurveFn",
+    "DurationFn",
+    "SimulatedJob",
+    "SimulationResult",
+    "default_duration",
+    "simulate",
+]
 
 Number = int | float
 DurationFn = Callable[[dict[str, Any], Number, "Number | None"], float]
 """``duration(config, budget, previous_budget) -> time``; ``previous_budget`` is ``None`` unless
 the job is a promotion resumed from its checkpoint."""
 ObjectiveFn = Callable[[dict[str, Any], Number], Any]
+CurveFn = Callable[[dict[str, Any], Number], Any]
+"""``curve(config, step) -> value``: the value after training to ``step`` (in budget units)."""
+BestPoint = tuple[float, float, Best]
 
 # Domain tags keep the per-job random streams of durations and of the default objective apart
 # from each other and from the machine's own (seed, iteration, bracket) streams, which use
@@ -49,8 +61,13 @@ class SimulatedJob:
         job: the machine's [`Job`][hyperband.Job].
         worker: the worker index it ran on (``0 .. workers - 1``).
         start: the simulated time it started.
-        end: the simulated time it finished.
-        value: the objective value told to the machine.
+        end: the simulated time it finished, or was stopped (its worker is free from then).
+        value: the objective value told to the machine; for a stopped job, its last report.
+        status: ``"succeeded"``, or ``"stopped"`` when the stopping rule ended it early.
+        step: how far it trained, in budget units: its budget, or the step of the report that
+            stopped it.
+        spent: the budget it used: ``step``, less ``previous_budget`` for a promotion resumed
+            from its checkpoint.
     """
 
     job: Job
@@ -58,6 +75,9 @@ class SimulatedJob:
     start: float
     end: float
     value: float
+    status: str = "succeeded"
+    step: Number | None = None
+    spent: float | None = None
 
     @property
     def duration(self) -> float:
@@ -79,6 +99,9 @@ class SimulatedJob:
             "start": self.start,
             "end": self.end,
             "value": self.value,
+            "status": self.status,
+            "step": j.budget if self.step is None else self.step,
+            "spent": self.spent,
         }
 
 
@@ -88,7 +111,7 @@ class SimulationResult:
 
     Attributes:
         workers: the number of simulated workers ``W``.
-        exec_mode: ``"serial"`` or ``"parallelism"``.
+        exec_mode: ``"serial"``, ``"parallelism"`` or ``"asynchronous"``.
         resume: whether promotions resumed from their checkpoint.
         makespan: the time the last job finished (the first started at 0).
         total_work: the sum of all job durations (the busy time of all workers together).
@@ -99,6 +122,12 @@ class SimulationResult:
         jobs: every job, by job id, with its worker and start/end times.
         best: the machine's best result at the end.
         schedule: the bracket schedule of one iteration.
+        stats: the machine's counters at the end (`hyperband.Stats`: stops, reports,
+            promotions, mispromotions in ``"asynchronous"`` mode).
+        budget_spent: the budget the jobs used, counting only what ran: a stopped job counts
+            up to its last report, a resumed promotion from its previous budget on.
+        best_history: ``(time, budget_spent, best)`` each time the machine's best changed,
+            in time order (``budget_spent`` as of that moment).
     """
 
     workers: int
@@ -111,6 +140,14 @@ class SimulationResult:
     jobs: tuple[SimulatedJob, ...]
     best: Best | None
     schedule: Schedule
+    stats: Stats | None = None
+    budget_spent: float = 0.0
+    best_history: tuple[BestPoint, ...] = ()
+
+    @property
+    def stopped(self) -> tuple[SimulatedJob, ...]:
+        """The jobs the stopping rule ended early, by job id."""
+        return tuple(j for j in self.jobs if j.status == "stopped")
 
     @property
     def bound_ratio(self) -> float:
@@ -140,6 +177,13 @@ class SimulationResult:
         return plot_timeline(spans, ax=ax, xlabel="simulated time")
 
 
+def _factor(seed: int, job: Job, sigma: float) -> float:
+    rng = np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(_DURATION_STREAM, job.config_id, job.rung))
+    )
+    return float(rng.lognormal(0.0, sigma))
+
+
 def default_duration(seed: int, *, sigma: float = _DEFAULT_SIGMA) -> Callable[[Job, bool], float]:
     """The default job duration: the work to do times a LogNormal(0, sigma) factor.
 
@@ -149,13 +193,10 @@ def default_duration(seed: int, *, sigma: float = _DEFAULT_SIGMA) -> Callable[[J
     """
 
     def duration(job: Job, resume: bool) -> float:
-        rng = np.random.default_rng(
-            np.random.SeedSequence(seed, spawn_key=(_DURATION_STREAM, job.config_id, job.rung))
-        )
         work = job.budget
         if resume and job.previous_budget is not None:
             work = job.budget - job.previous_budget
-        return float(work) * float(rng.lognormal(0.0, sigma))
+        return float(work) * _factor(seed, job, sigma)
 
     return duration
 
@@ -172,6 +213,45 @@ def _default_objective(seed: int) -> Callable[[Job], float]:
     return objective
 
 
+def report_steps(job: Job, report_every: float) -> list[Number]:
+    """The steps a simulated job reports at: the multiples of ``report_every`` inside its
+    segment ``(previous_budget or 0, budget)``, then its budget.
+
+    Examples:
+        >>> from hyperband import Job
+        >>> report_steps(Job(0, {}, 0, 9, 2, 1, 0, 3, 0), 2)
+        [4, 6, 8, 9]
+    """
+    start = job.previous_budget or 0
+    budget = job.budget
+    steps: list[Number] = []
+    k = math.floor(start / report_every) + 1
+    while True:
+        t = k * report_every
+        # A multiple within rounding of the budget is the budget itself.
+        if t >= budget or math.isclose(t, budget, rel_tol=1e-12):
+            break
+        if t > start:
+            steps.append(int(t) if float(t).is_integer() else t)
+        k += 1
+    steps.append(budget)
+    return steps
+
+
+class _Running:
+    """A job on its worker: where it is in its reports."""
+
+    __slots__ = ("job", "last", "start", "steps", "time", "worker")
+
+    def __init__(self, job: Job, worker: int, start: float, steps: list[Number], last: float):
+        self.job = job
+        self.worker = worker
+        self.start = start
+        self.steps = steps  # the steps still to report, next first (reversed: pop from the end)
+        self.last = last  # the step trained to so far (where the budget spent is counted from)
+        self.time = start  # the time of its last event
+
+
 def simulate(
     max_budget: float,
     eta: float = 3,
@@ -180,7 +260,7 @@ def simulate(
     min_budget: float = 1,
     exec_mode: str = "parallelism",
     sizing: str = "li2018",
-    iterations: int = 1,
+    iterations: int | None = 1,
     seed: int = 0,
     duration: DurationFn | None = None,
     objective: ObjectiveFn | None = None,
@@ -188,6 +268,10 @@ def simulate(
     resume: bool = False,
     space: Mapping[str, Any] | Sampler | None = None,
     integer_budgets: bool = False,
+    curve: CurveFn | None = None,
+    report_every: float = 1,
+    early_stop: Any = None,
+    budget_limit: float | None = None,
 ) -> SimulationResult:
     """Simulate ``workers`` workers running a Hyperband study on a fake clock.
 
@@ -196,20 +280,32 @@ def simulate(
     when a job's time is up its result is told. Events at the same time are handled in job id
     order, so a simulation is fully deterministic for a given seed.
 
+    With a learning ``curve``, a job also reports ``curve(config, step)`` to the machine
+    (`Hyperband.report`) at every multiple of ``report_every`` inside its budget segment
+    ``(previous_budget or 0, budget)`` and at its budget, where its last report is followed by
+    its `tell` with the same value. The report at ``step`` happens at ``start + duration(config,
+    step, previous_budget)``: the time to train from where the job starts (its previous budget
+    when resumed, else 0) to ``step``, by the same ``duration`` function that times whole jobs
+    (a time that would go backwards from one step to the next is held at the previous one).
+    When the stopping rule answers ``STOP``, the job ends then and its worker is free at once.
+
     Args:
         max_budget: the budget of every bracket's last rung (``R``).
         eta: the halving rate (> 1).
         workers: how many jobs can run at once (an int >= 1).
         min_budget: the smallest budget.
-        exec_mode: ``"parallelism"`` or ``"serial"`` (see [`Hyperband`][hyperband.Hyperband]).
+        exec_mode: ``"parallelism"``, ``"serial"`` or ``"asynchronous"`` (see
+            [`Hyperband`][hyperband.Hyperband]).
         sizing: ``"li2018"`` or ``"table"``.
-        iterations: how many Hyperband iterations to run (an int >= 1).
+        iterations: how many Hyperband iterations to run (an int >= 1), or ``None`` to run
+            until ``budget_limit``.
         seed: seeds the machine, the default durations and the default objective.
         duration: ``duration(config, budget, previous_budget) -> time`` (a finite number >= 0).
             ``previous_budget`` is the budget a promoted configuration already trained for when
             ``resume=True``, else ``None``. Default: the work (``budget``, or
             ``budget - previous_budget`` when resumed) times LogNormal(0, 0.3), drawn from an RNG
-            derived from ``(seed, config_id, rung)``.
+            derived from ``(seed, config_id, rung)``. With a ``curve``, it is also called with
+            each report's step as the budget.
         objective: ``objective(config, budget)`` returns what the job tells the machine (a
             number, or a dict with ``"default"``). Default: a uniform random quality per
             configuration, derived from ``(seed, config_id)``.
@@ -220,10 +316,20 @@ def simulate(
             parameter ``x``; it only matters to your ``duration``/``objective``).
         integer_budgets: round non-integral budgets to ints (see
             [`hyperband.schedule`][hyperband.schedule]).
+        curve: ``curve(config, step) -> value`` (a number or a dict with ``"default"``): the
+            value after training to ``step``, in budget units; replaces ``objective``. A job's
+            result is ``curve(config, budget)``.
+        report_every: with a ``curve``, report every this many budget units (> 0).
+        early_stop: the machine's stopping rule (``None``, ``"median"``, ``"rung"`` or a rule
+            object; see [`Hyperband`][hyperband.Hyperband]); needs a ``curve``.
+        budget_limit: stop handing out new jobs once the budget spent (`budget_spent`, as of
+            the last event) reaches this; the jobs running then run to their end. Required
+            with ``iterations=None``.
 
     Returns:
         A [`SimulationResult`][hyperband.SimulationResult] with the makespan, utilisation,
-        lower bound, total work and every job's worker and start/end times.
+        lower bound, total work, every job's worker and start/end times and status, the budget
+        spent and the history of the best result.
 
     Raises:
         HyperbandError: a bad argument (the message names it), or a ``duration`` that returned
@@ -237,11 +343,18 @@ def simulate(
         True
         >>> len(parallel.jobs), parallel.makespan >= parallel.lower_bound
         (206, True)
+        >>> stopped = hyperband.simulate(81, 3, workers=16, curve=lambda c, t: c["x"] * t,
+        ...                              early_stop="rung")
+        >>> stopped.budget_spent < parallel.budget_spent, len(stopped.stopped) > 0
+        (True, True)
     """
     n_workers = _int_at_least("workers", workers, 1)
-    if _is_none(iterations):
+    limit = _budget_limit(budget_limit)
+    if _is_none(iterations) and limit is None:
         # The machine accepts None (run forever); a simulation must end.
-        raise ConfigurationError("iterations must be an int >= 1 in a simulation, got None")
+        raise ConfigurationError(
+            "iterations must be an int >= 1 in a simulation, got None (or give budget_limit)"
+        )
     if not isinstance(resume, bool):
         raise ArgumentTypeError(f"resume must be a bool, got {describe(resume)}")
     if duration is not None and not callable(duration):
@@ -252,6 +365,25 @@ def simulate(
     if objective is not None and not callable(objective):
         raise ArgumentTypeError(
             f"objective must be a function (config, budget) -> value, got {describe(objective)}"
+        )
+    if curve is not None and not callable(curve):
+        raise ArgumentTypeError(
+            f"curve must be a function (config, step) -> value, got {describe(curve)}"
+        )
+    if curve is not None and objective is not None:
+        raise ConfigurationError(
+            "objective must be None when a curve is given (a job's result is "
+            "curve(config, budget)), got both"
+        )
+    if early_stop is not None and curve is None:
+        raise ConfigurationError(
+            f"early_stop needs a curve (without reports nothing can be stopped), got "
+            f"early_stop={describe(early_stop)} and curve=None"
+        )
+    every = _time(report_every)
+    if every is None or every <= 0:
+        raise ConfigurationError(
+            f"report_every must be a finite number > 0, got {describe(report_every)}"
         )
     seed = _int_at_least("seed", seed, 0)
     hb = Hyperband(
@@ -265,67 +397,117 @@ def simulate(
         iterations=iterations,
         seed=seed,
         integer_budgets=integer_budgets,
+        early_stop=early_stop,
     )
 
     if duration is None:
-        default = default_duration(hb.seed)
+        machine_seed = hb.seed
 
-        def job_duration(job: Job) -> float:
-            return default(job, resume)
+        def time_to(job: Job, step: Number) -> float:
+            start = job.previous_budget if resume and job.previous_budget is not None else 0
+            return float(step - start) * _factor(machine_seed, job, _DEFAULT_SIGMA)
 
     else:
         user_duration = duration
 
-        def job_duration(job: Job) -> float:
+        def time_to(job: Job, step: Number) -> float:
             prev = job.previous_budget if resume else None
-            raw = user_duration(job.config, job.budget, prev)
+            raw = user_duration(job.config, step, prev)
             d = _time(raw)
             if d is None:
                 raise ConfigurationError(
-                    f"duration(config, {job.budget!r}, {prev!r}) must return a finite number "
+                    f"duration(config, {step!r}, {prev!r}) must return a finite number "
                     f">= 0, got {describe(raw)}"
                 )
             return d
 
-    if objective is None:
-        job_value: Callable[[Job], Any] = _default_objective(hb.seed)
+    if curve is not None:
+        user_curve = curve
+
+        def job_value(job: Job, step: Number) -> Any:
+            return user_curve(job.config, step)
+
+    elif objective is None:
+        default_objective = _default_objective(hb.seed)
+
+        def job_value(job: Job, step: Number) -> Any:
+            return default_objective(job)
+
     else:
         user_objective = objective
 
-        def job_value(job: Job) -> Any:
+        def job_value(job: Job, step: Number) -> Any:
             return user_objective(job.config, job.budget)
 
-    # Events: (end time, job id, worker). The job id breaks ties deterministically.
-    events: list[tuple[float, int, int]] = []
+    # Events: (time, job id). A job has one event at a time (its next report, or its end), so
+    # the job id breaks ties deterministically.
+    events: list[tuple[float, int]] = []
     free = list(range(n_workers))  # a heap: the lowest free worker index takes the next job
-    started: dict[int, tuple[Job, int, float]] = {}
+    running: dict[int, _Running] = {}
     records: dict[int, SimulatedJob] = {}
+    history: list[BestPoint] = []
+    spent = 0.0
     now = 0.0
     exhausted = False  # ask() said WAIT or DONE since the last result
+
+    def schedule_next(run: _Running) -> None:
+        run.time = max(run.time, run.start + time_to(run.job, run.steps[-1]))
+        heapq.heappush(events, (run.time, run.job.id))
+
     while True:
-        while free and not exhausted:
+        while free and not exhausted and (limit is None or spent < limit):
             job = hb.ask()
             if not isinstance(job, Job):
                 exhausted = True
                 break
             worker = heapq.heappop(free)
-            started[job.id] = (job, worker, now)
-            heapq.heappush(events, (now + job_duration(job), job.id, worker))
+            origin = job.previous_budget if resume and job.previous_budget is not None else 0
+            steps = report_steps(job, every) if curve is not None else [job.budget]
+            steps.reverse()
+            run = running[job.id] = _Running(job, worker, now, steps, float(origin))
+            schedule_next(run)
         if not events:
             break
         now = events[0][0]
-        # Tell every result due now before asking again, so the machine decides with all of
+        # Handle every event due now before asking again, so the machine decides with all of
         # them (a promotion that became certain goes out before a fresh bracket starts).
         while events and events[0][0] == now:
-            end, job_id, worker = heapq.heappop(events)
-            job, worker, start = started.pop(job_id)
-            result = hb.tell(job_id, job_value(job))
-            value = result.value
+            _, job_id = heapq.heappop(events)
+            run = running[job_id]
+            job = run.job
+            step = run.steps.pop()
+            spent += float(step) - run.last
+            run.last = float(step)
+            raw = job_value(job, step)
+            status = "succeeded"
+            if curve is not None:
+                if hb.report(job_id, step, raw) is STOP:
+                    status = "stopped"
+                elif run.steps:
+                    schedule_next(run)
+                    continue
+            if status == "succeeded":
+                before = hb.best
+                value = hb.tell(job_id, raw).value
+                if hb.best is not before and hb.best is not None:
+                    history.append((now, spent, hb.best))
+            else:
+                value = raw["default"] if isinstance(raw, Mapping) else raw
             assert value is not None  # a told job always has one
-            records[job_id] = SimulatedJob(job, worker, start, end, value)
-            heapq.heappush(free, worker)
+            del running[job_id]
+            records[job_id] = SimulatedJob(
+                job,
+                run.worker,
+                run.start,
+                now,
+                float(value),
+                status,
+                step,
+                run.last - (job.previous_budget if resume and job.previous_budget else 0),
+            )
+            heapq.heappush(free, run.worker)
         exhausted = False
-    if not hb.done:  # pragma: no cover - the machine never stalls with nothing pending
+    if limit is None and not hb.done:  # pragma: no cover - the machine never stalls
         raise AssertionError("the machine returned WAIT with no job pending")
 
     jobs = tuple(records[k] for k in sorted(records))
@@ -351,7 +533,19 @@ def simulate(
         jobs=jobs,
         best=hb.best,
         schedule=hb.schedule,
+        stats=hb.stats,
+        budget_spent=spent,
+        best_history=tuple(history),
     )
+
+
+def _budget_limit(value: object) -> float | None:
+    if value is None:
+        return None
+    x = _time(value)
+    if x is None or x <= 0:
+        raise ConfigurationError(f"budget_limit must be a finite number > 0, got {describe(value)}")
+    return x
 
 
 def _int_at_least(name: str, value: object, low: int) -> int:

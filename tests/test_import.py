@@ -15,6 +15,8 @@ HEAVY = [
     "pandas",
     "tqdm",
     "hypothesis",
+    "ConfigSpace",
+    "optuna",
     "multiprocessing",
     "concurrent.futures.process",
     "hyperband._runner",

@@ -1038,8 +1038,8 @@ def test_a_kde_study_with_one_trial_at_a_time_is_the_serial_machines() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"sampler": "tpe"}, "sampler must be one of 'random', 'kde', got 'tpe' (str)"),
-        ({"sampler": None}, "sampler must be one of 'random', 'kde', got None"),
+        ({"sampler": "tpe"}, "sampler must be one of 'random', 'kde', 'optuna', got 'tpe' (str)"),
+        ({"sampler": None}, "sampler must be one of 'random', 'kde', 'optuna', got None"),
         ({"sampler": "kde", "sampler_options": {"top_fraction": 2}}, "top_fraction"),
         (
             {"sampler": "kde", "sampler_options": {"nope": 1}},

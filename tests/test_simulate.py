@@ -272,6 +272,246 @@ def test_plot_timeline_draws_one_bar_per_job(tmp_path: Any) -> None:
         plt.close(ax.figure)
 
 
+# ---------------------------------------------------------------------- learning curves, stops
+
+SPACE1: dict[str, Any] = {"x": {"_type": "uniform", "_value": [0, 1]}}
+
+
+def lin_curve(config: dict[str, Any], step: float) -> float:
+    # Curves that never cross: a configuration's rank is the same at every step.
+    return float(config["x"]) * (1.0 + step)
+
+
+def crossing_curve(config: dict[str, Any], step: float) -> float:
+    # A large x learns fast and plateaus low; a small x learns slowly and plateaus high.
+    x = float(config["x"])
+    return (1.0 - x) * (1.0 - math.exp(-step * (0.05 + 2 * x))) + 0.3 * x
+
+
+def epochs(config: dict[str, Any], budget: float, previous: float | None) -> float:
+    return (budget - (previous or 0)) * (1.0 + float(config["x"]))
+
+
+curve_params = st.fixed_dictionaries(
+    {
+        "max_budget": st.sampled_from([3, 9, 27]),
+        "eta": st.sampled_from([2, 3]),
+        "workers": st.integers(1, 12),
+        "exec_mode": st.sampled_from(["serial", "parallelism", "asynchronous"]),
+        "seed": st.integers(0, 2**16),
+        "resume": st.booleans(),
+        "report_every": st.sampled_from([0.5, 1, 2, 3]),
+    }
+)
+RULES = st.sampled_from(
+    ["median", "rung", hyperband.MedianRule(min_peers=1), hyperband.RungRule(min_progress=0.5)]
+)
+
+
+@given(curve_params, st.sampled_from([lin_curve, crossing_curve]))
+@settings(max_examples=40, deadline=None)
+def test_a_curve_without_a_rule_changes_nothing_but_the_reports(
+    params: dict[str, Any], curve: Any
+) -> None:
+    every = params.pop("report_every")
+    plain = simulate(space=SPACE1, duration=epochs, objective=curve, **params)
+    curved = simulate(space=SPACE1, duration=epochs, curve=curve, report_every=every, **params)
+    assert [(j.job, j.worker, j.start, j.end, j.value) for j in curved.jobs] == [
+        (j.job, j.worker, j.start, j.end, j.value) for j in plain.jobs
+    ]
+    assert curved.best == plain.best
+    assert curved.stopped == ()
+    assert curved.stats is not None
+    assert curved.stats.n_reports >= len(curved.jobs)  # at least one report per job
+    assert curved.budget_spent == pytest.approx(plain.budget_spent, rel=REL)
+
+
+@given(curve_params, RULES, st.sampled_from([lin_curve, crossing_curve]))
+@settings(max_examples=60, deadline=None)
+def test_a_stopped_job_frees_its_worker_at_the_stop(
+    params: dict[str, Any], rule: Any, curve: Any
+) -> None:
+    r = simulate(space=SPACE1, duration=epochs, curve=curve, early_stop=rule, **params)
+    resume = params["resume"]
+    by_worker: dict[int, list[hyperband.SimulatedJob]] = {}
+    for j in r.jobs:
+        by_worker.setdefault(j.worker, []).append(j)
+        prev = j.job.previous_budget if resume else None
+        assert j.step is not None
+        # The job ran exactly as long as its training to the step where it ended.
+        assert j.end == pytest.approx(j.start + epochs(j.job.config, j.step, prev), rel=REL)
+        origin = j.job.previous_budget or 0
+        assert origin < j.step <= j.job.budget
+        if j.status == "stopped":
+            assert j.value == pytest.approx(curve(j.job.config, j.step))
+        else:
+            assert j.step == j.job.budget
+            assert j.value == pytest.approx(curve(j.job.config, j.job.budget))
+    # A worker never runs two jobs at once, and is busy only while a job trains.
+    for jobs in by_worker.values():
+        jobs.sort(key=lambda j: (j.start, j.job.id))
+        for a, b in itertools.pairwise(jobs):
+            assert b.start >= a.end
+    assert r.stats is not None
+    assert r.stats.n_stopped == len(r.stopped)
+    assert r.budget_spent == pytest.approx(math.fsum(j.spent or 0 for j in r.jobs), rel=REL)
+
+
+def test_stopping_saves_time_and_a_stopped_worker_is_not_busy_to_the_full_budget() -> None:
+    # W=1: the makespan is the sum of what ran, so a stopped job that kept its worker to its
+    # full budget would make both runs equally long.
+    kwargs: dict[str, Any] = {"space": SPACE1, "duration": epochs, "curve": lin_curve}
+    plain = simulate(27, 3, workers=1, **kwargs)
+    stopped = simulate(27, 3, workers=1, early_stop="rung", **kwargs)
+    early = [j for j in stopped.stopped if j.step is not None and j.step < j.job.budget]
+    assert len(early) == len(stopped.stopped) > 10  # the report at the budget is never judged
+    for j in early:
+        assert j.end < j.start + epochs(j.job.config, j.job.budget, None)
+    assert stopped.makespan == pytest.approx(stopped.total_work, rel=REL)
+    assert stopped.makespan < plain.makespan
+    assert stopped.budget_spent < plain.budget_spent
+    # Curves that never cross: stopping loses nothing, the same configuration wins.
+    assert stopped.best is not None
+    assert plain.best is not None
+    assert stopped.best.config_id == plain.best.config_id
+
+
+def test_the_report_at_a_step_comes_when_training_reached_it() -> None:
+    seen: list[tuple[float, float]] = []
+
+    class Spy:
+        def should_stop(self, view: hyperband.StopView) -> bool:
+            seen.append((view.job.id, view.step))
+            return False
+
+    r = simulate(
+        9,
+        3,
+        workers=2,
+        space=SPACE1,
+        duration=epochs,
+        curve=lin_curve,
+        early_stop=Spy(),
+        report_every=2,
+        resume=True,
+    )
+    steps: dict[int, list[float]] = {}
+    for jid, step in seen:
+        steps.setdefault(int(jid), []).append(step)
+    for j in r.jobs:
+        # The machine does not judge the report at the budget itself (stopping saves nothing).
+        assert steps.get(j.job.id, []) == simulate_steps(j.job, 2)[:-1]
+    assert r.stats is not None
+    assert r.stats.n_reports == sum(len(simulate_steps(j.job, 2)) for j in r.jobs)
+
+
+def simulate_steps(job: hyperband.Job, every: float) -> list[float]:
+    from hyperband._simulate import report_steps
+
+    return [float(s) for s in report_steps(job, every)]
+
+
+@pytest.mark.parametrize(
+    ("start", "budget", "every", "expected"),
+    [
+        (0, 9, 1, [1, 2, 3, 4, 5, 6, 7, 8, 9]),
+        (3, 9, 2, [4, 6, 8, 9]),
+        (0, 1, 3, [1]),
+        (1, 3, 0.5, [1.5, 2, 2.5, 3]),
+        (0, 0.3, 0.1, [0.1, 0.2, 0.3]),
+    ],
+)
+def test_report_steps(start: float, budget: float, every: float, expected: list[float]) -> None:
+    job = hyperband.Job(0, {}, 0, budget, 1, 1 if start else 0, 0, start or None, 0)
+    assert simulate_steps(job, every) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("exec_mode", ["parallelism", "asynchronous"])
+def test_iterations_none_runs_until_the_budget_limit(exec_mode: str) -> None:
+    r = simulate(
+        27,
+        3,
+        workers=4,
+        iterations=None,
+        budget_limit=1000,
+        exec_mode=exec_mode,
+        space=SPACE1,
+        curve=lin_curve,
+        early_stop="median",
+        resume=True,
+    )
+    # Jobs are handed out while less than the limit was spent; those running then finish.
+    assert 1000 <= r.budget_spent <= 1000 + 4 * 27
+    assert r.budget_spent == pytest.approx(math.fsum(j.spent or 0 for j in r.jobs), rel=REL)
+    times = [t for t, _, _ in r.best_history]
+    assert times == sorted(times)
+    spent = [s for _, s, _ in r.best_history]
+    assert spent == sorted(spent)
+    assert r.best_history[-1][2] == r.best
+    assert r.exec_mode == exec_mode
+
+
+def test_asynchronous_mode_reports_mispromotions() -> None:
+    r = simulate(
+        27, 3, workers=8, exec_mode="asynchronous", iterations=2, space=SPACE1, curve=crossing_curve
+    )
+    assert r.stats is not None
+    assert r.stats.n_promoted > 0
+    assert 0 <= r.stats.n_mispromoted <= r.stats.n_promoted
+
+
+def test_timeline_rows_carry_status_step_and_spent() -> None:
+    r = simulate(9, 3, workers=2, space=SPACE1, curve=lin_curve, early_stop="rung")
+    rows = r.timeline()
+    assert {row["status"] for row in rows} == {"succeeded", "stopped"}
+    assert all(row["step"] <= row["budget"] and row["spent"] > 0 for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"curve": 1}, "curve must be a function"),
+        ({"curve": lin_curve, "objective": lin_curve}, "objective must be None when a curve"),
+        ({"early_stop": "rung"}, "early_stop needs a curve"),
+        ({"curve": lin_curve, "report_every": 0}, "report_every must be a finite number > 0"),
+        ({"curve": lin_curve, "report_every": math.nan}, "report_every must be"),
+        ({"budget_limit": -1}, "budget_limit must be a finite number > 0"),
+        ({"budget_limit": "9"}, "budget_limit must be"),
+        ({"curve": lin_curve, "early_stop": "mean"}, "early_stop must be None, one of"),
+    ],
+)
+def test_bad_curve_arguments_raise_a_clear_error(kwargs: dict[str, Any], needle: str) -> None:
+    with pytest.raises(HyperbandError, match=needle):
+        simulate(9, 3, workers=2, space=SPACE1, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "rung",
+        pytest.param(
+            "median",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="MedianRule compares a job with the completed jobs of its segment in the "
+                "whole study (survivors only), so it can stop every job of a rung: the bracket "
+                "then ends without a max-budget result (reported to the lead; _stopping.py is "
+                "not this branch's to change)",
+            ),
+        ),
+    ],
+)
+def test_every_bracket_still_ends_in_a_max_budget_result(rule: str) -> None:
+    r = simulate(27, 3, workers=4, space=SPACE1, curve=lin_curve, early_stop=rule, iterations=3)
+    brackets = {(j.job.iteration, j.job.bracket) for j in r.jobs}
+    finished = {
+        (j.job.iteration, j.job.bracket)
+        for j in r.jobs
+        if j.job.budget == 27 and j.status == "succeeded"
+    }
+    assert brackets == finished
+
+
 def test_best_so_far_follows_the_direction() -> None:
     from hyperband._report import best_so_far
 
