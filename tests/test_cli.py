@@ -710,7 +710,7 @@ def test_report_best_at_max_and_the_plot_follow_the_mode(
 
     # The plot's best-so-far line, against an independent reckoning of the machine's rule:
     # the best value among the results at the largest budget reached so far.
-    pytest.importorskip("matplotlib")
+    require("matplotlib")
     from hyperband._cli import result_figure
 
     fig = result_figure(result)
