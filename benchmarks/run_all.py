@@ -9,9 +9,10 @@ Run:  python benchmarks/run_all.py             render docs/benchmarks.md from be
       python benchmarks/run_all.py --run       rerun every benchmark, then render
       python benchmarks/run_all.py --only X Y  rerun these benchmarks, then render
       python benchmarks/run_all.py --quick     smoke runs; docs/benchmarks.md is not rewritten
-(needs the extras: pip install -e ".[bench,nni]"). Rerunning everything takes about 4-6 minutes
-on 2 cores besides the stopping benchmark, which takes about an hour and caches its runs in
-``benchmarks/results/stopping_runs/`` (its peers need ``benchmarks/stopping/setup_venvs.sh``).
+(needs the extras: pip install -e ".[bench,nni]"). How long each benchmark took at its last
+run, and the machine's load then, is kept in ``benchmarks/results/run_all.json`` and shown on
+the page. The stopping benchmark caches its runs in ``benchmarks/results/stopping_runs/`` (its
+peers need ``benchmarks/stopping/setup_venvs.sh``).
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from summary import summary
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 TEMPLATE = HERE / "benchmarks_template.md"
 OUTPUT = ROOT / "docs" / "benchmarks.md"
+# The machine of the last run, and how long each benchmark took at its last full run.
+TIMES = RESULTS / "run_all.json"
 
 # (placeholder, script, arguments, arguments with --quick)
 BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
@@ -64,6 +69,41 @@ def run(script: str, args: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def run_seconds(times: dict[str, float]) -> str:
+    """How long the benchmarks took, in all and each, as of their last full runs."""
+    each = [(name, times[name]) for name, *_ in BENCHMARKS if name in times]
+    untimed = [name for name, *_ in BENCHMARKS if name not in times]
+    total = sum(s for _, s in each)
+    text = f"{total:.0f} s ({', '.join(f'{name} {s:.0f} s' for name, s in each)})"
+    return text + (f" besides {', '.join(untimed)} (not timed yet)" if untimed else "")
+
+
+def this_machine() -> str:
+    return (
+        f"{platform.python_implementation()} {platform.python_version()} on "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
+    )
+
+
+def page() -> str:
+    """docs/benchmarks.md as the template and the committed results make it."""
+    times = json.loads(TIMES.read_text())
+    tables = {
+        name: json.loads((RESULTS / file).read_text())["markdown"]
+        for name, file in RESULT_FILES.items()
+    }
+    for name, (file, key) in EXTRA_TABLES.items():
+        tables[name] = json.loads((RESULTS / file).read_text())[key]
+    tables["summary"] = summary(RESULTS)
+    low, high = times["load"]
+    tables["run_seconds"] = (
+        f"{run_seconds(times['seconds'])} at their last full run, with a load average of "
+        f"{low:.1f} to {high:.1f} on the machine's {times['cores']} cores"
+    )
+    tables["machine"] = times["machine"]
+    return render(TEMPLATE.read_text(), tables)
+
+
 def render(template: str, tables: dict[str, str]) -> str:
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -81,26 +121,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--only", nargs="*", help="rerun only these benchmarks (by name)")
     args = parser.parse_args(argv)
     seconds: dict[str, float] = {}
+    # The load average says whether other work shared the cores (and slowed the timings).
+    loads = [os.getloadavg()[0]]
     for name, script, full, quick in BENCHMARKS:
         if not (args.run or args.quick or args.only) or (args.only and name not in args.only):
             continue
         seconds[name] = run(script, quick if args.quick else full)
+        loads.append(os.getloadavg()[0])
     if args.quick:
         print("quick run: docs/benchmarks.md left as it is")
         return {"seconds": seconds}
-    tables = {
-        name: json.loads((RESULTS / file).read_text())["markdown"]
-        for name, file in RESULT_FILES.items()
-    }
-    for name, (file, key) in EXTRA_TABLES.items():
-        tables[name] = json.loads((RESULTS / file).read_text())[key]
-    tables["machine"] = (
-        f"{platform.python_implementation()} {platform.python_version()} on "
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
-    )
-    OUTPUT.write_text(render(TEMPLATE.read_text(), tables))
+    if seconds:
+        times = json.loads(TIMES.read_text()) if TIMES.exists() else {"seconds": {}}
+        times["machine"] = this_machine()
+        times["cores"] = os.cpu_count()
+        times["load"] = [round(min(loads), 1), round(max(loads), 1)]
+        times["seconds"].update({name: round(s, 1) for name, s in seconds.items()})
+        TIMES.write_text(json.dumps(times, indent=2) + "\n")
+    OUTPUT.write_text(page())
     total = sum(seconds.values())
-    print(f"wrote {OUTPUT.relative_to(ROOT)} ({total:.0f} s of benchmarks)")
+    print(f"wrote {OUTPUT.relative_to(ROOT)} ({total:.0f} s of benchmarks this run)")
     for name, s in seconds.items():
         print(f"  {name:<16} {s:6.1f} s")
     return {"seconds": seconds}

@@ -1,19 +1,19 @@
 """How a running objective's ``context.report(step, value)`` reaches the machine and back.
 
 Only the runner's thread touches the machine, so a report made inside a worker travels to that
-thread, which calls :meth:`Hyperband.report` and sends the decision back; the objective waits
+thread, which calls ``Hyperband.report`` and sends the decision back; the objective waits
 for it. Three transports, picked by where the objective runs:
 
-- in the runner's own thread (``executor="serial"``): a direct call (:class:`DirectReporter`);
-- in a thread of this process (``"threads"``): the runner's mailbox (:class:`LocalReporter`);
+- in the runner's own thread (``executor="serial"``): a direct call (``DirectReporter``);
+- in a thread of this process (``"threads"``): the runner's mailbox (``LocalReporter``);
 - in another process, here or on another machine (``"processes"``, ``"dask"``, any
-  ``submit`` executor): a connection to the runner's :class:`ReportServer`, a
-  ``multiprocessing.connection.Listener`` with a random key (:class:`SocketReporter`, which
+  ``submit`` executor): a connection to the runner's ``ReportServer``, a
+  ``multiprocessing.connection.Listener`` with a random key (``SocketReporter``, which
   pickles to the worker with its job).
 
 Each transport answers ``"CONTINUE"`` or ``"STOP"``, or carries back the error the machine
 raised on a bad report (a step outside the job's segment, a NaN value), raised again in the
-objective as the same :class:`~hyperband.HyperbandError` subclass.
+objective as the same ``HyperbandError`` subclass.
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ class Request:
 class ReportServer:
     """The runner's side: a mailbox its loop drains, and a listener for other processes.
 
-    The runner waits on :attr:`doorbell` along with its jobs' futures; it completes when a
-    request arrives. :meth:`take` returns the waiting requests and re-arms the doorbell.
+    The runner waits on ``doorbell`` along with its jobs' futures; it completes when a
+    request arrives. ``take`` returns the waiting requests and re-arms the doorbell.
 
     Args:
         host: where to listen for workers in other processes; ``None`` for no listener (only
@@ -208,7 +208,7 @@ class LocalReporter:
 
 
 class SocketReporter:
-    """For a job run in another process: a connection to the runner's :class:`ReportServer`.
+    """For a job run in another process: a connection to the runner's ``ReportServer``.
 
     It pickles (address, key, job) to the worker; the connection opens on the first report and
     closes when the job ends.

@@ -1,10 +1,10 @@
 """Removing the checkpoint directories of configurations that can no longer be promoted.
 
-:func:`hyperband.run` gives an objective that takes a context one directory per
+``hyperband.run`` gives an objective that takes a context one directory per
 configuration, ``<root>/config-<config id>``, shared by all its jobs so a promotion can resume
 from the previous rung's checkpoint. Once a configuration can never run again, its directory
 is dead weight (a study of a few hundred small models leaves tens of megabytes). Which ones
-can run again is read from the machine's public :meth:`~hyperband.Hyperband.snapshot`, so
+can run again is read from the machine's public ``snapshot``, so
 this module needs nothing private and stays out of the machine.
 """
 
@@ -29,7 +29,7 @@ _NAME = re.compile(r"config-(\d+)")
 
 
 def promotable(state: Mapping[str, Any]) -> set[int]:
-    """The configurations a machine (its :meth:`~hyperband.Hyperband.snapshot`) may still run.
+    """The configurations a machine (its ``snapshot``) may still run.
 
     A configuration may run again when it has a job pending (running, or to be retried), is
     queued for a rung (a promotion decided, not yet handed out), or succeeded on a rung that

@@ -5,7 +5,7 @@ Commands:
 - ``schedule``: the bracket table and totals; with ``--workers`` a simulated makespan and
   utilisation for both exec modes.
 - ``run``: run a study of ``module:function`` (or ``path/to/file.py:function``) with
-  :func:`hyperband.run`, then print the best configuration.
+  ``hyperband.run``, then print the best configuration.
 - ``report``: summarise a study's journal; ``--plot`` draws the worker timeline and the best
   value against budget spent; ``--html`` writes the interactive report (``--live``: again and
   again while the study runs).

@@ -1,14 +1,14 @@
 """ConfigSpace search spaces: ``ConfigSpace.ConfigurationSpace`` objects and their JSON.
 
 SMAC3, HpBandSter, DEHB and NNI's BOHB describe search spaces with AutoML.org's ConfigSpace
-(the ``configspace`` extra, 1.2). :class:`CSSpace` compiles one for the samplers:
+(the ``configspace`` extra, 1.2). ``CSSpace`` compiles one for the samplers:
 
 - A space is accepted as a ``ConfigurationSpace`` object or as ConfigSpace's own JSON (the dict
   ``ConfigurationSpace.to_serialized_dict()`` makes, what ``ConfigurationSpace.to_json`` writes).
   Samplers keep and expose the JSON form (``sampler.space``), so snapshots, journals and sampler
   specs store it and rebuild the space with ``ConfigurationSpace.from_serialized_dict``.
-- ConfigSpace is imported only when such a space is given: :func:`is_configspace` looks at the
-  object's module, :func:`is_configspace_json` at the dict's shape (a ``"hyperparameters"``
+- ConfigSpace is imported only when such a space is given: ``is_configspace`` looks at the
+  object's module, ``is_configspace_json`` at the dict's shape (a ``"hyperparameters"``
   list, which no NNI space has: NNI parameters are dicts).
 - Conditions and forbidden clauses are evaluated by ConfigSpace's own vectorised functions on
   its own vector representation, so every configuration handed out passes ConfigSpace's
@@ -398,7 +398,7 @@ class CSSpace:
 
         Returns:
             ``(values, vectors)``: the value columns and their vectors, every hyperparameter
-            set (:meth:`settle` then makes the inactive ones NaN).
+            set (``settle`` then makes the inactive ones NaN).
         """
         values = [hp.values_of_units(codes[:, hp.index]) for hp in self.hps]
         vectors = self.vectors_of(values)

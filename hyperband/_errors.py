@@ -1,6 +1,6 @@
 """The exception hierarchy.
 
-Every error the library raises on bad input is a :class:`HyperbandError`, and also
+Every error the library raises on bad input is a ``HyperbandError``, and also
 subclasses the built-in exception a caller would expect (``ValueError`` for a bad
 value, ``TypeError`` for a wrong type, ``KeyError`` for an unknown job id), so code
 written against plain Python conventions keeps working.

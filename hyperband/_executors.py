@@ -1,8 +1,8 @@
-"""The executor seam of :func:`hyperband.run`: every ``executor=`` argument becomes a ``Backend``.
+"""The executor seam of ``hyperband.run``: every ``executor=`` argument becomes a ``Backend``.
 
 A backend is what the runner drives: ``submit(fn, *args) -> concurrent.futures.Future``, a
 ``capacity`` (how many jobs it keeps in flight), ``stop(future)`` (stop one job: kill its worker
-when it can) and ``shutdown(cancel=...)``. :func:`resolve` maps the user's argument to one, and
+when it can) and ``shutdown(cancel=...)``. ``resolve`` maps the user's argument to one, and
 says whether the run owns it (and so shuts it down) or borrows it (and leaves it open).
 
 Backends here:
@@ -75,7 +75,7 @@ class WorkerDiedError(Exception):
     Attributes:
         pid: the process id.
         exitcode: its exit code (negative: killed by that signal), or ``None`` if unknown.
-        worker: the worker's label (see :func:`worker_label`).
+        worker: the worker's label (see ``worker_label``).
     """
 
     def __init__(self, pid: int | None, exitcode: int | None, worker: str) -> None:
@@ -321,7 +321,7 @@ class ProcessBackend:
 
     The driver thread of a worker sends it one task, waits for the reply or the process's
     exit, and resolves the task's future. A worker that exits mid-task fails that task's future
-    with :class:`WorkerDiedError`, after a fresh process has replaced it; other tasks are
+    with ``WorkerDiedError``, after a fresh process has replaced it; other tasks are
     untouched. Workers are started (and have done their imports) before the constructor
     returns, and replaced before a death is reported, so a submitted task starts at once while
     no more than ``capacity`` are out: a timeout counted from submission counts the job only.

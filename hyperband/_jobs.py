@@ -25,7 +25,7 @@ Number = int | float
 
 
 class Signal(enum.Enum):
-    """What :meth:`Hyperband.ask` returns when it has no job to hand out.
+    """What [`Hyperband.ask`][hyperband.Hyperband.ask] returns when it has no job to hand out.
 
     ``WAIT``: every job that can run now is out; tell or fail a pending job first.
     ``DONE``: every bracket of every iteration is resolved; there will be no more jobs.
@@ -43,7 +43,7 @@ DONE = Signal.DONE
 
 
 class Decision(enum.Enum):
-    """What :meth:`Hyperband.report` answers about a running job.
+    """What [`Hyperband.report`][hyperband.Hyperband.report] answers about a running job.
 
     ``CONTINUE``: train on. ``STOP``: the early-stopping rule ended the job; it is resolved with
     status ``"stopped"`` and its last reported value, and later calls for it are harmless.
@@ -194,7 +194,7 @@ class Best:
 
 @attrs.frozen(slots=True)
 class Stats:
-    """Counters of a machine (:attr:`Hyperband.stats`).
+    """Counters of a machine ([`Hyperband.stats`][hyperband.Hyperband.stats]).
 
     Attributes:
         n_asked: jobs handed out.

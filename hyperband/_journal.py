@@ -217,9 +217,9 @@ def _parse(path: Path, data: bytes) -> tuple[list[dict[str, Any]], int, int]:
 class Journal:
     """An open journal: appends events, one JSON line each.
 
-    Use :meth:`open`, which also reads what the file already holds and takes an exclusive lock
+    Use ``open``, which also reads what the file already holds and takes an exclusive lock
     (POSIX ``flock``) so two runs never append to one journal. Opening changes nothing in the
-    file: a torn last line is cut off by the first :meth:`write` (or :meth:`cut_torn_tail`),
+    file: a torn last line is cut off by the first ``write`` (or ``cut_torn_tail``),
     so appends stay valid JSONL.
     """
 
@@ -262,7 +262,7 @@ class Journal:
     def cut_torn_tail(self) -> None:
         """Cut off a torn last line (a write cut short by a kill), if there is one.
 
-        Call it only once the journal is known to be this study's: :meth:`write` calls it.
+        Call it only once the journal is known to be this study's: ``write`` calls it.
         """
         if self._good >= self._size:
             return
@@ -360,7 +360,7 @@ def check_header(
     """Refuse to resume ``study`` (a journal's first event) with other study parameters.
 
     ``params`` are the run's machine parameters; a ``seed`` of ``None`` adopts the journal's.
-    ``objective`` (see :func:`objective_name`) must be the journal's, unless
+    ``objective`` (see ``objective_name``) must be the journal's, unless
     ``allow_objective_change``; ``study_name`` must be the journal's. A journal written before
     these were recorded resumes with a warning (there is nothing to compare).
 

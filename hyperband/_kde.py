@@ -1,8 +1,8 @@
 """BOHB's configuration generator: kernel density estimates of good and bad configurations.
 
-:class:`KDESampler` is the model of Falkner, Klein and Hutter, "BOHB: Robust and Efficient
+``KDESampler`` is the model of Falkner, Klein and Hutter, "BOHB: Robust and Efficient
 Hyperparameter Optimization at Scale" (ICML 2018), written for numpy alone and for the
-model-based sampler protocol of :class:`~hyperband.ModelSampler`.
+model-based sampler protocol of ``ModelSampler``.
 
 How a configuration becomes a vector. Every parameter of the space, sub-parameters of nested
 ``choice`` options included, is one *dimension*:
@@ -104,8 +104,9 @@ class KDESampler:
     ``n_candidates`` candidates from the good density with every continuous bandwidth multiplied
     by ``bandwidth_factor`` and returns the one with the largest ratio good density / bad
     density. A ``random_fraction`` of the configurations, and every configuration while no
-    budget has enough observations, is drawn at random exactly as :class:`RandomSampler` draws
-    (the paper's guarantee that the search never stops exploring).
+    budget has enough observations, is drawn at random exactly as
+    [`RandomSampler`][hyperband.RandomSampler] draws (the paper's guarantee that the search
+    never stops exploring).
 
     Bandwidths follow the normal-reference rule ``1.06 sd n^(-1/(4+d))`` per dimension (the
     rule statsmodels' ``KDEMultivariate`` applies by default, which BOHB uses), computed over
@@ -125,9 +126,10 @@ class KDESampler:
     infinite loss with ``failures="bad"`` (as HpBandSter does), or are dropped with
     ``"ignore"``.
 
-    Determinism: what :meth:`sample` returns depends only on ``rng``, ``n``, ``pending`` and the
-    sequence of :meth:`observe` calls made before it, so a fresh sampler fed the same calls
-    draws the same configurations. Memory grows linearly with the observations.
+    Determinism: what [`sample`][hyperband.KDESampler.sample] returns depends only on ``rng``,
+    ``n``, ``pending`` and the sequence of [`observe`][hyperband.KDESampler.observe] calls made
+    before it, so a fresh sampler fed the same calls draws the same configurations. Memory
+    grows linearly with the observations.
 
     Args:
         space: an NNI-format search space; it is validated (see ``validate_space``) and copied.
@@ -275,7 +277,7 @@ class KDESampler:
         treated like an inactive parameter: the observation says nothing about that dimension.
 
         Args:
-            config: the configuration, as :meth:`sample` returned it.
+            config: the configuration, as [`sample`][hyperband.KDESampler.sample] returned it.
             budget: the budget it was evaluated at, a positive number.
             loss: its loss, a finite number; ``None`` for a failed job.
 
@@ -335,7 +337,8 @@ class KDESampler:
             pending: ``(config, budget)`` pairs of the jobs running now.
 
         Returns:
-            ``n`` new dicts, shaped exactly as :class:`RandomSampler` shapes them.
+            ``n`` new dicts, shaped exactly as [`RandomSampler`][hyperband.RandomSampler] shapes
+            them.
 
         Raises:
             ArgumentTypeError: ``rng`` is not a ``numpy.random.Generator``, ``n`` not an int,
@@ -584,7 +587,7 @@ class _Dim:
 class _Layout:
     """The dimensions grouped by family, and the kernel computations vectorised over them.
 
-    The features (see :meth:`features_of_centres`) come in this order: for the ``k``
+    The features (see ``features_of_centres``) come in this order: for the ``k``
     continuous dimensions, ``k`` columns of each of their four features; then, for each
     discrete dimension with at most ``_MAX_ONEHOT`` options, one column per option.
     """
@@ -691,7 +694,7 @@ class _Layout:
         return g
 
     def features_of_points(self, codes: FloatArray) -> FloatArray:
-        """``F`` (points x features), the points' side of :meth:`features_of_centres`."""
+        """``F`` (points x features), the points' side of ``features_of_centres``."""
         f = np.zeros((codes.shape[0], self.n_features))
         k = self.cont.size
         if k:
@@ -766,14 +769,14 @@ class _Layout:
 
 
 class _Names:
-    """The top-level names of an NNI space, for :func:`shown_names`."""
+    """The top-level names of an NNI space, for ``shown_names``."""
 
     def __init__(self, space: Mapping[str, Any]) -> None:
         self.names = list(space)
 
 
 class _CSDim:
-    """A dimension of a ConfigSpace space: what the layout needs of a :class:`_Dim`."""
+    """A dimension of a ConfigSpace space: what the layout needs of a ``_Dim``."""
 
     __slots__ = ("family", "levels", "option", "parent", "prior_sd")
 

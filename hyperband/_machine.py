@@ -1,15 +1,15 @@
 """The Hyperband state machine. Every state transition lives in this file.
 
 The machine is sans-IO: it never sleeps, spawns, reads a clock, touches the network or
-the global RNG. Drivers call :meth:`Hyperband.ask` for a job, run it however they like,
-report intermediate values with :meth:`Hyperband.report` (which may stop the job early), and
-report back with :meth:`Hyperband.tell` or :meth:`Hyperband.fail`.
+the global RNG. Drivers call ``Hyperband.ask`` for a job, run it however they like,
+report intermediate values with ``Hyperband.report`` (which may stop the job early), and
+report back with ``Hyperband.tell`` or ``Hyperband.fail``.
 
 Two families of exec modes share the job, result and report bookkeeping:
 
 - ``"parallelism"`` and ``"serial"`` run the brackets of the schedule as synchronous successive
-  halving (:class:`_Bracket`): a rung promotes its top ``n_{i+1}`` once that is certain;
-- ``"asynchronous"`` runs one ASHA per bracket (:class:`_ABracket`, Li et al., MLSys 2020):
+  halving (``_Bracket``): a rung promotes its top ``n_{i+1}`` once that is certain;
+- ``"asynchronous"`` runs one ASHA per bracket (``_ABracket``, Li et al., MLSys 2020):
   whenever a job is asked, the best configuration not yet promoted that ranks in the top
   ``floor(r / eta)`` of its rung's ``r`` results so far is promoted (deepest rung first);
   otherwise a new configuration starts, in a bracket chosen by a fixed, balanced order.

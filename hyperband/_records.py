@@ -1,4 +1,4 @@
-"""What :func:`hyperband.run` returns: a :class:`RunResult` with one :class:`JobRecord` per job."""
+"""What ``hyperband.run`` returns: a ``RunResult`` with one ``JobRecord`` per job."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class JobRecord:
     """What happened to one job of a run.
 
     Attributes:
-        job: the :class:`~hyperband.Job` (its config, budget, bracket, rung, ...).
+        job: the [`Job`][hyperband.Job] (its config, budget, bracket, rung, ...).
         status: ``"succeeded"``, ``"failed"``, or ``"stopped"`` (ended early by the stopping
             rule of ``run(early_stop=...)``).
         value: the objective value (the ``"default"`` of a dict result); for a stopped job the
@@ -137,13 +137,13 @@ class JobRecord:
 
 @attrs.frozen(slots=False)
 class RunResult:
-    """The outcome of :func:`hyperband.run`.
+    """The outcome of [`hyperband.run`][hyperband.run].
 
     Attributes:
-        best: the machine's :class:`~hyperband.Best` (``None`` when no job succeeded).
-        history: one :class:`JobRecord` per finished job, in the order they finished (for a
-            resumed study, the journal's records first).
-        schedule: the bracket :class:`~hyperband.Schedule` of one iteration.
+        best: the machine's [`Best`][hyperband.Best] (``None`` when no job succeeded).
+        history: one [`JobRecord`][hyperband.JobRecord] per finished job, in the order they
+            finished (for a resumed study, the journal's records first).
+        schedule: the bracket [`Schedule`][hyperband.Schedule] of one iteration.
         params: the study's parameters (``max_budget``, ``eta``, ..., the ``seed`` used).
         done: whether every job of the study was resolved; ``False`` for the result a
             stopped run attaches to its exception (``KeyboardInterrupt``,
@@ -183,7 +183,9 @@ class RunResult:
         return sum(r.status == "stopped" for r in self.history)
 
     def to_dicts(self) -> list[dict[str, Any]]:
-        """The history as a list of flat dicts (see :meth:`JobRecord.to_dict`)."""
+        """The history as a list of flat dicts (see
+        [`JobRecord.to_dict`][hyperband.JobRecord.to_dict]).
+        """
         return [r.to_dict() for r in self.history]
 
     def to_json(self, indent: int | None = None) -> str:

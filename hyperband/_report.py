@@ -63,7 +63,7 @@ def best_so_far(
     Returns:
         One point per result: the cumulative budget and the best value among the results at
         the largest budget reached so far (ties to the lower config id), as
-        :attr:`hyperband.Hyperband.best` defines it.
+        ``hyperband.Hyperband.best`` defines it.
 
     Example:
         >>> for p in best_so_far([(1, 0.5, 1, 0), (1, 0.7, 1, 1), (3, 0.6, 3, 0)]):
@@ -141,7 +141,7 @@ def plot_best(
     ax: Any = None,
     title: str | None = None,
 ) -> Any:
-    """Plot every result and the incumbent (see :func:`best_so_far`) against budget spent.
+    """Plot every result and the incumbent (see ``best_so_far``) against budget spent.
 
     Args:
         results: ``(budget_spent_by_this_job, value, budget, config_id)`` per successful job,

@@ -1,4 +1,4 @@
-"""``hyperband.run``: drive a :class:`~hyperband.Hyperband` machine with an executor.
+"""``hyperband.run``: drive a ``Hyperband`` machine with an executor.
 
 The driver is the only place with threads, clocks and files: it asks the machine for a job
 whenever a slot is free, submits it, and tells the machine each result as it completes
@@ -73,7 +73,7 @@ class Context:
     """What an objective declaring a third parameter receives.
 
     Attributes:
-        job: the :class:`~hyperband.Job`; for a promotion ``job.resume_from`` and
+        job: the ``Job``; for a promotion ``job.resume_from`` and
             ``job.previous_budget`` say which rung the configuration comes from.
         checkpoint_dir: a directory of this configuration's own, shared by all its jobs (every
             rung it reaches), created before the call. Under ``<journal stem>.checkpoints/``
@@ -438,7 +438,7 @@ def run(
     Args:
         objective: ``objective(config, budget)`` returns a number, or a dict with the number
             under ``"default"`` (the other keys are kept in ``JobRecord.extra``). If it declares
-            a third parameter, it also receives a :class:`Context` (the job, a checkpoint
+            a third parameter, it also receives a ``Context`` (the job, a checkpoint
             directory, ``report(step, value)``). For ``executor="processes"`` it must pickle (a
             module-level function).
         space: a search space in NNI's format, or a sampler (see `hyperband.Hyperband`);
@@ -449,7 +449,7 @@ def run(
         mode: ``"maximize"`` or ``"minimize"``.
         exec_mode: ``"parallelism"``, ``"serial"`` or ``"asynchronous"`` (ASHA; see
             `hyperband.Hyperband`).
-        sizing: ``"li2018"`` or ``"table"`` (see :func:`~hyperband.schedule`).
+        sizing: ``"li2018"`` or ``"table"`` (see [`schedule`][hyperband.schedule]).
         iterations: how many times to run the schedule; ``None`` runs until interrupted.
         seed: the seed; ``None`` draws one (recorded in the result's ``params`` and the
             journal; resuming a journal reuses it).
@@ -494,8 +494,11 @@ def run(
             `hyperband.schedule`); ``None`` for no bound.
 
     Returns:
-        A :class:`RunResult`: ``best``, ``history`` (one :class:`JobRecord` per job),
-        ``schedule``, ``params``.
+        A [`RunResult`][hyperband.RunResult]: ``best``, ``history`` (one
+        [`JobRecord`][hyperband.JobRecord] per job), ``schedule``, ``params``. A run stopped
+        by an exception (``TooManyFailuresError``, ``KeyboardInterrupt``, or a lost dask
+        scheduler) attaches the ``RunResult`` so far to it as ``exc.result`` (with
+        ``done=False``).
 
     Raises:
         HyperbandError: a bad argument (naming it), or a journal that belongs to another
@@ -504,9 +507,6 @@ def run(
             and the journal closed (run again with it to resume).
         KeyboardInterrupt: on Ctrl-C, after cancelling the running jobs and closing the
             journal: run again with the same journal to resume.
-
-        A run stopped by an exception (these two, or a lost dask scheduler) attaches the
-        ``RunResult`` so far to it as ``exc.result`` (with ``done=False``).
 
     Example:
         >>> import hyperband
@@ -707,7 +707,7 @@ class _Driver:
         self.server = ReportServer(host or ("127.0.0.1" if host is not None else None))
 
     def reporter(self, job: Job, attempt: int) -> Any:
-        """How the attempt's ``context.report`` reaches :meth:`on_report`."""
+        """How the attempt's ``context.report`` reaches ``on_report``."""
         if self.server is None:
             return None
         if self.backend.kind == "serial":

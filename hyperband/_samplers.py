@@ -1,10 +1,10 @@
 """Samplers: where the machine's new configurations come from.
 
-A sampler is anything with ``sample(rng, n) -> list[dict]`` (:class:`Sampler`). A *model-based*
-sampler (:class:`ModelSampler`) also has ``observe(config, budget, loss)`` and accepts
+A sampler is anything with ``sample(rng, n) -> list[dict]`` (``Sampler``). A *model-based*
+sampler (``ModelSampler``) also has ``observe(config, budget, loss)`` and accepts
 ``sample(rng, n, *, pending=...)``; the machine then draws its configurations one at a time,
 lazily, so the model learns from every result told before each draw.
-:class:`RandomSampler` draws from an NNI-format search space. It turns the validated space once
+``RandomSampler`` draws from an NNI-format search space. It turns the validated space once
 into a tree of vectorised drawers (one numpy call per parameter for all ``n`` configurations)
 because sampling sits on the machine's per-job hot path.
 """
@@ -58,7 +58,7 @@ class Sampler(Protocol):
     A sampler without ``observe`` is a *batch* sampler: when a bracket starts, the machine
     calls ``sample(rng, n)`` once for all its ``n`` configurations, with an RNG derived from
     ``(seed, iteration, bracket)``. A sampler with ``observe`` is model-based: see
-    :class:`ModelSampler`.
+    [`ModelSampler`][hyperband.ModelSampler].
 
     Examples:
         >>> isinstance(RandomSampler({"x": {"_type": "uniform", "_value": [0, 1]}}), Sampler)
@@ -91,7 +91,7 @@ class ModelSampler(Protocol):
     snapshot or a journal then rebuilds the sampler by replaying those calls into a fresh one;
     a sampler is never pickled. To be rebuilt without the user's help, a sampler also exposes
     ``space`` and ``options`` such that ``type(s)(s.space, **s.options)`` is a fresh copy (see
-    :func:`sampler_spec`).
+    ``sampler_spec``).
 
     Examples:
         >>> import numpy as np
@@ -187,7 +187,7 @@ def make_sampler(name: object, space: Mapping[str, Any], **options: Any) -> Any:
 def sampler_spec(sampler: object) -> dict[str, Any] | None:
     """A JSON description that rebuilds ``sampler`` (``None`` for a custom sampler).
 
-    ``{"name": "kde", "space": {...}, "options": {...}}`` for the samplers in :data:`SAMPLERS`
+    ``{"name": "kde", "space": {...}, "options": {...}}`` for the samplers in ``SAMPLERS``
     (the space in its JSON form: NNI's, or ConfigSpace's for a ConfigSpace space). A sampler of
     such a class whose ``options`` is ``None`` cannot be rebuilt from JSON (an
     ``OptunaSampler`` around an Optuna sampler object): custom.
@@ -203,7 +203,7 @@ def sampler_spec(sampler: object) -> dict[str, Any] | None:
 
 
 def sampler_from_spec(spec: Mapping[str, Any]) -> Any:
-    """The fresh sampler a :func:`sampler_spec` describes."""
+    """The fresh sampler a ``sampler_spec`` describes."""
     return make_sampler(spec["name"], spec["space"], **(spec.get("options") or {}))
 
 
@@ -272,7 +272,7 @@ class RandomSampler:
 
     @property
     def options(self) -> dict[str, Any]:
-        """The constructor's keyword arguments (none): see :func:`sampler_spec`."""
+        """The constructor's keyword arguments (none): see ``sampler_spec``."""
         return {}
 
     def sample(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Bracket schedules: pure, exact arithmetic.
 
-Everything is computed with :class:`fractions.Fraction`, so ``s_max`` is exact: the
+Everything is computed with ``fractions.Fraction``, so ``s_max`` is exact: the
 familiar ``int(math.log(243) / math.log(3))`` is 4, not 5, and loses a bracket.
 """
 
@@ -20,7 +20,7 @@ __all__ = ["DEFAULT_MAX_JOBS", "SIZINGS", "Bracket", "Rung", "Schedule", "Sizing
 Sizing = Literal["li2018", "table"]
 SIZINGS: tuple[str, ...] = ("li2018", "table")
 
-#: The largest schedule :func:`schedule` builds unless told otherwise (jobs per iteration). A
+#: The largest schedule ``schedule`` builds unless told otherwise (jobs per iteration). A
 #: bigger one is almost always a slip (a budget in the wrong unit, an eta close to 1) that
 #: would exhaust memory or run for ever; ``max_jobs`` lets a user who means it go past.
 DEFAULT_MAX_JOBS = 1_000_000
@@ -70,7 +70,7 @@ class Bracket:
 class Schedule:
     """Every bracket of one Hyperband iteration, in the order they run (largest ``s`` first).
 
-    Build it with :func:`schedule`. ``str(schedule)`` prints the bracket table.
+    Build it with [`schedule`][hyperband.schedule]. ``str(schedule)`` prints the bracket table.
 
     Attributes:
         max_budget: the budget of the last rung of every bracket (``R`` when ``min_budget=1``).
@@ -148,7 +148,7 @@ def schedule(
             at once instead of exhausting memory.
 
     Returns:
-        The :class:`Schedule`.
+        The [`Schedule`][hyperband.Schedule].
 
     Raises:
         ConfigurationError: an argument breaks one of the rules above, or the schedule has

@@ -1,6 +1,6 @@
 """simulate(): W workers and a fake clock around the real machine.
 
-A discrete-event simulation: workers ask the real :class:`~hyperband.Hyperband` for jobs, each
+A discrete-event simulation: workers ask the real ``Hyperband`` for jobs, each
 job occupies its worker for a duration drawn from a user function, and results are told back in
 order of completion time. With a learning curve, each job also reports its value every
 ``report_every`` budget units, and the machine's stopping rule may end it early: its worker is
@@ -58,7 +58,7 @@ class SimulatedJob:
     """One job of a simulation: what ran, where and when.
 
     Attributes:
-        job: the machine's :class:`~hyperband.Job`.
+        job: the machine's [`Job`][hyperband.Job].
         worker: the worker index it ran on (``0 .. workers - 1``).
         start: the simulated time it started.
         end: the simulated time it finished, or was stopped (its worker is free from then).
@@ -107,7 +107,7 @@ class SimulatedJob:
 
 @attrs.frozen(slots=False)
 class SimulationResult:
-    """What :func:`simulate` measured.
+    """What [`simulate`][hyperband.simulate] measured.
 
     Attributes:
         workers: the number of simulated workers ``W``.
@@ -155,7 +155,9 @@ class SimulationResult:
         return self.makespan / self.lower_bound if self.lower_bound > 0 else 1.0
 
     def timeline(self) -> list[dict[str, Any]]:
-        """Every job as a flat dict (see :meth:`SimulatedJob.to_dict`), by job id."""
+        """Every job as a flat dict (see
+        [`SimulatedJob.to_dict`][hyperband.SimulatedJob.to_dict]), by job id.
+        """
         return [j.to_dict() for j in self.jobs]
 
     def plot_timeline(self, ax: Any = None) -> Any:
@@ -273,7 +275,7 @@ def simulate(
 ) -> SimulationResult:
     """Simulate ``workers`` workers running a Hyperband study on a fake clock.
 
-    The real :class:`~hyperband.Hyperband` machine decides everything; the simulation only
+    The real [`Hyperband`][hyperband.Hyperband] machine decides everything; the simulation only
     decides how long each job takes. Whenever a worker is free it asks the machine for a job;
     when a job's time is up its result is told. Events at the same time are handled in job id
     order, so a simulation is fully deterministic for a given seed.
@@ -293,7 +295,7 @@ def simulate(
         workers: how many jobs can run at once (an int >= 1).
         min_budget: the smallest budget.
         exec_mode: ``"parallelism"``, ``"serial"`` or ``"asynchronous"`` (see
-            :class:`~hyperband.Hyperband`).
+            [`Hyperband`][hyperband.Hyperband]).
         sizing: ``"li2018"`` or ``"table"``.
         iterations: how many Hyperband iterations to run (an int >= 1), or ``None`` to run
             until ``budget_limit``.
@@ -312,21 +314,22 @@ def simulate(
             ``budget - previous_budget``; ``False``: every job trains from scratch.
         space: the search space or sampler for the configurations (default: one uniform
             parameter ``x``; it only matters to your ``duration``/``objective``).
-        integer_budgets: round non-integral budgets to ints (see :func:`hyperband.schedule`).
+        integer_budgets: round non-integral budgets to ints (see
+            [`hyperband.schedule`][hyperband.schedule]).
         curve: ``curve(config, step) -> value`` (a number or a dict with ``"default"``): the
             value after training to ``step``, in budget units; replaces ``objective``. A job's
             result is ``curve(config, budget)``.
         report_every: with a ``curve``, report every this many budget units (> 0).
         early_stop: the machine's stopping rule (``None``, ``"median"``, ``"rung"`` or a rule
-            object; see :class:`~hyperband.Hyperband`); needs a ``curve``.
+            object; see [`Hyperband`][hyperband.Hyperband]); needs a ``curve``.
         budget_limit: stop handing out new jobs once the budget spent (`budget_spent`, as of
             the last event) reaches this; the jobs running then run to their end. Required
             with ``iterations=None``.
 
     Returns:
-        A :class:`SimulationResult` with the makespan, utilisation, lower bound, total work,
-        every job's worker and start/end times and status, the budget spent and the history
-        of the best result.
+        A [`SimulationResult`][hyperband.SimulationResult] with the makespan, utilisation,
+        lower bound, total work, every job's worker and start/end times and status, the budget
+        spent and the history of the best result.
 
     Raises:
         HyperbandError: a bad argument (the message names it), or a ``duration`` that returned

@@ -1,12 +1,12 @@
 """Search spaces in Microsoft NNI's JSON format: up-front validation.
 
 A search space maps each parameter name to ``{"_type": T, "_value": [...]}`` with ``T`` one of
-:data:`PARAMETER_TYPES`. A ``choice`` option that is a dict with a ``"_name"`` key is a *nested*
+``PARAMETER_TYPES``. A ``choice`` option that is a dict with a ``"_name"`` key is a *nested*
 option: its other keys are sub-parameters, each itself a ``{"_type", "_value"}`` spec, and a
 sampled value is ``{"_name": name, sub: value, ...}``.
 
-NNI only logs a malformed space and carries on; here :func:`validate_space` rejects it with a
-:class:`~hyperband._errors.SearchSpaceError` naming the place, the rule and the value received.
+NNI only logs a malformed space and carries on; here ``validate_space`` rejects it with a
+``SearchSpaceError`` naming the place, the rule and the value received.
 
 Path notation (``SearchSpaceError.path`` and the messages): parameter names joined by ``/``, with
 a choice option addressed as ``_value[i]``. ``"optimizer/_value[1]/lr"`` is sub-parameter ``lr``

@@ -1,7 +1,7 @@
 """Early stopping: the rules that decide, at each intermediate report, whether a job goes on.
 
 A stopping rule is a small, pure object: ``should_stop(view) -> bool``, where ``view`` is the
-:class:`StopView` the machine builds for the report being judged. The machine owns every piece
+``StopView`` the machine builds for the report being judged. The machine owns every piece
 of state (the reports, the rungs, the results); a rule only reads the view, so the same events
 always give the same decisions, and snapshots and journals replay them exactly.
 
@@ -166,7 +166,7 @@ class StoppingRule(Protocol):
 
     The contract that keeps studies replayable: the decision depends only on the view. A rule
     that can be named in a journal or a snapshot also has ``name`` (a key of
-    :data:`STOPPING_RULES`) and ``options`` (its constructor's keyword arguments, JSON).
+    ``STOPPING_RULES``) and ``options`` (its constructor's keyword arguments, JSON).
     """
 
     def should_stop(self, view: StopView) -> bool:
@@ -215,11 +215,11 @@ class MedianRule:
 
     A job is stopped at step ``t`` when its best loss so far (over its reports at steps
     ``<= t``) is strictly worse than the median, over the completed jobs of its budget segment
-    (:meth:`StopView.segment_peers`: succeeded jobs that trained over the same
-    ``(previous_budget, budget]``, in any bracket or iteration), of their running averages at
-    ``t`` (the mean of each one's reports at steps ``<= t``; a completed job without a report
-    at or before ``t`` does not count). With fewer than ``min_peers`` such jobs the job goes on,
-    and is judged again at its next report.
+    ([`StopView.segment_peers`][hyperband.StopView.segment_peers]: succeeded jobs that trained
+    over the same ``(previous_budget, budget]``, in any bracket or iteration), of their running
+    averages at ``t`` (the mean of each one's reports at steps ``<= t``; a completed job without
+    a report at or before ``t`` does not count). With fewer than ``min_peers`` such jobs the job
+    goes on, and is judged again at its next report.
 
     One guard makes it safe inside Hyperband: a job that still ranks among the ``k`` its rung
     promotes (at least 1), at the same step, as :class:`RungRule` counts, goes on. The completed
@@ -272,8 +272,9 @@ class RungRule:
 
     Hyperband knows what a median rule does not: rung ``i`` keeps only its best ``k = n_{i+1}``
     jobs. At a report at step ``t``, the job's value at ``t`` is ranked against its rung's other
-    jobs that have reached ``t`` (running, succeeded or stopped: :meth:`Peer.value_at`), with
-    ties broken by the lower config id, as promotions are. If at least ``k`` of them are ahead,
+    jobs that have reached ``t`` (running, succeeded or stopped:
+    [`Peer.value_at`][hyperband.Peer.value_at]), with ties broken by the lower config id, as
+    promotions are. If at least ``k`` of them are ahead,
     the job could only be promoted by overtaking them later, and it is stopped. On a bracket's
     last rung, which promotes nobody, ``k`` is 1: only a job that can still be the rung's best
     goes on. Jobs that have not reached ``t`` are not counted, which can only keep a job going;
@@ -326,7 +327,7 @@ def _rule_class(name: str) -> type[Any]:
 
 
 def make_rule(early_stop: object) -> StoppingRule | None:
-    """The rule ``early_stop`` names: ``None``, a name, a rule, or a :func:`rule_spec` dict.
+    """The rule ``early_stop`` names: ``None``, a name, a rule, or a ``rule_spec`` dict.
 
     Raises:
         ConfigurationError: an unknown name, or the spec of a custom rule (pass the rule).

@@ -1,6 +1,6 @@
 """Hypothesis strategies that generate valid NNI-format search spaces.
 
-Public through :mod:`hyperband.testing`, for embedders that property-test their own samplers or
+Public through ``hyperband.testing``, for embedders that property-test their own samplers or
 drivers. Only hypothesis and the standard library are used, so importing this costs nothing
 beyond hypothesis itself.
 """

@@ -14,6 +14,8 @@ import pytest
 import hyperband
 from hyperband._cli import CliError, load_objective, main
 
+from .optional import require
+
 SPACE = {"x": {"_type": "uniform", "_value": [0, 1]}}
 
 OBJECTIVES = """
@@ -397,7 +399,7 @@ def test_run_with_a_journal_then_report_and_plot(
     ]
     assert f"best: {result.best.value:.6g} at budget 9" in report
 
-    pytest.importorskip("matplotlib")
+    require("matplotlib")
     code, report, err = run_main(capsys, "report", "study.jsonl", "--plot", "study.png")
     assert code == 0, err
     assert report.splitlines()[-1] == "plot: study.png"
@@ -409,7 +411,7 @@ def test_run_with_a_journal_then_report_and_plot(
 def test_a_bad_plot_path_or_format_is_one_error_line(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("matplotlib")
+    require("matplotlib")
     write_files(isolated, "cli_run_h")
     argv = ["run", "cli_run_h:objective", "--space", "space.json", "--max-budget", "3"]
     assert run_main(capsys, *argv, "--journal", "s.jsonl", "--no-progress")[0] == 0
@@ -708,7 +710,7 @@ def test_report_best_at_max_and_the_plot_follow_the_mode(
 
     # The plot's best-so-far line, against an independent reckoning of the machine's rule:
     # the best value among the results at the largest budget reached so far.
-    pytest.importorskip("matplotlib")
+    require("matplotlib")
     from hyperband._cli import result_figure
 
     fig = result_figure(result)

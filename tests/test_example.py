@@ -14,7 +14,9 @@ import pytest
 
 import hyperband
 
-pytest.importorskip("sklearn")
+from .optional import require
+
+require("sklearn")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CONFIG = {"learning_rate_init": 0.01, "alpha": 1e-4, "hidden_layer_size": 16, "batch_size": 64}

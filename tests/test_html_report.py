@@ -29,6 +29,8 @@ from hyperband._journal import Journal
 from hyperband._report_html import _data, _figures, _page
 from hyperband._report_html._data import from_events, read_journal
 
+from .browser import CHROMIUM_ARGS
+
 SPACE = {
     "lr": {"_type": "loguniform", "_value": [1e-4, 1e-1]},
     "layers": {"_type": "choice", "_value": [1, 2, 3]},
@@ -591,16 +593,6 @@ def test_live_cli_follows_a_real_running_study(
 # ---------------------------------------------------------------------- a real browser
 
 CHROMIUM = os.environ.get("HYPERBAND_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from hyperband import ConfigurationError, HyperbandError, JobRecord, RunResult
 from hyperband._runner import Context
 
 from . import runner_helpers as h
+from .optional import require
 from .runner_helpers import SPACE, STUDY, outcomes
 
 
@@ -246,7 +247,7 @@ def test_history_exports(reference: RunResult) -> None:
 
 
 def test_to_pandas() -> None:
-    pd = pytest.importorskip("pandas")
+    pd = require("pandas")
     result = run(h.dict_result, executor="serial", max_budget=3)
     frame = result.to_pandas()
     assert isinstance(frame, pd.DataFrame)
@@ -270,7 +271,7 @@ def test_keyboard_interrupt_stops_the_run(tmp_path: Path) -> None:
 
 
 def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("tqdm")
+    require("tqdm")
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

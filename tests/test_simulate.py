@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 import hyperband
 from hyperband import ConfigurationError, HyperbandError, simulate
 
+from .optional import require
+
 # Small schedules keep each example fast; both exec modes, both sizings, resume on and off.
 sim_params = st.fixed_dictionaries(
     {
@@ -254,7 +256,7 @@ def test_zero_durations_are_allowed() -> None:
 
 
 def test_plot_timeline_draws_one_bar_per_job(tmp_path: Any) -> None:
-    pytest.importorskip("matplotlib")
+    require("matplotlib")
     import matplotlib.pyplot as plt
 
     r = simulate(27, 3, workers=4, iterations=2)

@@ -18,6 +18,8 @@ import pytest
 
 import hyperband
 
+from .optional import require
+
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -194,6 +196,7 @@ def test_bench_quality_quick(tmp_path: Path) -> None:
         for m in bench.METHODS:
             median = r["methods"][m]["final_scratch"]["median"]
             assert median is None or median >= 0
+    require("matplotlib")
     bench.plot(report["workloads"], tmp_path / "quality.png")
     assert (tmp_path / "quality.png").stat().st_size > 0
 
@@ -207,7 +210,7 @@ def test_bench_resume_quick(tmp_path: Path) -> None:
 
 
 def test_bench_optuna_overhead_quick(tmp_path: Path) -> None:
-    pytest.importorskip("optuna")
+    require("optuna")
     bench = _import("bench_optuna_overhead")
     report = bench.main(["--quick", "--repeat", "1", "--results", str(tmp_path)])
     assert report["optuna"]["trials"] == 150

@@ -3,7 +3,7 @@
 The journal is parsed directly (its ``ask`` and ``result`` events), not replayed into a
 machine: so a study with a custom sampler, a study still running (a torn last line is
 ignored) and statuses this version does not know (``"stopped"``, ...) all report. Replay is
-used only to decide whether a study is complete (see :func:`study_complete`).
+used only to decide whether a study is complete (see ``study_complete``).
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class StudyData:
         return int(sched.total_jobs) * iterations
 
     def schedule(self) -> Schedule | None:
-        """The study's :class:`~hyperband.Schedule`, or ``None`` if its parameters are odd."""
+        """The study's ``Schedule``, or ``None`` if its parameters are odd."""
         p = self.params
         try:
             return schedule(
@@ -226,7 +226,7 @@ def read_journal(path: str | os.PathLike[str]) -> StudyData:
     """Read a journal for the report, without its lock: a running study may be writing it.
 
     Raises:
-        JournalError: the file is not a journal (see :func:`hyperband._journal.read`).
+        JournalError: the file is not a journal (see ``hyperband._journal.read``).
     """
     from .._journal import JournalError, read
 
@@ -271,7 +271,7 @@ def study_complete(path: Path) -> bool | None:
 
 
 def from_result(result: RunResult) -> StudyData:
-    """The report's data from a :class:`~hyperband.RunResult` (every job finished)."""
+    """The report's data from a ``RunResult`` (every job finished)."""
     rows = []
     for r in result.history:
         job = r.job
@@ -301,7 +301,7 @@ class Curve(NamedTuple):
 def best_curves(data: StudyData) -> tuple[Curve, Curve]:
     """The incumbent against budget spent, and against time since the study's first job.
 
-    The incumbent follows the machine's rule (see :func:`hyperband._report.best_so_far`):
+    The incumbent follows the machine's rule (see ``hyperband._report.best_so_far``):
     the best successful value at the largest budget reached, in the study's direction. Every
     finished job (failed and stopped ones too) adds its budget to the budget spent.
     """

@@ -354,7 +354,7 @@ def html_report(
 
     Args:
         source: a journal written by ``run(journal=...)`` (finished or still running: it is
-            read without its lock), or a :class:`~hyperband.RunResult`.
+            read without its lock), or a [`RunResult`][hyperband.RunResult].
         path: the HTML file to write (replaced atomically).
         title: the page title (default: from the journal's path).
 

@@ -1,8 +1,8 @@
 """dask.distributed convenience: run studies on a dask cluster (the ``dask`` extra).
 
-:func:`hyperband.run` drives a dask cluster in two ways:
+``hyperband.run`` drives a dask cluster in two ways:
 
-- ``executor=client``: a :class:`distributed.Client` you connected (to a scheduler on other
+- ``executor=client``: a ``distributed.Client`` you connected (to a scheduler on other
   machines, a ``LocalCluster``, a ``dask-jobqueue`` cluster, ...). The run borrows it and
   leaves it open. ``workers`` defaults to the cluster's thread count when the run starts.
 - ``executor="dask"``: the run starts a ``LocalCluster`` of ``workers`` worker processes (one
@@ -18,7 +18,7 @@ Faults:
   workers (default 3 + 1) is given up with ``KilledWorker``: that job fails like any failed
   job, and is retried if the run has ``retries``.
 - A lost scheduler (its process died, the network went down) stops the run with
-  :class:`SchedulerLostError`, naming the scheduler. The journal has every result that came
+  ``SchedulerLostError``, naming the scheduler. The journal has every result that came
   back; the jobs that were running have none and run again when the study resumes.
 
 This module imports ``distributed`` only inside its functions, so ``hyperband`` (which imports
@@ -87,7 +87,7 @@ class SchedulerLostError(HyperbandError, concurrent.futures.BrokenExecutor):
 
 
 class SchedulerConnectError(HyperbandError, ConnectionError):
-    """:func:`connect` could not reach the scheduler.
+    """``connect`` could not reach the scheduler.
 
     Attributes:
         address: the address given.
@@ -180,7 +180,7 @@ class DaskBackend:
 
     Each submission returns a ``concurrent.futures.Future`` of the backend's own, which relays
     the dask task's outcome, except for a task that dask cancelled because the client lost its
-    scheduler: that future fails with :class:`SchedulerLostError`, which stops the run.
+    scheduler: that future fails with ``SchedulerLostError``, which stops the run.
 
     Args:
         client: a connected, synchronous ``distributed.Client``.
@@ -311,7 +311,7 @@ def client_backend(client: Any, workers: int | None) -> DaskBackend:
         workers: jobs in flight; ``None``: the cluster's thread count now (at least 1).
 
     Returns:
-        A :class:`DaskBackend` the run does not own.
+        A ``DaskBackend`` the run does not own.
 
     Raises:
         ConfigurationError: the client is asynchronous or not connected.
@@ -348,7 +348,7 @@ def local_backend(workers: int) -> DaskBackend:
         workers: the number of worker processes (and of jobs in flight).
 
     Returns:
-        A :class:`DaskBackend` the run owns.
+        A ``DaskBackend`` the run owns.
 
     Raises:
         ConfigurationError: ``distributed`` is not installed.
@@ -387,7 +387,7 @@ def close_client(client: Any) -> None:
     """Close a ``distributed.Client``, quietly when it has lost its scheduler.
 
     Closing a client that is still trying to reconnect cancels that attempt, and dask logs the
-    cancellation as an error with a traceback: noise after :class:`SchedulerLostError` has
+    cancellation as an error with a traceback: noise after ``SchedulerLostError`` has
     said what happened, so that one logger is muted while the client closes.
 
     Args:
@@ -417,7 +417,7 @@ def connect(address: str, *, timeout: float | None = None) -> Any:
 
     Returns:
         The connected client (not made dask's default client). Close it when done
-        (:func:`close_client`).
+        (``close_client``).
 
     Raises:
         ConfigurationError: ``distributed`` is not installed.

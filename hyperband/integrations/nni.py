@@ -1,15 +1,15 @@
 """Hyperband for Microsoft NNI 3.0: an advisor that drives the `Hyperband` machine.
 
-NNI runs an *advisor* (a :class:`nni.runtime.msg_dispatcher_base.MsgDispatcherBase` subclass) in
+NNI runs an *advisor* (a ``nni.runtime.msg_dispatcher_base.MsgDispatcherBase`` subclass) in
 its dispatcher process and talks to it with commands: it asks for trial jobs, reports metrics
-and trial ends. :class:`HyperbandAdvisor` translates those commands into ``ask``/``tell``/``fail``
+and trial ends. ``HyperbandAdvisor`` translates those commands into ``ask``/``tell``/``fail``
 calls on the machine and adds no scheduling logic of its own: which configuration runs at which
 budget, what gets promoted, when a bracket starts and when the study is over is all the machine's.
 
 This module is the only place that imports ``nni`` (the ``nni`` extra); importing ``hyperband``
 never does.
 
-Configuration (NNI 3.0, ``config.yml``)::
+Configuration (NNI 3.0, ``config.yml``):
 
     tuner:
       className: hyperband.integrations.nni.HyperbandAdvisor
@@ -59,7 +59,7 @@ _logger = logging.getLogger(__name__)
 
 #: The parameter that carries a job's budget, as NNI's built-in Hyperband names it.
 BUDGET_KEY: Final = "TRIAL_BUDGET"
-#: The extra parameters sent with ``resume_info=True`` (see :class:`HyperbandAdvisor`).
+#: The extra parameters sent with ``resume_info=True`` (see ``HyperbandAdvisor``).
 RESUME_KEYS: Final = (
     "TRIAL_JOB_ID",
     "TRIAL_CONFIG_ID",
@@ -138,7 +138,7 @@ def _rule_for(name: object, options: Mapping[str, Any]) -> StoppingRule | None:
 
 
 class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no type hints
-    """An NNI 3.0 advisor running Hyperband on the deterministic :class:`~hyperband.Hyperband`.
+    """An NNI 3.0 advisor running Hyperband on the deterministic ``Hyperband``.
 
     The first four arguments are those of NNI's built-in ``Hyperband`` advisor, in its order and
     with its defaults, so a configuration written for the built-in one keeps working; the rest
@@ -175,7 +175,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         early_stop_options: keyword arguments of the rule, e.g. ``{"min_peers": 3}``.
         command_channel_url: where NNI's manager listens; NNI passes nothing (the dispatcher
             reads it from the environment). In-process tests pass a ``ws://_unittest_`` URL,
-            which :class:`MsgDispatcherBase` does not connect to.
+            which ``MsgDispatcherBase`` does not connect to.
 
     Raises:
         ConfigurationError: an argument is out of range (``HyperbandError`` subclasses name the
@@ -417,7 +417,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
 
         Joined by ``parameter_id`` (the machine's job id), never by trial id. A bad metric or
         an unknown id is logged as an error naming the trial; a bad FINAL fails its job. A
-        PERIODICAL metric goes to the machine's ``report`` (see :meth:`_report` for its step);
+        PERIODICAL metric goes to the machine's ``report`` (see ``_report`` for its step);
         when the stopping rule says ``STOP`` the trial is killed. Metrics of a job already
         stopped (they raced the kill) are ignored.
         """
@@ -583,7 +583,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         self._grace[trial] = [event, 0]
 
     def handle_ping(self, data: Any) -> None:
-        """The heartbeat (see :meth:`run`): age trial ends, settle lost jobs, checkpoint."""
+        """The heartbeat (see ``run``): age trial ends, settle lost jobs, checkpoint."""
         if self._grace:
             expired = []
             for trial, entry in self._grace.items():
@@ -709,7 +709,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         """Restore the machine from NNI's checkpoint directory (called on ``nnictl resume``).
 
         Without a checkpoint the study starts afresh and reuses the results NNI imports (see
-        :meth:`handle_import_data`). A checkpoint that cannot be read is logged and ignored.
+        ``handle_import_data``). A checkpoint that cannot be read is logged and ignored.
         """
         self._resumed = set()
         path = self.get_checkpoint_path()

@@ -1,7 +1,7 @@
 """Optuna's samplers drawing Hyperband's configurations (the ``optuna`` extra).
 
-:class:`OptunaSampler` puts any Optuna sampler (TPE, CMA-ES, GP, QMC, random, ...) behind the
-model-based sampler protocol of :class:`hyperband.ModelSampler`: Hyperband decides budgets and
+``OptunaSampler`` puts any Optuna sampler (TPE, CMA-ES, GP, QMC, random, ...) behind the
+model-based sampler protocol of ``hyperband.ModelSampler``: Hyperband decides budgets and
 promotions, the Optuna sampler decides which configurations to start.
 
 How a draw works. Every ``sample`` builds a fresh in-memory Optuna study, adds the results
@@ -25,7 +25,7 @@ Parameters as Optuna sees them:
   dicts), nested options' sub-parameters are suggested only when their option is chosen (named
   by their path, ``"optimizer/_value[1]/lr"``); ``randint`` is ``suggest_int(lower, upper - 1)``;
   ``uniform``/``loguniform`` are ``suggest_float`` (log for the latter); the ``q`` types are
-  suggested continuous and then rounded exactly as :class:`hyperband.RandomSampler` rounds them;
+  suggested continuous and then rounded exactly as ``hyperband.RandomSampler`` rounds them;
   the normal families are suggested as their quantile ``u`` in ``(0, 1)``, so that a uniform
   ``u`` is the prior.
 - ConfigSpace spaces: floats and integers with their bounds and ``log``; categoricals with their
@@ -66,7 +66,7 @@ __all__ = ["SAMPLER_NAMES", "OptunaSampler"]
 Number = int | float
 
 SAMPLER_NAMES: Final = ("tpe", "random", "qmc", "cmaes", "gp")
-"""The Optuna samplers :class:`OptunaSampler` builds by name (each seeded per draw)."""
+"""The Optuna samplers ``OptunaSampler`` builds by name (each seeded per draw)."""
 
 # The normal families are suggested as a quantile u in [_U, 1 - _U]: z stays within ~7 sigma.
 _U: Final = 1e-12
