@@ -247,6 +247,7 @@ class CSSpace:
     """
 
     __slots__ = ("conditional", "cs", "forbiddens", "hps", "json", "names")
+    conditional: list[tuple[npt.NDArray[np.intp], tuple[Any, ...]]]
 
     def __init__(self, space: object) -> None:
         cs_module = _import()
@@ -293,16 +294,16 @@ class CSSpace:
         # is what keeps every draw valid for check_configuration.)
         nodes = getattr(getattr(cs, "_dag", None), "minimum_conditions", None)
         if nodes is not None:
-            self.conditional = [
-                (np.asarray(node.children_indices, dtype=np.intp), (node.condition,))
-                for node in nodes
-            ]
+            groups = [(list(node.children_indices), (node.condition,)) for node in nodes]
         else:  # pragma: no cover - another ConfigSpace: each child's own conditions
-            self.conditional = [
-                (np.array([i], dtype=np.intp), tuple(cs.parent_conditions_of[name]))
+            groups = [
+                ([i], tuple(cs.parent_conditions_of[name]))
                 for i, name in enumerate(self.names)
                 if cs.parent_conditions_of[name]
             ]
+        self.conditional = [
+            (np.asarray(children, dtype=np.intp), conditions) for children, conditions in groups
+        ]
         self.forbiddens = tuple(cs.forbidden_clauses)
 
     @property
@@ -321,11 +322,21 @@ class CSSpace:
         Returns:
             Which configurations are allowed (no forbidden clause holds).
         """
-        for children, conditions in self.conditional:
-            satisfied = np.ones(vectors.shape[1], dtype=np.bool_)
-            for condition in conditions:
-                satisfied &= condition.satisfied_by_vector_array(vectors)
-            vectors[np.ix_(children, ~satisfied)] = np.nan
+        # ConfigSpace orders its condition groups by their shallowest parent, so a group can
+        # come before the group that deactivates one of its deeper parents (whose NaN then
+        # fails the group's condition): passes repeat until nothing changes (each pass only
+        # turns values off, so they end).
+        changed = True
+        while changed:
+            changed = False
+            for children, conditions in self.conditional:
+                satisfied = np.ones(vectors.shape[1], dtype=np.bool_)
+                for condition in conditions:
+                    satisfied &= condition.satisfied_by_vector_array(vectors)
+                block = np.ix_(children, ~satisfied)
+                if not np.isnan(vectors[block]).all():
+                    vectors[block] = np.nan
+                    changed = True
         allowed = np.ones(vectors.shape[1], dtype=np.bool_)
         for clause in self.forbiddens:
             allowed &= ~clause.is_forbidden_vector_array(vectors)

@@ -149,7 +149,8 @@ class StopView:
 
     def averages_at(self, step: float) -> list[float]:
         """The running average at ``step`` (the mean of its losses at steps ``<= step``) of each
-        :meth:`segment_peers` curve with a report at or before ``step``."""
+        [`segment_peers`][hyperband.StopView.segment_peers] curve with a report at or before
+        ``step``."""
         if self._averages_at is not None:
             return self._averages_at(step)
         out = []
@@ -222,10 +223,10 @@ class MedianRule:
     goes on, and is judged again at its next report.
 
     One guard makes it safe inside Hyperband: a job that still ranks among the ``k`` its rung
-    promotes (at least 1), at the same step, as :class:`RungRule` counts, goes on. The completed
-    jobs of a segment above rung 0 are survivors of earlier promotions, so without the guard
-    the median of the survivors could stop every job of a rung, and a bracket would end without
-    a result at its largest budget.
+    promotes (at least 1), at the same step, as [`RungRule`][hyperband.RungRule] counts, goes
+    on. The completed jobs of a segment above rung 0 are survivors of earlier promotions, so
+    without the guard the median of the survivors could stop every job of a rung, and a
+    bracket would end without a result at its largest budget.
 
     Args:
         min_peers: how many completed jobs the median needs (NNI's rule needs 1).
