@@ -56,7 +56,7 @@ from ._jobs import STOP, Best, EarlyStopped, Job
 from ._journal import Journal, check_header, header, objective_name, replay
 from ._machine import Hyperband
 from ._records import JobRecord, RunResult
-from ._samplers import Sampler, make_sampler
+from ._samplers import Sampler, space_or_sampler
 from ._schedule import DEFAULT_MAX_JOBS, degenerate
 
 __all__ = ["Context", "run"]
@@ -364,48 +364,6 @@ def _check_max_failures(max_failures: object) -> None:
         )
 
 
-def _space_or_sampler(
-    space: Any, sampler: Any, sampler_options: Mapping[str, Any] | None
-) -> Callable[[], Any]:
-    """What builds the machine's space or sampler: fresh each time for a named sampler."""
-    if sampler_options is not None and not isinstance(sampler_options, Mapping):
-        raise ArgumentTypeError(
-            f"sampler_options must be a dict of keyword arguments, got {describe(sampler_options)}"
-        )
-    if sampler is None:
-        if sampler_options:
-            raise ConfigurationError(
-                "sampler_options needs a named sampler (sampler='kde', ...), got sampler=None"
-            )
-        if space is None:
-            raise ArgumentTypeError("space must be a search space or a sampler, got None")
-        return lambda: space
-    if isinstance(sampler, str):
-        if space is None or callable(getattr(space, "sample", None)):
-            raise ArgumentTypeError(
-                f"sampler={sampler!r} draws from a search space: space must be one, got "
-                f"{describe(space)}"
-            )
-        options = dict(sampler_options or {})
-        make_sampler(sampler, space, **options)  # validates the name, the space, the options
-        return lambda: make_sampler(sampler, space, **options)
-    if not callable(getattr(sampler, "sample", None)):
-        raise ArgumentTypeError(
-            "sampler must be 'random', 'kde', 'optuna' (a name of hyperband's samplers) or an "
-            f"object with sample(rng, n), got {describe(sampler)}"
-        )
-    if sampler_options:
-        raise ConfigurationError(
-            "sampler_options applies to a named sampler; configure a sampler object yourself"
-        )
-    if space is not None and space is not sampler:
-        raise ConfigurationError(
-            "give the sampler once: run(objective, sampler_object) or run(objective, None, "
-            "sampler=sampler_object); the sampler holds its own search space"
-        )
-    return lambda: sampler
-
-
 def run(
     objective: Objective,
     space: Mapping[str, Any] | Sampler | None,
@@ -524,7 +482,7 @@ def run(
             f"keep_checkpoints must be one of {', '.join(map(repr, KEEP_CHECKPOINTS))}, got "
             f"{describe(keep_checkpoints)}"
         )
-    make_space = _space_or_sampler(space, sampler, sampler_options)
+    make_space = space_or_sampler(space, sampler, sampler_options)
     study: dict[str, Any] = {
         "mode": mode,
         "exec_mode": exec_mode,

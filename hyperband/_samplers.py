@@ -34,6 +34,7 @@ __all__ = [
     "make_sampler",
     "sampler_from_spec",
     "sampler_spec",
+    "space_or_sampler",
 ]
 
 Number = int | float
@@ -182,6 +183,54 @@ def make_sampler(name: object, space: Mapping[str, Any], **options: Any) -> Any:
             f"sampler {name!r} takes the options {known or 'none'}, got unknown {unknown}"
         )
     return cls(space, **options)
+
+
+def space_or_sampler(
+    space: Any, sampler: Any, sampler_options: Mapping[str, Any] | None
+) -> Callable[[], Any]:
+    """What builds a machine's space or sampler from a driver's ``space``, ``sampler`` and
+    ``sampler_options`` arguments (``run``, ``simulate``): fresh each time for a named one.
+
+    Raises:
+        ConfigurationError: an unknown sampler name or option, or a sampler given twice.
+        ArgumentTypeError: arguments of the wrong kind.
+    """
+    if sampler_options is not None and not isinstance(sampler_options, Mapping):
+        raise ArgumentTypeError(
+            f"sampler_options must be a dict of keyword arguments, got {describe(sampler_options)}"
+        )
+    if sampler is None:
+        if sampler_options:
+            raise ConfigurationError(
+                "sampler_options needs a named sampler (sampler='kde', ...), got sampler=None"
+            )
+        if space is None:
+            raise ArgumentTypeError("space must be a search space or a sampler, got None")
+        return lambda: space
+    if isinstance(sampler, str):
+        if space is None or callable(getattr(space, "sample", None)):
+            raise ArgumentTypeError(
+                f"sampler={sampler!r} draws from a search space: space must be one, got "
+                f"{describe(space)}"
+            )
+        options = dict(sampler_options or {})
+        make_sampler(sampler, space, **options)  # validates the name, the space, the options
+        return lambda: make_sampler(sampler, space, **options)
+    if not callable(getattr(sampler, "sample", None)):
+        raise ArgumentTypeError(
+            "sampler must be 'random', 'kde', 'optuna' (a name of hyperband's samplers) or an "
+            f"object with sample(rng, n), got {describe(sampler)}"
+        )
+    if sampler_options:
+        raise ConfigurationError(
+            "sampler_options applies to a named sampler; configure a sampler object yourself"
+        )
+    if space is not None and space is not sampler:
+        raise ConfigurationError(
+            "give the sampler once: run(objective, sampler_object) or run(objective, None, "
+            "sampler=sampler_object); the sampler holds its own search space"
+        )
+    return lambda: sampler
 
 
 def sampler_spec(sampler: object) -> dict[str, Any] | None:

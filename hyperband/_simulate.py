@@ -23,7 +23,7 @@ import numpy as np
 from ._errors import ArgumentTypeError, ConfigurationError, describe
 from ._jobs import STOP, Best, Job, Stats
 from ._machine import Hyperband
-from ._samplers import Sampler
+from ._samplers import Sampler, space_or_sampler
 from ._schedule import Schedule
 
 __all__ = [
@@ -272,6 +272,8 @@ def simulate(
     report_every: float = 1,
     early_stop: Any = None,
     budget_limit: float | None = None,
+    sampler: str | Sampler | None = None,
+    sampler_options: Mapping[str, Any] | None = None,
 ) -> SimulationResult:
     """Simulate ``workers`` workers running a Hyperband study on a fake clock.
 
@@ -325,6 +327,9 @@ def simulate(
         budget_limit: stop handing out new jobs once the budget spent (`budget_spent`, as of
             the last event) reaches this; the jobs running then run to their end. Required
             with ``iterations=None``.
+        sampler: as for [`run`][hyperband.run]: ``"random"``, ``"kde"``, ``"optuna"`` (built
+            over ``space``) or a sampler object (then ``space`` is ``None``).
+        sampler_options: keyword arguments for a named ``sampler``.
 
     Returns:
         A [`SimulationResult`][hyperband.SimulationResult] with the makespan, utilisation,
@@ -386,8 +391,10 @@ def simulate(
             f"report_every must be a finite number > 0, got {describe(report_every)}"
         )
     seed = _int_at_least("seed", seed, 0)
+    if space is None and (sampler is None or isinstance(sampler, str)):
+        space = _DEFAULT_SPACE
     hb = Hyperband(
-        _DEFAULT_SPACE if space is None else space,
+        space_or_sampler(space, sampler, sampler_options)(),
         max_budget,
         eta,
         min_budget,

@@ -510,3 +510,16 @@ def test_best_so_far_follows_the_direction() -> None:
     assert [p.value for p in best_so_far(results, maximize=True)] == [0.5, 0.5, 0.9, 0.4]
     assert [p.value for p in best_so_far(results, maximize=False)] == [0.5, 0.2, 0.2, 0.4]
     assert [p.spent for p in best_so_far(results)] == [1.0, 2.0, 3.0, 6.0]
+
+
+def test_a_named_sampler_in_simulate() -> None:
+    """simulate(sampler=...) as run(sampler=...): the KDE is built over the space; a sampler
+    object needs no space; both give the study a model-based sampler."""
+    space = {"x": {"_type": "uniform", "_value": [0, 1]}}
+    by_name = simulate(27, workers=1, space=space, sampler="kde", iterations=2, seed=3)
+    by_object = simulate(27, workers=1, sampler=hyperband.KDESampler(space), iterations=2, seed=3)
+    assert [j.job.config for j in by_name.jobs] == [j.job.config for j in by_object.jobs]
+    random = simulate(27, workers=1, space=space, iterations=2, seed=3)
+    assert [j.job.config for j in by_name.jobs] != [j.job.config for j in random.jobs]
+    with pytest.raises(hyperband.ConfigurationError, match="sampler must be one of"):
+        simulate(27, workers=1, space=space, sampler="nope")
