@@ -211,7 +211,28 @@ def _progress(view: StopView) -> float:
     return (view.step - start) / (view.job.budget - start)
 
 
-class MedianRule:
+class _Thresholds:
+    """What the built-in rules share: ``min_peers`` and ``min_progress``, checked and shown."""
+
+    name = ""
+
+    def __init__(self, min_peers: int, min_progress: float) -> None:
+        owner = type(self).__name__
+        self.min_peers = _check_int(owner, "min_peers", min_peers, 1)
+        self.min_progress = _check_fraction(owner, "min_progress", min_progress)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The constructor's keyword arguments."""
+        return {"min_peers": self.min_peers, "min_progress": self.min_progress}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(min_peers={self.min_peers}, min_progress={self.min_progress})"
+        )
+
+
+class MedianRule(_Thresholds):
     """The median stopping rule (Golovin et al. 2017; NNI's Medianstop assessor).
 
     A job is stopped at step ``t`` when its best loss so far (over its reports at steps
@@ -242,13 +263,7 @@ class MedianRule:
     name = "median"
 
     def __init__(self, *, min_peers: int = 3, min_progress: float = 0.0) -> None:
-        self.min_peers = _check_int("MedianRule", "min_peers", min_peers, 1)
-        self.min_progress = _check_fraction("MedianRule", "min_progress", min_progress)
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """The constructor's keyword arguments."""
-        return {"min_peers": self.min_peers, "min_progress": self.min_progress}
+        super().__init__(min_peers, min_progress)
 
     def should_stop(self, view: StopView) -> bool:
         """True when the job's best so far is worse than the peers' median running average."""
@@ -264,11 +279,8 @@ class MedianRule:
         best = min(loss for step, loss in view.curve if step <= t)
         return best > median and _ahead(view) >= max(view.k, 1)
 
-    def __repr__(self) -> str:
-        return f"MedianRule(min_peers={self.min_peers}, min_progress={self.min_progress})"
 
-
-class RungRule:
+class RungRule(_Thresholds):
     """Stops a job that can no longer rank among the ``k`` its rung promotes, at the same step.
 
     Hyperband knows what a median rule does not: rung ``i`` keeps only its best ``k = n_{i+1}``
@@ -295,13 +307,7 @@ class RungRule:
     name = "rung"
 
     def __init__(self, *, min_peers: int = 1, min_progress: float = 0.0) -> None:
-        self.min_peers = _check_int("RungRule", "min_peers", min_peers, 1)
-        self.min_progress = _check_fraction("RungRule", "min_progress", min_progress)
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """The constructor's keyword arguments."""
-        return {"min_peers": self.min_peers, "min_progress": self.min_progress}
+        super().__init__(min_peers, min_progress)
 
     def should_stop(self, view: StopView) -> bool:
         """True when at least ``k`` peers are ahead of the job at its step."""
@@ -310,9 +316,6 @@ class RungRule:
         k = view.k if view.k > 0 else 1
         ahead, seen = _count_ahead(view)
         return seen >= max(k, self.min_peers) and ahead >= k
-
-    def __repr__(self) -> str:
-        return f"RungRule(min_peers={self.min_peers}, min_progress={self.min_progress})"
 
 
 # Rules a study can name (early_stop="median", the CLI, NNI classArgs, journals).
