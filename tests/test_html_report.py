@@ -726,3 +726,24 @@ def test_the_docs_example_runs(
     capsys.readouterr()
     assert main(shlex.split(command[1])[1:]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("html: report.html (")
+
+
+def test_a_study_with_the_kde_sampler_and_early_stopping(tmp_path: Path) -> None:
+    """A real journal with report events and stopped jobs: the report counts the stops in the
+    funnel, shows them in the table and takes the space from the sampler's spec."""
+    from .runner_helpers import MODEL_STUDY, SPACE, reporting
+
+    journal = tmp_path / "study.jsonl"
+    result = hyperband.run(
+        reporting, SPACE, **MODEL_STUDY, executor="serial", journal=journal, progress=False
+    )
+    assert result.n_stopped > 0
+    data = read_journal(journal)
+    assert data.space == SPACE
+    statuses = [job.status for job in data.jobs]
+    assert statuses.count("stopped") == result.n_stopped
+    cells = _data.funnel(data)
+    assert sum(c.counts.get("stopped", 0) for c in cells) == result.n_stopped
+    out = tmp_path / "report.html"
+    hyperband.html_report(journal, out)
+    assert out.read_text().count('"stopped"') > 0

@@ -214,7 +214,9 @@ def from_events(events: Sequence[Mapping[str, Any]], source: str, torn: int = 0)
     return StudyData(
         source=source,
         params=dict(study.get("params") or {}),
-        space=study.get("space"),
+        # A named model-based sampler's space is in its spec (the header's "space" is only a
+        # random sampler's).
+        space=study.get("space") or (study.get("sampler_spec") or {}).get("space"),
         sampler=str(study.get("sampler") or ""),
         jobs=tuple(rows.values()),
         order=tuple(order),
