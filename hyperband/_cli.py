@@ -653,6 +653,8 @@ def _print_result(result: RunResult, out: IO[str], *, journal: Path | None = Non
         file=out,
     )
     print(f"budget: {_spent(result):g} units", file=out)
+    if result.params.get("exec_mode") == "asynchronous" and result.stats is not None:
+        print(_promotions_line(result.stats), file=out)
     for r in [r for r in result.history if r.status == "failed"][:5]:
         print(f"failed: job {r.job.id} at budget {r.job.budget:g}: {_last_line(r.error)}", file=out)
     if result.n_failed > 5:
@@ -662,6 +664,13 @@ def _print_result(result: RunResult, out: IO[str], *, journal: Path | None = Non
         print(f"seed: {seed} (pass --seed {seed} to repeat this study)", file=out)
     if journal is not None:
         print(f"journal: {journal} (summary: hyperband report {journal})", file=out)
+
+
+def _promotions_line(stats: Any) -> str:
+    return (
+        f"promotions: {stats.n_promoted}, {stats.n_mispromoted} of them not in their rung's "
+        "top in hindsight (asynchronous mode promotes early)"
+    )
 
 
 def _cost(record: Any) -> float:
@@ -794,6 +803,8 @@ def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> 
         f"budget: {_spent(result):g} units spent of "
         f"{float(result.schedule.total_budget) * iterations:g} scheduled"
     )
+    if p.get("exec_mode") == "asynchronous" and result.stats is not None:
+        lines.append(_promotions_line(result.stats))
     timed = [r for r in history if math.isfinite(r.start) and math.isfinite(r.end)]
     if timed:
         lines.append(_time_line([(r.start, r.end) for r in timed]))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from ._jobs import Best, Job
+from ._jobs import Best, Job, Stats
 from ._schedule import Schedule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -150,6 +150,9 @@ class RunResult:
             ``TooManyFailuresError``) and for the journal of an unfinished
             study. A done study can have fewer jobs than scheduled: a failed job is never
             promoted.
+        stats: the machine's counters (`hyperband.Stats`): jobs asked, succeeded, failed and
+            stopped, reports, promotions, and the mispromotions of ``"asynchronous"`` mode
+            (promoted configurations not among their rung's top in hindsight).
 
     Example:
         >>> import hyperband
@@ -166,6 +169,7 @@ class RunResult:
     schedule: Schedule
     params: dict[str, Any] = attrs.field(factory=dict)
     done: bool = attrs.field(default=True, kw_only=True)
+    stats: Stats | None = attrs.field(default=None, kw_only=True)
 
     @property
     def n_succeeded(self) -> int:
@@ -193,6 +197,7 @@ class RunResult:
         doc = {
             "params": self.params,
             "best": None if self.best is None else self.best.to_dict(),
+            "stats": None if self.stats is None else self.stats.to_dict(),
             "history": self.to_dicts(),
         }
         return json.dumps(doc, indent=indent, default=jsonable)
@@ -245,4 +250,4 @@ class RunResult:
         from ._journal import load
 
         hb, records = load(path, space)
-        return cls(hb.best, tuple(records), hb.schedule, hb.params, done=hb.done)
+        return cls(hb.best, tuple(records), hb.schedule, hb.params, done=hb.done, stats=hb.stats)

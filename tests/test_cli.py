@@ -821,6 +821,9 @@ def test_run_with_the_kde_sampler_and_early_stopping_then_report(
     assert code == 0, err
     assert f"{result.n_stopped} stopped early" in report
     assert "stopped at step" in report
+    assert result.stats is not None
+    promotions = f"promotions: {result.stats.n_promoted}, {result.stats.n_mispromoted} of them"
+    assert (promotions in out) == (promotions in report) == (exec_mode == "asynchronous")
 
 
 @pytest.mark.parametrize(

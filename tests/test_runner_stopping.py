@@ -204,6 +204,10 @@ def test_asynchronous_mode_runs_and_reports_mispromotions_free() -> None:
     assert result.n_stopped > 0
     rung0 = [r for r in result.history if r.job.rung == 0]
     assert len(rung0) == 27 + 12 + 6 + 4  # every bracket's new configurations, once
+    assert result.stats is not None
+    assert result.stats.n_promoted == sum(r.job.rung > 0 for r in result.history)
+    assert result.stats.n_stopped == result.n_stopped
+    assert json.loads(result.to_json())["stats"]["n_mispromoted"] == result.stats.n_mispromoted
 
 
 def test_a_stop_whose_result_was_never_written_is_recorded_on_resume(tmp_path: Path) -> None:
