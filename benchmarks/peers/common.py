@@ -83,7 +83,7 @@ class Recorder:
 def table_brackets(max_budget: float, min_budget: float, eta: int) -> list[float]:
     """Cost of each successive-halving bracket of the paper's table sizing (HpBandSter, DEHB),
     in the order those libraries run them (s = s_max first, then down, cycling)."""
-    s_max = int(math.floor(math.log(max_budget / min_budget) / math.log(eta) + 1e-9))
+    s_max = math.floor(math.log(max_budget / min_budget) / math.log(eta) + 1e-9)
     costs = []
     for s in range(s_max, -1, -1):
         n = (s_max + 1) // (s + 1) * eta**s

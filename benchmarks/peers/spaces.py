@@ -10,14 +10,15 @@ The mapping, for the NNI types the workloads use (and the other flat ones):
 |---|---|---|
 | ``uniform [a, b]`` | ``UniformFloat(a, b)`` | ``suggest_float(a, b)`` |
 | ``loguniform [a, b]`` | ``UniformFloat(a, b, log=True)`` | ``suggest_float(a, b, log=True)`` |
-| ``quniform [a, b, q]`` | ``UniformFloat(a, b)``, rounded to q after | ``suggest_float(a, b)``, rounded |
+| ``quniform [a, b, q]`` | ``UniformFloat(a, b)``, rounded to q | ``suggest_float(a, b)``, rounded |
 | ``qloguniform [a, b, q]`` | ``UniformFloat(a, b, log=True)``, rounded | the same, rounded |
 | ``randint [a, b)`` | ``UniformInteger(a, b - 1)`` | ``suggest_int(a, b - 1)`` |
 | ``choice`` of numbers | ``Ordinal`` (options in increasing order)* | ``suggest_categorical`` |
 | ``choice`` of anything else | ``Categorical`` | ``suggest_categorical`` |
 
-\* HpBandSter's BOHB refuses ``Ordinal`` ("encode it as an integer parameter"), so for it a choice of
-numbers is ``UniformInteger(0, k - 1)``, the rank of the option (``ordinal_as="integer"``).
+\* HpBandSter's BOHB refuses ``Ordinal`` ("encode it as an integer parameter"), so for it a
+choice of numbers is ``UniformInteger(0, k - 1)``, the rank of the option
+(``ordinal_as="integer"``).
 
 Ordinal and categorical options are labelled with strings in ConfigSpace (HpBandSter's Pyro4
 transport cannot serialise the numpy scalars ConfigSpace would otherwise hand back; see
@@ -71,7 +72,7 @@ def to_configspace(space: dict[str, Any], seed: int, ordinal_as: str = "ordinal"
     """A ``ConfigSpace.ConfigurationSpace`` for ``space``, seeded with ``seed``; a choice of
     numbers as an ``Ordinal`` (``ordinal_as="ordinal"``) or the rank of its option
     (``"integer"``)."""
-    import ConfigSpace as CS
+    import ConfigSpace as CS  # noqa: N817  (its documented alias)
 
     cs = CS.ConfigurationSpace(seed=seed)
     hps = []
