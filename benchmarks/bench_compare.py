@@ -345,9 +345,14 @@ def run_batch(
 
 
 def quartiles(x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Median, 25% and 75% over seeds (axis 0); inf stays inf (no incumbent yet)."""
-    q = np.percentile(x, [25, 50, 75], axis=0, method="linear")
+    """Median, 25% and 75% over seeds (axis 0); inf stays inf (no incumbent yet): a quantile
+    that interpolates towards a run without an incumbent has none either."""
+    q = np.percentile(np.where(np.isinf(x), _NONE, x), [25, 50, 75], axis=0)
+    q[q >= _NONE / 2] = math.inf
     return q[1], q[0], q[2]
+
+
+_NONE = 1e300  # stands for inf inside np.percentile (inf - inf would be NaN)
 
 
 def summarise(

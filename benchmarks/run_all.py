@@ -5,9 +5,11 @@ Each benchmark runs in a fresh process with ``OPENBLAS_NUM_THREADS=1`` and fixed
 those tables into ``benchmarks/benchmarks_template.md`` to write ``docs/benchmarks.md``.
 Timings are measured in-process against a baseline run in the same process; none is asserted.
 
-Run:  python benchmarks/run_all.py [--quick]      (needs the extras: pip install -e ".[bench,nni]")
-Takes about 4-6 minutes on 2 cores (``--quick``: under a minute, and docs/benchmarks.md is not
-rewritten).
+Run:  python benchmarks/run_all.py [--quick] [--peers]   (needs: pip install -e ".[bench,nni]")
+Takes about 6-8 minutes on 2 cores (``--quick``: under a minute, and docs/benchmarks.md is not
+rewritten). The side-by-side comparison with the peer packages (``bench_compare.py``) re-runs
+our methods but takes the peers' runs from ``benchmarks/results/compare/*.json``; ``--peers``
+also runs the peer runs missing there (hours; it needs ``bash benchmarks/peers/setup.sh``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("optuna_overhead", "bench_optuna_overhead.py", [], ["--quick"]),
     ("quality", "bench_quality.py", [], ["--quick"]),
     ("resume", "bench_resume.py", [], ["--quick"]),
+    ("compare", "bench_compare.py", [], ["--quick"]),
 ]
 RESULT_FILES = {
     "core": "bench_core.json",
@@ -45,6 +48,7 @@ RESULT_FILES = {
     "optuna_overhead": "bench_optuna_overhead.json",
     "quality": "bench_quality.json",
     "resume": "bench_resume.json",
+    "compare": "bench_compare.json",
 }
 
 
@@ -70,12 +74,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke runs; docs not rewritten")
     parser.add_argument("--only", nargs="*", help="run only these benchmarks (by name)")
+    parser.add_argument(
+        "--peers", action="store_true", help="also run the missing peer runs (hours)"
+    )
     args = parser.parse_args(argv)
     seconds: dict[str, float] = {}
     for name, script, full, quick in BENCHMARKS:
         if args.only and name not in args.only:
             continue
-        seconds[name] = run(script, quick if args.quick else full)
+        extra = ["--peers"] if args.peers and name == "compare" and not args.quick else []
+        seconds[name] = run(script, (quick if args.quick else full) + extra)
     if args.quick:
         print("quick run: docs/benchmarks.md left as it is")
         return {"seconds": seconds}
