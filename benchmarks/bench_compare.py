@@ -3,6 +3,8 @@
 Run:  python benchmarks/bench_compare.py                 (our methods; peers from saved results)
       python benchmarks/bench_compare.py --peers         (also run the missing peer runs: hours)
       python benchmarks/bench_compare.py --quick --results DIR   (a smoke run, ours only)
+      nice -n 19 python benchmarks/bench_compare.py --peers --methods DEHB ... --batch-only
+                                                         (a batch of peer runs in the background)
 
 Methods. Ours are driven sequentially (ask, evaluate, tell) through ``hyperband.Hyperband``, one
 entry of :data:`OURS` each (a factory returning the machine): HB li2018, HB table, SH (the most
@@ -457,7 +459,7 @@ def markdown(summary: list[dict[str, Any]], methods: list[str], seeds: int) -> s
         "|---|---|" + "---:|" * (len(summary) + 1),
     ]
     for m in methods:
-        cells, version, secs = [], "", []
+        cells, version, secs = [], "-", []
         for entry in summary:
             e = entry["methods"].get(m)
             if e is None:
@@ -520,6 +522,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS))
     parser.add_argument("--methods", nargs="+", help="only these methods (default: all)")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument(
+        "--batch-only", action="store_true", help="only run the runs; write no report or plot"
+    )
     args = parser.parse_args(argv)
     seeds = 2 if args.quick else args.seeds
     scale = 0.1 if args.quick else 1.0
@@ -532,6 +537,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.peers:
         order = [m for m in PEER_ORDER if m in peers]
         run_batch(order, args.workloads, seeds, results, scale, rerun=False)
+    if args.batch_only:
+        return {"seconds": time.perf_counter() - start}
     methods = ours + peers
     summary = summarise(methods, args.workloads, seeds, results, scale)
     table = markdown(summary, methods, seeds)
