@@ -416,6 +416,11 @@ def _num(x: float) -> float | None:
     return None if math.isinf(x) or math.isnan(x) else float(x)
 
 
+def _g(x: float) -> str:
+    """Two significant digits, without an exponent for the numbers a timing table shows."""
+    return f"{x:.0f}" if x >= 10 else f"{x:.2g}"
+
+
 def _cell(q: list[float | None], bold: bool) -> str:
     med, lo, hi = q
     text = "none yet" if med is None else f"{med:.3g}"
