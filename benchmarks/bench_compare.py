@@ -475,8 +475,8 @@ def markdown(summary: list[dict[str, Any]], methods: list[str], seeds: int) -> s
             version = e["version"]
             secs.append(e["seconds_per_run_wall"])
             cpu.append(e["seconds_per_run_cpu"])
-            cells.append(f"{e['ms_per_config_cpu']:.2g} ({e['ms_per_config_wall']:.2g})")
-        run_s = f"{min(cpu):.2g}-{max(cpu):.2g} ({min(secs):.2g}-{max(secs):.2g})" if secs else "-"
+            cells.append(f"{_g(e['ms_per_config_cpu'])} ({_g(e['ms_per_config_wall'])})")
+        run_s = f"{_g(min(cpu))}-{_g(max(cpu))} ({_g(min(secs))}-{_g(max(secs))})" if secs else "-"
         lines.append(f"| {m} | {version} | " + " | ".join(cells) + f" | {run_s} |")
     lines.append("")
     if KDE_NOTE:
