@@ -12,7 +12,10 @@ Run:  python benchmarks/run_all.py             render docs/benchmarks.md from be
 (needs the extras: pip install -e ".[bench,nni]"). How long each benchmark took at its last
 run, and the machine's load then, is kept in ``benchmarks/results/run_all.json`` and shown on
 the page. The stopping benchmark caches its runs in ``benchmarks/results/stopping_runs/`` (its
-peers need ``benchmarks/stopping/setup_venvs.sh``).
+peers need ``benchmarks/stopping/setup_venvs.sh``). The side-by-side quality comparison with
+the peer packages (``bench_compare.py``), when rerun, reruns our methods but takes the peers'
+runs from ``benchmarks/results/compare/*.json``; ``--peers`` also runs the peer runs missing
+there (hours; it needs ``bash benchmarks/peers/setup.sh``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("quality", "bench_quality.py", [], ["--quick"]),
     ("resume", "bench_resume.py", [], ["--quick"]),
     ("stopping", "bench_stopping.py", [], ["--quick", "--out", "/dev/null"]),
+    ("compare", "bench_compare.py", [], ["--quick"]),
 ]
 RESULT_FILES = {
     "core": "bench_core.json",
@@ -56,6 +60,7 @@ RESULT_FILES = {
     "quality": "bench_quality.json",
     "resume": "bench_resume.json",
     "stopping": "stopping.json",
+    "compare": "bench_compare.json",
 }
 # Extra tables of a result file: placeholder -> (file, key).
 EXTRA_TABLES = {"stopping_variants": ("stopping.json", "markdown_variants")}
@@ -119,6 +124,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="smoke runs; docs not rewritten")
     parser.add_argument("--run", action="store_true", help="rerun every benchmark first")
     parser.add_argument("--only", nargs="*", help="rerun only these benchmarks (by name)")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="with the compare benchmark: also run the missing peer runs (hours)",
+    )
     args = parser.parse_args(argv)
     seconds: dict[str, float] = {}
     # The load average says whether other work shared the cores (and slowed the timings).
@@ -126,7 +136,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name, script, full, quick in BENCHMARKS:
         if not (args.run or args.quick or args.only) or (args.only and name not in args.only):
             continue
-        seconds[name] = run(script, quick if args.quick else full)
+        extra = ["--peers"] if args.peers and name == "compare" and not args.quick else []
+        seconds[name] = run(script, (quick if args.quick else full) + extra)
         loads.append(os.getloadavg()[0])
     if args.quick:
         print("quick run: docs/benchmarks.md left as it is")

@@ -21,7 +21,11 @@ global RNG. numpy only (the digits replay table was made once by ``make_digits_t
 - ``learning_curves``: a learning-curve simulator whose curves cross (budgets 1..81 epochs):
   a larger learning rate learns faster but plateaus at a higher error; minimize error.
 - ``digits``: a replay table of scikit-learn's MLP on the digits data (300 configurations x 81
-  epochs of validation accuracy and epoch seconds); the sampler draws table rows; maximize.
+  epochs of validation accuracy and epoch seconds); maximize. Its own sampler draws table rows
+  (configurations carry their ``row``); any other configuration of its space is evaluated as the
+  nearest table row (see :func:`nearest_row`), so every sampler and every peer can run on it.
+- ``branin``: multi-fidelity Branin (Kandasamy et al. 2017), fidelity ``z = budget / 81``,
+  budgets 1..81; minimize, optimum 0.397887 (three minimisers).
 """
 
 from __future__ import annotations
@@ -40,16 +44,20 @@ import numpy.typing as npt
 
 __all__ = [
     "DIGITS_TABLE",
+    "NAMES",
     "DigitsTable",
     "TableSampler",
     "Workload",
     "all_workloads",
+    "branin",
+    "branin_value",
     "counting_ones",
     "digits",
     "hartmann6",
     "hartmann6_value",
     "learning_curves",
     "load_digits_table",
+    "nearest_row",
     "workload",
 ]
 
@@ -391,17 +399,73 @@ class TableSampler:
         return [dict(self._configs[r]) for r in rows.tolist()]
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def _coordinates(space: dict[str, Any], config: Config) -> list[float]:
+    """A configuration as a point of the unit cube (see :func:`nearest_row`)."""
+    out: list[float] = []
+    for name, spec in space.items():
+        kind, args, x = spec["_type"], spec["_value"], config[name]
+        if kind in ("uniform", "quniform"):
+            lo, hi = float(args[0]), float(args[1])
+            out.append((float(x) - lo) / (hi - lo))
+        elif kind in ("loguniform", "qloguniform"):
+            lo, hi = math.log(args[0]), math.log(args[1])
+            out.append((math.log(float(x)) - lo) / (hi - lo))
+        elif kind == "randint":
+            lo, hi = int(args[0]), int(args[1]) - 1
+            out.append(0.0 if hi == lo else (int(x) - lo) / (hi - lo))
+        elif kind == "choice" and all(_is_number(v) for v in args):
+            # Ordered numbers: the option's rank, evenly spaced on [0, 1].
+            rank = sorted(float(v) for v in args).index(float(x))
+            out.append(rank / max(1, len(args) - 1))
+        elif kind == "choice" and not any(isinstance(v, dict) for v in args):
+            # Unordered options: one-hot, scaled so that two different options are 1 apart.
+            out.extend(math.sqrt(0.5) * float(x == v) for v in args)
+        else:
+            raise ValueError(f"nearest_row does not map parameter {name!r} of type {kind!r}")
+    return out
+
+
+def nearest_row(space: dict[str, Any], rows: list[Config]) -> Callable[[Config], int]:
+    """A function mapping any configuration of ``space`` to the index of its nearest row.
+
+    Distances are Euclidean in the unit cube: uniform and integer parameters scaled linearly
+    to [0, 1] over their range, log-uniform ones on a log scale, a ``choice`` of numbers by the
+    option's rank (evenly spaced), any other ``choice`` one-hot. Ties go to the lower row.
+    Nested choices and normal distributions are not supported (no replay table has them).
+    """
+    table = np.array([_coordinates(space, r) for r in rows])
+
+    def find(config: Config) -> int:
+        point = np.array(_coordinates(space, config))
+        return int(np.argmin(np.sum((table - point) ** 2, axis=1)))
+
+    return find
+
+
 def digits(seed: int = 0, path: Path = DIGITS_TABLE) -> Workload:
     """Replay of the digits MLP: value = validation accuracy after ``budget`` epochs; maximize.
 
     Budgets must be whole epochs in 1..81. ``seed`` is unused (a table has no noise of its own).
+    A configuration with a ``row`` key (what the workload's own :class:`TableSampler` draws) is
+    that row; any other configuration of the space is evaluated as its nearest row
+    (:func:`nearest_row`: log scale for the learning rate and ``alpha``, the options' rank for
+    the hidden size and the batch size), which lets any sampler and the peers run on the table.
     """
     del seed
     table = load_digits_table(path)
     max_budget = table.n_epochs
+    space = dict(table.meta["space"])
     cumulative = np.concatenate(
         [np.zeros((table.n_configs, 1)), np.cumsum(table.epoch_seconds, axis=1)], axis=1
     )
+    nearest = nearest_row(space, table.configs)
+
+    def row_of(config: Config) -> int:
+        return int(config["row"]) if "row" in config else nearest(config)
 
     def epoch(budget: float) -> int:
         e = round(budget)
@@ -410,17 +474,16 @@ def digits(seed: int = 0, path: Path = DIGITS_TABLE) -> Workload:
         return int(e)
 
     def evaluate(config: Config, budget: float) -> float:
-        return float(table.accuracy[config["row"], epoch(budget) - 1])
+        return float(table.accuracy[row_of(config), epoch(budget) - 1])
 
     def true_value(config: Config) -> float:
-        return float(table.accuracy[config["row"], max_budget - 1])
+        return float(table.accuracy[row_of(config), max_budget - 1])
 
     def seconds(config: Config, budget: float, previous_budget: float | None) -> float:
         start = 0 if previous_budget is None else epoch(previous_budget)
-        row = cumulative[config["row"]]
+        row = cumulative[row_of(config)]
         return float(row[epoch(budget)] - row[start])
 
-    space = dict(table.meta["space"])
     return Workload(
         name="digits",
         title="Digits MLP (replay table)",
@@ -437,9 +500,81 @@ def digits(seed: int = 0, path: Path = DIGITS_TABLE) -> Workload:
         description=(
             f"validation accuracy of scikit-learn's MLPClassifier on digits after `budget` "
             f"epochs, replayed from a table of {table.n_configs} configurations x "
-            f"{max_budget} epochs; budgets 1..{max_budget}, maximize"
+            f"{max_budget} epochs (other configurations of the space: the nearest row); "
+            f"budgets 1..{max_budget}, maximize"
         ),
     )
+
+
+# ---------------------------------------------------------------------- Branin
+
+BRANIN_ARGMIN = ((-math.pi, 12.275), (math.pi, 2.275), (9.42478, 2.475))
+
+
+def branin_value(x1: float, x2: float, z: float = 1.0) -> float:
+    """Multi-fidelity Branin (Kandasamy et al. 2017) at fidelity ``z`` in [0, 1].
+
+    ``f = (x2 - b(z) x1^2 + c(z) x1 - 6)^2 + 10 (1 - t(z)) cos(x1) + 10`` with
+    ``b(z) = 5.1 / (4 pi^2) - 0.01 (1 - z)``, ``c(z) = 5 / pi - 0.1 (1 - z)``,
+    ``t(z) = 1 / (8 pi) + 0.05 (1 - z)``; ``z = 1`` is the usual Branin.
+    """
+    b = 5.1 / (4 * math.pi**2) - 0.01 * (1 - z)
+    c = 5 / math.pi - 0.1 * (1 - z)
+    t = 1 / (8 * math.pi) + 0.05 * (1 - z)
+    return (x2 - b * x1 * x1 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+# 0.397887...: exact at (pi, 2.275), so that a minimiser has zero regret.
+BRANIN_OPTIMUM = branin_value(math.pi, 2.275)
+
+
+def branin(seed: int = 0) -> Workload:
+    """Multi-fidelity Branin, ``x1`` in [-5, 10], ``x2`` in [0, 15], ``z = budget / 81``.
+
+    Noise-free like the Hartmann-6 workloads (the other function of Kandasamy et al. 2017):
+    its low fidelities are biased, not noisy, so ``seed`` is unused (kept for a uniform
+    signature). Minimize; budgets 1..81 epochs; optimum 0.397887.
+    """
+    del seed
+    max_budget = 81
+    space = {
+        "x1": {"_type": "uniform", "_value": [-5, 10]},
+        "x2": {"_type": "uniform", "_value": [0, 15]},
+    }
+
+    def evaluate(config: Config, budget: float) -> float:
+        return branin_value(float(config["x1"]), float(config["x2"]), budget / max_budget)
+
+    def true_value(config: Config) -> float:
+        return branin_value(float(config["x1"]), float(config["x2"]))
+
+    return Workload(
+        name="branin",
+        title="Branin (multi-fidelity)",
+        space=space,
+        max_budget=max_budget,
+        min_budget=1,
+        eta=3,
+        mode="minimize",
+        optimum=BRANIN_OPTIMUM,
+        evaluate=evaluate,
+        true_value=true_value,
+        description=(
+            "(x2 - b x1^2 + c x1 - 6)^2 + 10 (1 - t) cos(x1) + 10, b = 5.1/(4 pi^2) - "
+            "0.01 (1 - z), c = 5/pi - 0.1 (1 - z), t = 1/(8 pi) + 0.05 (1 - z), z = budget/81, "
+            "x1 in [-5, 10], x2 in [0, 15]; budgets 1..81, minimize, optimum 0.397887"
+        ),
+    )
+
+
+NAMES = (
+    "counting_ones",
+    "hartmann6_good",
+    "hartmann6_bad",
+    "learning_curves",
+    "digits",
+    "branin",
+)
 
 
 def all_workloads(seed: int = 0, *, include_digits: bool = True) -> list[Workload]:
@@ -452,6 +587,7 @@ def all_workloads(seed: int = 0, *, include_digits: bool = True) -> list[Workloa
     ]
     if include_digits:
         out.append(digits(seed))
+    out.append(branin(seed))
     return out
 
 
@@ -463,6 +599,7 @@ def workload(name: str, seed: int = 0) -> Workload:
         "hartmann6_bad": lambda: hartmann6("bad", seed),
         "learning_curves": lambda: learning_curves(seed),
         "digits": lambda: digits(seed),
+        "branin": lambda: branin(seed),
     }
     if name not in makers:
         raise ValueError(f"unknown workload {name!r}; known: {', '.join(makers)}")
