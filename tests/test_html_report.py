@@ -728,7 +728,7 @@ def test_the_docs_example_runs(
     assert capsys.readouterr().out.splitlines()[-1].startswith("html: report.html (")
 
 
-def test_a_study_with_the_kde_sampler_and_early_stopping(tmp_path: Path) -> None:
+def test_a_study_with_the_kde_sampler_and_early_stopping(tmp_path: Path, plotly: Any) -> None:
     """A real journal with report events and stopped jobs: the report counts the stops in the
     funnel, shows them in the table and takes the space from the sampler's spec."""
     from .runner_helpers import MODEL_STUDY, SPACE, reporting
