@@ -1,7 +1,7 @@
 """KDESampler: cost per draw, spread of concurrent draws, failures, and its default options.
 
 Run:  OPENBLAS_NUM_THREADS=1 nice -n 19 python benchmarks/bench_kde.py [--seeds 20] [--quick]
-      [--only cost,spread,parallel,failures,defaults]
+      [--only cost,spread,parallel,failures,defaults,holdout]
 
 Sections (each writes its numbers into ``benchmarks/results/bench_kde.json``, and prints a table):
 
@@ -22,8 +22,11 @@ Sections (each writes its numbers into ``benchmarks/results/bench_kde.json``, an
   region next to it (``x5 > 0.7``; the optimum has ``x5 = 0.657``), and 10% of jobs failing
   at random whatever their configuration.
 - ``defaults``: regret at 25% and 100% of 4 iterations' budget (sequential) for random
-  Hyperband, KDE Hyperband with BOHB's defaults and a few variants, on the workloads of
-  ``workloads.py`` (not digits: its configurations are rows of a table).
+  Hyperband, KDE Hyperband with its defaults, with BOHB's and with one option changed at a
+  time, on the workloads of ``workloads.py`` (not digits: its configurations are rows of a
+  table); seeds 0 .. seeds - 1, where the defaults were chosen.
+- ``holdout``: the defaults, BOHB's and random Hyperband again on the next 2 x seeds seeds,
+  which played no part in the choice.
 
 Regret: the distance of the noise-free value at ``max_budget`` of the incumbent (the best
 result observed at ``max_budget``) from the optimum; medians and interquartile ranges over
@@ -135,7 +138,7 @@ def _pairwise(configs: list[Config]) -> tuple[float, float]:
 def bench_spread(seeds: int, observations: int = 100, workers: int = 16) -> dict[str, Any]:
     w = wl.hartmann6("good")
     out: dict[str, Any] = {}
-    for fraction in (1 / 3, 0.0):
+    for fraction in (0.2, 0.0):  # the default, and model draws only
         for pending in ("bad", "ignore"):
             means, mins = [], []
             for seed in range(seeds):
@@ -296,22 +299,34 @@ def bench_parallel(seeds: int, workers: int = 16) -> dict[str, Any]:
     return out
 
 
+BOHB = {"n_candidates": 64, "random_fraction": 1 / 3}
 VARIANTS: dict[str, dict[str, Any] | None] = {
     "random": None,
-    "kde (BOHB defaults)": {},
+    "kde (defaults)": {},
+    "BOHB's (n_candidates=64, random_fraction=1/3)": BOHB,
+    "n_candidates=64": {"n_candidates": 64},
+    "n_candidates=16": {"n_candidates": 16},
+    "random_fraction=1/3": {"random_fraction": 1 / 3},
+    "random_fraction=0.1": {"random_fraction": 0.1},
     "top_fraction=0.10": {"top_fraction": 0.10},
     "top_fraction=0.30": {"top_fraction": 0.30},
     "bandwidth_factor=1": {"bandwidth_factor": 1.0},
     "bandwidth_factor=2": {"bandwidth_factor": 2.0},
-    "random_fraction=0.2": {"random_fraction": 0.2},
-    "random_fraction=0.5": {"random_fraction": 0.5},
     "min_points=d/2+1": {"min_points": "half"},
 }
+# Not digits: its configurations are rows of a table.
+DEFAULTS_WORKLOADS = (
+    "counting_ones",
+    "hartmann6_good",
+    "hartmann6_bad",
+    "learning_curves",
+    "branin",
+)
 
 
-def bench_defaults(seeds: int, variants: list[str]) -> dict[str, Any]:
+def _variants(seeds: range, variants: list[str], section: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in ("counting_ones", "hartmann6_good", "hartmann6_bad", "learning_curves"):
+    for name in DEFAULTS_WORKLOADS:
         w = wl.workload(name)
         d = len(w.space)
         for label in variants:
@@ -320,7 +335,7 @@ def bench_defaults(seeds: int, variants: list[str]) -> dict[str, Any]:
                 options = {"min_points": d // 2 + 1}
             runs = [
                 study(w, w.space if options is None else KDESampler(w.space, **options), seed)
-                for seed in range(seeds)
+                for seed in seeds
             ]
             key = f"{name} | {label}"
             out[key] = {
@@ -328,11 +343,23 @@ def bench_defaults(seeds: int, variants: list[str]) -> dict[str, Any]:
                 "regret": _quartiles([r["regret"] for r in runs]),
             }
             print(
-                f"defaults {key}: regret at 25% {_show(out[key]['regret_25'])}, "
+                f"{section} {key}: regret at 25% {_show(out[key]['regret_25'])}, "
                 f"at 100% {_show(out[key]['regret'])}",
                 flush=True,
             )
     return out
+
+
+def bench_defaults(seeds: int, variants: list[str]) -> dict[str, Any]:
+    """The options, seeds ``0 .. seeds - 1``: where the defaults were chosen."""
+    return _variants(range(seeds), variants, "defaults")
+
+
+def bench_holdout(seeds: int) -> dict[str, Any]:
+    """The defaults against BOHB's on fresh seeds (``seeds .. 3 seeds - 1``): the check that
+    the choice made on the first seeds was not the luck of those seeds."""
+    labels = ["random", "kde (defaults)", "BOHB's (n_candidates=64, random_fraction=1/3)"]
+    return _variants(range(seeds, 3 * seeds), labels, "holdout")
 
 
 def _parts(keys: Any, i: int) -> list[str]:
@@ -402,7 +429,16 @@ def markdown(results: dict[str, Any]) -> str:
             for scenario in scenarios
         ]
         parts.append("**Failures** (Hartmann-6):\n\n" + _md_table(["", *options], rows))
-    defaults = results.get("defaults")
+    for section, title in (
+        ("defaults", "**Options**, median regret at 100% (25%) of the budget"),
+        ("holdout", "**The defaults on fresh seeds**, median regret at 100% (25%) of the budget"),
+    ):
+        parts += _options_table(results.get(section), title)
+    return "\n\n".join(parts) + "\n"
+
+
+def _options_table(defaults: dict[str, Any] | None, title: str) -> list[str]:
+    parts: list[str] = []
     if defaults:
         names = _parts(defaults, 0)
         labels = _parts(defaults, 1)
@@ -415,18 +451,15 @@ def markdown(results: dict[str, Any]) -> str:
             ]
             for label in labels
         ]
-        parts.append(
-            "**Options**, median regret at 100% (25%) of the budget:\n\n"
-            + _md_table(["", *names], rows)
-        )
-    return "\n\n".join(parts) + "\n"
+        parts.append(f"{title}:\n\n" + _md_table(["", *names], rows))
+    return parts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="3 seeds, few variants")
-    parser.add_argument("--only", default="cost,spread,parallel,failures,defaults")
+    parser.add_argument("--only", default="cost,spread,parallel,failures,defaults,holdout")
     parser.add_argument(
         "--markdown", action="store_true", help="print the tables of the saved results and exit"
     )
@@ -449,8 +482,10 @@ def main() -> None:
     if "failures" in only:
         results["failures"] = bench_failures(seeds)
     if "defaults" in only:
-        variants = ["random", "kde (BOHB defaults)"] if args.quick else list(VARIANTS)
+        variants = ["random", "kde (defaults)"] if args.quick else list(VARIANTS)
         results["defaults"] = bench_defaults(seeds, variants)
+    if "holdout" in only and not args.quick:
+        results["holdout"] = bench_holdout(seeds)
     if not args.quick:
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
         print(f"wrote {RESULTS}")

@@ -213,7 +213,7 @@ def test_options_rebuild_an_equivalent_sampler_and_are_json() -> None:
         "n_candidates": 32,
         "bandwidth_factor": 3.0,
         "min_bandwidth": 1e-3,
-        "random_fraction": 1 / 3,
+        "random_fraction": 0.2,
         "min_points": None,
         "failures": "ignore",
         "pending": "bad",
@@ -685,24 +685,25 @@ def _quadratic(config: dict[str, Any], budget: float) -> float:
     return (config["x"] - 0.2) ** 2 + (config["y"] - 0.7) ** 2 + 0.05 / budget
 
 
-def _study(sampler: Any, seed: int) -> Hyperband:
-    hb = Hyperband(sampler, max_budget=27, eta=3, mode="minimize", seed=seed, iterations=2)
-    while not hb.done:
-        job = hb.ask()
-        assert isinstance(job, Job)
-        hb.tell(job.id, _quadratic(job.config, job.budget))
-    return hb
+def test_kde_hyperband_draws_near_the_optimum_once_it_has_learned() -> None:
+    """The configurations the third iteration starts: near the bowl's bottom with the model,
+    spread over the square without it (a KDE that only drew at random would fail here)."""
 
+    def spread(sampler: Any, seed: int) -> float:
+        hb = Hyperband(sampler, max_budget=27, eta=3, mode="minimize", seed=seed, iterations=3)
+        distances = []
+        while not hb.done:
+            job = hb.ask()
+            assert isinstance(job, Job)
+            if job.iteration == 2 and job.rung == 0:
+                distances.append(math.hypot(job.config["x"] - 0.2, job.config["y"] - 0.7))
+            hb.tell(job.id, _quadratic(job.config, job.budget))
+        return float(np.median(distances))
 
-def test_kde_hyperband_beats_random_hyperband_on_a_quadratic() -> None:
-    def regret(sampler: Any, seed: int) -> float:
-        best = _study(sampler, seed).best
-        assert best is not None
-        return best.value - 0.05 / 27
-
-    kde = [regret(KDESampler(PLANE), seed) for seed in range(5)]
-    rand = [regret(PLANE, seed) for seed in range(5)]
-    assert np.median(kde) < 0.5 * np.median(rand)
+    # Measured: 0.002-0.07 with the model, 0.39-0.59 at random (uniform draws: about 0.45).
+    assert max(spread(KDESampler(PLANE), seed) for seed in range(5)) < 0.15
+    assert min(spread(KDESampler(PLANE, random_fraction=1.0), seed) for seed in range(5)) > 0.3
+    assert min(spread(PLANE, seed) for seed in range(5)) > 0.3
 
 
 def test_a_study_restored_from_a_snapshot_draws_the_same_configurations() -> None:
