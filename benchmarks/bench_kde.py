@@ -303,7 +303,7 @@ BOHB = {"n_candidates": 64, "random_fraction": 1 / 3}
 VARIANTS: dict[str, dict[str, Any] | None] = {
     "random": None,
     "kde (defaults)": {},
-    "BOHB's (n_candidates=64, random_fraction=1/3)": BOHB,
+    "BOHB's (64, 1/3)": BOHB,
     "n_candidates=64": {"n_candidates": 64},
     "n_candidates=16": {"n_candidates": 16},
     "random_fraction=1/3": {"random_fraction": 1 / 3},
@@ -358,7 +358,7 @@ def bench_defaults(seeds: int, variants: list[str]) -> dict[str, Any]:
 def bench_holdout(seeds: int) -> dict[str, Any]:
     """The defaults against BOHB's on fresh seeds (``seeds .. 3 seeds - 1``): the check that
     the choice made on the first seeds was not the luck of those seeds."""
-    labels = ["random", "kde (defaults)", "BOHB's (n_candidates=64, random_fraction=1/3)"]
+    labels = ["random", "kde (defaults)", "BOHB's (64, 1/3)"]
     return _variants(range(seeds, 3 * seeds), labels, "holdout")
 
 
@@ -413,7 +413,8 @@ def markdown(results: dict[str, Any]) -> str:
             [label] + [_show(parallel[f"{name} | {label}"]) for name in names] for label in labels
         ]
         parts.append(
-            "**Regret with 16 workers** (`simulate()`):\n\n" + _md_table(["", *names], rows)
+            "**Regret with 16 workers** (`simulate()`):\n\n"
+            + _md_table(["", *(n.replace("_", " ") for n in names)], rows)
         )
     failures = results.get("failures")
     if failures:
@@ -451,7 +452,7 @@ def _options_table(defaults: dict[str, Any] | None, title: str) -> list[str]:
             ]
             for label in labels
         ]
-        parts.append(f"{title}:\n\n" + _md_table(["", *names], rows))
+        parts.append(f"{title}:\n\n" + _md_table(["", *(n.replace("_", " ") for n in names)], rows))
     return parts
 
 
