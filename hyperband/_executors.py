@@ -247,6 +247,12 @@ def _worker_main(conn: multiprocessing.connection.Connection) -> None:
             return
         fn, args = task
         try:
+            # The driver charges a job to this worker only once it has this word: a worker that
+            # dies before it (killed while idle, its death not yet noticed) never ran the job.
+            conn.send("started")
+        except OSError:
+            return
+        try:
             reply: tuple[str, Any] = ("ok", fn(*args))
         except BaseException as exc:
             reply = ("error", _portable(exc))
@@ -466,9 +472,11 @@ class ProcessBackend:
     ) -> WorkerDiedError | _Undelivered | None:
         """Run one task on ``w``'s process; resolve ``future``, or return how the process died.
 
-        Returns ``_UNDELIVERED`` when the task could not be sent: the process had died before
-        (a forkserver reports deaths late on a loaded machine, so the liveness check before
-        sending can miss one). The job never ran, so it is not charged.
+        Returns ``_UNDELIVERED`` when the process died before it said it started the task: it
+        had died before the task was sent (a forkserver reports deaths late on a loaded
+        machine, so the liveness check before sending can miss one), and the send itself can
+        succeed then (the kernel may release a dead process's end of the pipe after its exit
+        is visible). The job never ran, so it is not charged.
         """
         conn, process = w.conn, w.process
         assert conn is not None
@@ -480,17 +488,15 @@ class ProcessBackend:
         except Exception as exc:  # the task does not pickle: nothing was sent
             future.set_exception(exc)
             return None
-        # Waiting on the process's sentinel too: a child the job forked may hold the pipe
-        # open after the worker died, so EOF alone is not a reliable death notice.
-        ready = multiprocessing.connection.wait([conn, process.sentinel])
-        reply: tuple[str, Any] | None = None
-        if conn in ready:
-            try:
-                reply = conn.recv()
-            except (EOFError, OSError):
-                reply = None
-            except Exception as exc:  # the reply does not unpickle in the driver
-                reply = ("error", exc)
+        started = False
+        while True:
+            reply = self._receive(conn, process)
+            if reply == "started" and not started:
+                started = True
+                continue
+            break
+        if reply is None and not started:
+            return _UNDELIVERED
         if reply is None:
             # The pipe is closed: the process exited, or is exiting. Its exit status comes
             # from the forkserver, which a loaded machine can delay by seconds (a bounded
@@ -508,6 +514,21 @@ class ProcessBackend:
         else:
             future.set_exception(payload)
         return None
+
+    @staticmethod
+    def _receive(conn: multiprocessing.connection.Connection, process: Any) -> Any:
+        """The worker's next message, or None once its process is gone."""
+        # Waiting on the process's sentinel too: a child the job forked may hold the pipe
+        # open after the worker died, so EOF alone is not a reliable death notice.
+        ready = multiprocessing.connection.wait([conn, process.sentinel])
+        if conn not in ready and not conn.poll(0):
+            return None  # dead, and nothing it wrote before dying is left to read
+        try:
+            return conn.recv()
+        except (EOFError, OSError):
+            return None
+        except Exception as exc:  # the reply does not unpickle in the driver
+            return ("error", exc)
 
     def submit(self, fn: Fn, /, *args: Any) -> concurrent.futures.Future[Any]:
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
