@@ -80,6 +80,38 @@ def _quality(results: Path) -> str:
     return "\n".join(lines)
 
 
+# The peers of bench_compare.py (their runs come from their own packages).
+PEERS = ("BOHB (HpBandSter)", "DEHB", "SMAC3 MF", "Optuna TPE+HB")
+
+
+def _g(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _compare(results: Path) -> str:
+    compare = _load(results, "bench_compare.json")
+    seeds = sorted(
+        {v["seeds"] for w in compare["workloads"] for m, v in w["methods"].items() if m in PEERS}
+    )
+    counts = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    lines = [
+        "- **Against the peers at equal budget** (HpBandSter's BOHB, DEHB, SMAC3, Optuna; "
+        f"{counts} seeds of each peer, 20 of ours; "
+        "[details](#side-by-side-with-the-peers)). Median regret at the end of the budget of "
+        "KDE Hyperband (li2018), of the best peer, and of random Hyperband:"
+    ]
+    for w in compare["workloads"]:
+        m = w["methods"]
+        final = {name: v["at"]["1"][0] for name, v in m.items()}
+        best = min((p for p in PEERS if final[p] is not None), key=lambda p: final[p])
+        kde = final["KDE HB li2018"]
+        lines.append(
+            f"    - {w['title']}: {_g(kde)}; {best} {_g(final[best])}; "
+            f"random HB {_g(final['HB li2018'])}"
+        )
+    return "\n".join(lines)
+
+
 def _resume(results: Path) -> str:
     resume = _load(results, "bench_resume.json")
     saving = {row["sizing"]: row["iteration"]["saving"] for row in resume["rows"]}
@@ -93,5 +125,5 @@ def _resume(results: Path) -> str:
 
 def summary(results: Path) -> str:
     """The summary's Markdown: one bullet per benchmark, each linking to its section."""
-    parts = [_overhead, _nni, _optuna, _quality, _resume]
+    parts = [_overhead, _nni, _optuna, _quality, _compare, _resume]
     return "\n".join(part(results) for part in parts)
