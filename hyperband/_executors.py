@@ -299,7 +299,7 @@ _REAP_WAIT = 5.0
 
 
 class _Worker:
-    __slots__ = ("conn", "future", "process", "thread")
+    __slots__ = ("conn", "future", "killed", "process", "thread")
 
     def __init__(self) -> None:
         self.process: Any = None
@@ -308,6 +308,9 @@ class _Worker:
         # lock; while it is set, only ``stop`` (under that lock) touches ``process``, and the
         # driver thread neither replaces nor closes it.
         self.future: concurrent.futures.Future[Any] | None = None
+        # Set (under the lock) when ``stop`` or ``shutdown`` kills the process for ``future``:
+        # that job ends there, even if the process died before it said it had started.
+        self.killed = False
         self.thread: threading.Thread | None = None
 
 
@@ -424,7 +427,7 @@ class ProcessBackend:
                 with self._cond:
                     if not future.set_running_or_notify_cancel():
                         continue
-                    w.future = future
+                    w.future, w.killed = future, False
                 died = self._run(w, future, fn, args)
                 if isinstance(died, _Undelivered):
                     died = self._resend(w, future, fn, args)
@@ -458,7 +461,10 @@ class ProcessBackend:
             future.set_exception(exc)
             return None
         with self._cond:
-            w.future = future
+            if self._closed:  # shut down meanwhile: the job never ran, and will not
+                future.set_exception(RuntimeError("the backend was shut down"))
+                return None
+            w.future, w.killed = future, False
         died = self._run(w, future, fn, args)
         if isinstance(died, _Undelivered):  # a fresh process dead before its first task
             process = w.process
@@ -496,7 +502,9 @@ class ProcessBackend:
                 continue
             break
         if reply is None and not started:
-            return _UNDELIVERED
+            with self._cond:
+                if not w.killed:
+                    return _UNDELIVERED
         if reply is None:
             # The pipe is closed: the process exited, or is exiting. Its exit status comes
             # from the forkserver, which a loaded machine can delay by seconds (a bounded
@@ -546,6 +554,7 @@ class ProcessBackend:
                 return True
             for w in self._workers:
                 if w.future is future and w.process is not None:
+                    w.killed = True
                     w.process.kill()
         # The slot frees once the driver thread has seen the death and resolved the future.
         return False
@@ -557,6 +566,7 @@ class ProcessBackend:
             if cancel:
                 for w in self._workers:
                     if w.future is not None and w.process is not None:
+                        w.killed = True
                         w.process.kill()
             self._tasks.extend([None] * len(self._workers))
             self._cond.notify_all()

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +87,59 @@ def test_a_task_for_a_worker_that_died_idle_runs_on_a_fresh_one(backend: Process
             time.sleep(0.01)
         new = backend.submit(os.getpid).result(timeout=60)
     assert new != old
+
+
+class SlowToArrive:
+    """An argument whose unpickling in the worker takes ``seconds``: the worker has the task but
+    has not said it started it yet."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __reduce__(self) -> tuple[Any, tuple[float]]:
+        return (_arrive_slowly, (self.seconds,))
+
+
+def _arrive_slowly(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def _sleep(_: float, seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _touch(path: str, _: float) -> str:
+    Path(path).touch()
+    return path
+
+
+def test_a_job_stopped_before_it_started_is_not_run_again(
+    backend: ProcessBackend, tmp_path: Path
+) -> None:
+    """``stop`` kills the worker while the task is still arriving: the job ends there, with the
+    worker's death, instead of being sent again to a fresh process as if it had never been."""
+    marker = tmp_path / "ran"
+    future = backend.submit(_touch, str(marker), SlowToArrive(1.0))
+    time.sleep(0.3)  # sent, and being unpickled in the worker
+    assert not backend.stop(future)
+    with pytest.raises(WorkerDiedError):
+        future.result(timeout=30)
+    time.sleep(1.5)  # time enough for a resent task to arrive and run
+    assert not marker.exists()
+
+
+def test_shutdown_with_cancel_does_not_wait_for_a_job_that_had_not_started(
+    tmp_path: Path,
+) -> None:
+    """Cancelling while a never-ending task is still arriving: shutdown returns (it used to
+    send the task to a fresh process, and wait for it forever)."""
+    pool = ProcessBackend(1, multiprocessing.get_context("forkserver"))
+    future = pool.submit(_sleep, SlowToArrive(1.0), 3600.0)
+    time.sleep(0.3)
+    done = threading.Event()
+    closer = threading.Thread(target=lambda: (pool.shutdown(cancel=True), done.set()))
+    closer.start()
+    assert done.wait(30), "shutdown(cancel=True) hung"
+    with pytest.raises(WorkerDiedError):
+        future.result(timeout=1)
