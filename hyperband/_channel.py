@@ -4,8 +4,8 @@ Only the runner's thread touches the machine, so a report made inside a worker t
 thread, which calls ``Hyperband.report`` and sends the decision back; the objective waits
 for it. Three transports, picked by where the objective runs:
 
-- in the runner's own thread (``executor="serial"``): a direct call (``DirectReporter``);
-- in a thread of this process (``"threads"``): the runner's mailbox (``LocalReporter``);
+- in this process (``DirectReporter``): a direct call in the runner's own thread
+  (``executor="serial"``), the runner's mailbox from another thread (``"threads"``);
 - in another process, here or on another machine (``"processes"``, ``"dask"``, any
   ``submit`` executor): a connection to the runner's ``ReportServer``, a
   ``multiprocessing.connection.Listener`` with a random key (``SocketReporter``, which
@@ -31,7 +31,6 @@ from ._errors import HyperbandError
 
 __all__ = [
     "DirectReporter",
-    "LocalReporter",
     "ReportServer",
     "Request",
     "SocketReporter",
@@ -130,7 +129,7 @@ class ReportServer:
     def reporter(self, job_id: int, attempt: int, *, local: bool) -> Any:
         """What a job's context reports through: in this process (``local``) or by socket."""
         if local or self.address is None:
-            return LocalReporter(self, job_id, attempt)
+            return DirectReporter(self.post, job_id, attempt)
         return SocketReporter(self.address, self.authkey, job_id, attempt)
 
     def _accept(self) -> None:
@@ -174,33 +173,18 @@ class ReportServer:
 
 
 class DirectReporter:
-    """For a job run in the runner's own thread: the handler answers at once."""
+    """For a job run in the runner's process: ``deliver`` hands each request on, to the runner's
+    handler itself (the job runs in the runner's thread, which answers at once) or to its
+    mailbox (``ReportServer.post``: the job runs in another thread, which waits)."""
 
-    def __init__(self, handler: Callable[[Request], None], job_id: int, attempt: int) -> None:
-        self._handler = handler
+    def __init__(self, deliver: Callable[[Request], None], job_id: int, attempt: int) -> None:
+        self._deliver = deliver
         self.job_id = job_id
         self.attempt = attempt
 
     def __call__(self, step: Any, value: Any) -> str:
         request = Request(self.job_id, self.attempt, step, value)
-        self._handler(request)
-        return _decision(request.wait())
-
-    def close(self) -> None:
-        pass
-
-
-class LocalReporter:
-    """For a job run in a thread of the runner's process: through the mailbox."""
-
-    def __init__(self, server: ReportServer, job_id: int, attempt: int) -> None:
-        self._server = server
-        self.job_id = job_id
-        self.attempt = attempt
-
-    def __call__(self, step: Any, value: Any) -> str:
-        request = Request(self.job_id, self.attempt, step, value)
-        self._server.post(request)
+        self._deliver(request)
         return _decision(request.wait())
 
     def close(self) -> None:

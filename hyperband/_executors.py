@@ -467,10 +467,7 @@ class ProcessBackend:
             w.future, w.killed = future, False
         died = self._run(w, future, fn, args)
         if isinstance(died, _Undelivered):  # a fresh process dead before its first task
-            process = w.process
-            assert process is not None
-            label = f"{socket.gethostname()}/{process.pid}/MainThread"
-            return WorkerDiedError(process.pid, process.exitcode, label)
+            return self._death(w.process)
         return died
 
     def _run(
@@ -494,34 +491,35 @@ class ProcessBackend:
         except Exception as exc:  # the task does not pickle: nothing was sent
             future.set_exception(exc)
             return None
-        started = False
-        while True:
+        reply = self._receive(conn, process)
+        started = reply == "started"
+        if started:
             reply = self._receive(conn, process)
-            if reply == "started" and not started:
-                started = True
-                continue
-            break
-        if reply is None and not started:
-            with self._cond:
-                if not w.killed:
-                    return _UNDELIVERED
         if reply is None:
-            # The pipe is closed: the process exited, or is exiting. Its exit status comes
-            # from the forkserver, which a loaded machine can delay by seconds (a bounded
-            # wait then reported "exit code unknown"). A process still there after a while
-            # closed its end and lives on: it is killed, and then reported as killed.
-            process.join(_REAP_WAIT)
-            if process.exitcode is None:
-                process.kill()
-                process.join()
-            label = f"{socket.gethostname()}/{process.pid}/MainThread"
-            return WorkerDiedError(process.pid, process.exitcode, label)
+            with self._cond:
+                if not started and not w.killed:
+                    return _UNDELIVERED
+            return self._death(process)
         status, payload = reply
         if status == "ok":
             future.set_result(payload)
         else:
             future.set_exception(payload)
         return None
+
+    @staticmethod
+    def _death(process: Any) -> WorkerDiedError:
+        """How ``process``, whose pipe closed, died."""
+        # The process exited, or is exiting. Its exit status comes from the forkserver, which
+        # a loaded machine can delay by seconds (a bounded wait then reported "exit code
+        # unknown"). A process still there after a while closed its end and lives on: it is
+        # killed, and then reported as killed.
+        process.join(_REAP_WAIT)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+        label = f"{socket.gethostname()}/{process.pid}/MainThread"
+        return WorkerDiedError(process.pid, process.exitcode, label)
 
     @staticmethod
     def _receive(conn: multiprocessing.connection.Connection, process: Any) -> Any:

@@ -18,6 +18,7 @@ Two families of exec modes share the job, result and report bookkeeping:
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import numbers
 from collections import deque
@@ -1093,10 +1094,8 @@ class Hyperband:
                 for r in self._stopped.values()
             ],
             "segments": [
-                [list(seg), [[list(p) for p in c] for c in curves]]
-                for seg, curves in (
-                    (seg, [c for c, _ in pairs]) for seg, pairs in self._segments.items()
-                )
+                [list(seg), [[list(p) for p in c] for c, _ in pairs]]
+                for seg, pairs in self._segments.items()
             ],
         }
         if self._async:
@@ -1282,12 +1281,7 @@ class Hyperband:
 
 
 def _with_sums(curve: tuple[Point, ...]) -> tuple[tuple[Point, ...], tuple[float, ...]]:
-    sums = []
-    total = 0.0
-    for _, loss in curve:
-        total += loss
-        sums.append(total)
-    return curve, tuple(sums)
+    return curve, tuple(itertools.accumulate(loss for _, loss in curve))
 
 
 def _dump_curves(curves: Mapping[int, list[Point]]) -> list[Any]:
