@@ -269,9 +269,10 @@ class CSSpace:
                 f"'hyperparameters' list), got {describe(space)}"
             )
         try:
-            # from_serialized_dict consumes its argument: give it a copy.
+            # from_serialized_dict consumes its argument: it gets a copy (this JSON round trip,
+            # which also makes numpy values plain).
             plain = json.loads(json.dumps(data, default=_jsonable))
-            cs = cs_module.ConfigurationSpace.from_serialized_dict(copy.deepcopy(plain))
+            cs = cs_module.ConfigurationSpace.from_serialized_dict(plain)
         except Exception as exc:
             raise SearchSpaceError(
                 "search space: not a valid ConfigSpace space (ConfigSpace's JSON as "
@@ -424,11 +425,6 @@ class CSSpace:
         allowed = self.settle(vectors)
         codes[np.isnan(vectors.T)] = np.nan
         return self.configs(values, vectors, list(range(codes.shape[0]))), allowed
-
-    def check(self, config: Mapping[str, Any]) -> None:
-        """Raise unless ConfigSpace accepts ``config`` (for tests and debugging)."""
-        cs_module = _import()
-        cs_module.Configuration(self.cs, values=dict(config))
 
 
 def space_from_file(data: object, where: str) -> Any:

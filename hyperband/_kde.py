@@ -46,7 +46,7 @@ import numpy.typing as npt
 from hyperband._configspace import CATEGORICAL, CONSTANT, ORDINAL, CSSpace, is_configspace_like
 from hyperband._errors import ArgumentTypeError, ConfigurationError, describe
 from hyperband._samplers import (
-    RandomSampler,
+    _Block,
     _copy_json,
     _finisher,
     check_sample_args,
@@ -233,7 +233,10 @@ class KDESampler:
         else:
             self._space = validate_space(space)
             self._params = _compile(self._space, dims, -1, -1)
-        self._random = RandomSampler(self._space)
+        # The uniform draws, exactly RandomSampler's (the space compiled once, not again).
+        self._random: _Block | CSSpace = (
+            self._cs if self._cs is not None else _Block.compile(self._space)
+        )
         self._layout = _Layout(dims)
         self._d = self._layout.d
         mp = self._d + 1 if opts["min_points"] is None else opts["min_points"]
@@ -357,18 +360,18 @@ class KDESampler:
             return []
         model = self._current_model()
         if model is None:
-            return self._random.sample(rng, n)
+            return self._random.draw(rng, n)
         lie = self._opts["pending"] == "bad"
         liars = [self._encode(config) for config in running] if lie else []
         out: list[dict[str, Any]] = []
         for i in range(n):
             if rng.random() < self._opts["random_fraction"]:
-                (config,) = self._random.sample(rng, 1)
+                (config,) = self._random.draw(rng, 1)
                 row = self._encode(config) if lie and i + 1 < n else None
             else:
                 proposed = self._propose(rng, model, liars)
                 if proposed is None:  # every candidate forbidden: a random, allowed draw
-                    (config,) = self._random.sample(rng, 1)
+                    (config,) = self._random.draw(rng, 1)
                     row = self._encode(config)
                 else:
                     config, row = proposed
@@ -378,7 +381,7 @@ class KDESampler:
         return out
 
     def __repr__(self) -> str:
-        shown = shown_names(self._cs if self._cs is not None else _Names(self._space))
+        shown = shown_names(self._random.names)
         changed = [f"{k}={v!r}" for k, v in self._opts.items() if v != _DEFAULTS[k]]
         mb = self.model_budget
         state = f"{self.n_observations} observations, " + (
@@ -772,13 +775,6 @@ class _Layout:
         for j, parent, option in self.conditional:
             codes[:, j] = np.where(codes[:, parent] == option, codes[:, j], np.nan)
         return codes
-
-
-class _Names:
-    """The top-level names of an NNI space, for ``shown_names``."""
-
-    def __init__(self, space: Mapping[str, Any]) -> None:
-        self.names = list(space)
 
 
 class _CSDim:

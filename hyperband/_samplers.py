@@ -348,12 +348,11 @@ class RandomSampler:
         return self._block.draw(rng, n)
 
     def __repr__(self) -> str:
-        return f"RandomSampler({shown_names(self._block)})"
+        return f"RandomSampler({shown_names(self._block.names)})"
 
 
-def shown_names(block: Any) -> str:
+def shown_names(names: Sequence[str]) -> str:
     """The first parameter names of a space, for a sampler's repr."""
-    names = list(block.names)
     return ", ".join(names[:4]) + (f", ... ({len(names)} parameters)" if len(names) > 4 else "")
 
 

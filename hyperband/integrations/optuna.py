@@ -304,7 +304,7 @@ class OptunaSampler:
         return out
 
     def __repr__(self) -> str:
-        names = self._cs if self._cs is not None else _Names(self._space)
+        names = self._cs.names if self._cs is not None else list(self._space)
         which = self._name or type(self._pristine).__name__
         n = sum(len(t) for t in self._trials.values())
         return f"OptunaSampler({shown_names(names)}; {which}, {n} observations)"
@@ -389,11 +389,6 @@ class OptunaSampler:
         else:
             _encode_block(d, self._space, config, "", params, self._dists)
         return params
-
-
-class _Names:
-    def __init__(self, space: Mapping[str, Any]) -> None:
-        self.names = list(space)
 
 
 def _min_trials(value: object) -> int:
