@@ -49,6 +49,9 @@ from hyperband._samplers import (
     _Block,
     _copy_json,
     _finisher,
+    as_real,
+    check_observe_args,
+    check_pending,
     check_sample_args,
     shown_names,
 )
@@ -294,40 +297,16 @@ class KDESampler:
             ArgumentTypeError: ``config`` is not a dict, or ``budget``/``loss`` not numbers.
             ConfigurationError: ``budget`` is not positive and finite, or ``loss`` not finite.
         """
-        if not isinstance(config, Mapping):
-            raise ArgumentTypeError(
-                f"KDESampler.observe: config must be a dict, got {describe(config)}"
-            )
-        b = _real(budget)
-        if b is None:
-            raise ArgumentTypeError(
-                f"KDESampler.observe: budget must be a real number, got {describe(budget)}"
-            )
-        if not (math.isfinite(b) and b > 0):
-            raise ConfigurationError(
-                f"KDESampler.observe: budget must be finite and > 0, got {describe(budget)}"
-            )
-        if loss is None:
+        b, lv = check_observe_args(config, budget, loss, "KDESampler.observe")
+        if lv is None:
             if self._opts["failures"] == "ignore":
                 return
-            value = math.inf
-        else:
-            lv = _real(loss)
-            if lv is None:
-                raise ArgumentTypeError(
-                    f"KDESampler.observe: loss must be a real number or None, got {describe(loss)}"
-                )
-            if not math.isfinite(lv):
-                raise ConfigurationError(
-                    f"KDESampler.observe: loss must be finite (None for a failure), got "
-                    f"{describe(loss)}"
-                )
-            value = lv
+            lv = math.inf
         row = self._encode(config)
         store = self._stores.get(b)
         if store is None:
             store = self._stores[b] = _Store(self._layout.n_dims)
-        store.add(row, value)
+        store.add(row, lv)
         if store.n >= self._needed and (self._model_budget is None or b > self._model_budget):
             self._model_budget = b
 
@@ -355,7 +334,7 @@ class KDESampler:
             ConfigurationError: ``n`` is negative.
         """
         n = check_sample_args(rng, n, "KDESampler.sample")
-        running = _check_pending(pending)
+        running = check_pending(pending, "KDESampler.sample")
         if n == 0:
             return []
         model = self._current_model()
@@ -540,7 +519,7 @@ class _Dim:
             return math.nan if code is None else float(code)
         if kind == "randint":
             return self._encode_int(x)
-        v = _real(x)
+        v = as_real(x)
         if v is None or math.isnan(v):
             return math.nan
         a, b = float(self.value[0]), float(self.value[1])
@@ -563,7 +542,7 @@ class _Dim:
         if isinstance(x, bool):
             return math.nan
         if not isinstance(x, int):
-            v = _real(x)
+            v = as_real(x)
             if v is None or not math.isfinite(v):
                 return math.nan
             x = math.floor(v)
@@ -884,16 +863,6 @@ def _choice_key(value: object) -> Any:
         return None
 
 
-def _real(value: object) -> float | None:
-    """``value`` as a float (inf when it overflows), or None when it is not a real number."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        return None
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf  # type: ignore[operator]
-
-
 # ---------------------------------------------------------------------- options and state
 
 
@@ -907,7 +876,7 @@ def _real_option(
     low_closed: bool = False,
     high_closed: bool = False,
 ) -> float:
-    v = _real(value)
+    v = as_real(value)
     if v is None:
         raise ArgumentTypeError(f"KDESampler: {name} must be a real number, got {describe(value)}")
     above = v >= low if low_closed else v > low
@@ -932,24 +901,6 @@ def _word_option(name: str, value: object, allowed: tuple[str, ...]) -> str:
             f"got {describe(value)}"
         )
     return value
-
-
-def _check_pending(pending: object, who: str = "KDESampler.sample") -> list[Mapping[str, Any]]:
-    """The configurations of ``pending``, a sequence of ``(config, budget)`` pairs."""
-    rule = f"{who}: pending must be a sequence of (config, budget) pairs"
-    if isinstance(pending, (str, bytes, Mapping)) or not isinstance(pending, Sequence):
-        raise ArgumentTypeError(f"{rule}, got {describe(pending)}")
-    configs: list[Mapping[str, Any]] = []
-    for item in pending:
-        if not (
-            isinstance(item, Sequence)
-            and not isinstance(item, (str, bytes))
-            and len(item) == 2
-            and isinstance(item[0], Mapping)
-        ):
-            raise ArgumentTypeError(f"{rule}, got an item {describe(item)}")
-        configs.append(item[0])
-    return configs
 
 
 def _n_good(n: int, min_points: int, top_fraction: float) -> int:

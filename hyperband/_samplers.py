@@ -14,6 +14,8 @@ from __future__ import annotations
 import decimal
 import importlib
 import inspect
+import math
+import numbers
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -376,6 +378,62 @@ def check_sample_args(rng: object, n: object, who: str) -> int:
     if n < 0:
         raise ConfigurationError(f"{who}: n must be >= 0, got {describe(n)}")
     return n
+
+
+def as_real(value: object) -> float | None:
+    """``value`` as a float (inf when it overflows), or None when it is not a real number."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf  # type: ignore[operator]
+
+
+def check_observe_args(
+    config: object, budget: object, loss: object, who: str
+) -> tuple[float, float | None]:
+    """``(budget, loss)`` as floats after checking the arguments of an ``observe`` call.
+
+    Raises:
+        ArgumentTypeError: ``config`` is not a dict, or ``budget``/``loss`` not numbers.
+        ConfigurationError: ``budget`` is not positive and finite, or ``loss`` not finite.
+    """
+    if not isinstance(config, Mapping):
+        raise ArgumentTypeError(f"{who}: config must be a dict, got {describe(config)}")
+    b = as_real(budget)
+    if b is None:
+        raise ArgumentTypeError(f"{who}: budget must be a real number, got {describe(budget)}")
+    if not (math.isfinite(b) and b > 0):
+        raise ConfigurationError(f"{who}: budget must be finite and > 0, got {describe(budget)}")
+    if loss is None:
+        return b, None
+    value = as_real(loss)
+    if value is None:
+        raise ArgumentTypeError(f"{who}: loss must be a real number or None, got {describe(loss)}")
+    if not math.isfinite(value):
+        raise ConfigurationError(
+            f"{who}: loss must be finite (None for a failure), got {describe(loss)}"
+        )
+    return b, value
+
+
+def check_pending(pending: object, who: str) -> list[Mapping[str, Any]]:
+    """The configurations of ``pending``, a sequence of ``(config, budget)`` pairs."""
+    rule = f"{who}: pending must be a sequence of (config, budget) pairs"
+    if isinstance(pending, (str, bytes, Mapping)) or not isinstance(pending, Sequence):
+        raise ArgumentTypeError(f"{rule}, got {describe(pending)}")
+    configs: list[Mapping[str, Any]] = []
+    for item in pending:
+        if not (
+            isinstance(item, Sequence)
+            and not isinstance(item, (str, bytes))
+            and len(item) == 2
+            and isinstance(item[0], Mapping)
+        ):
+            raise ArgumentTypeError(f"{rule}, got an item {describe(item)}")
+        configs.append(item[0])
+    return configs
 
 
 class _Block:

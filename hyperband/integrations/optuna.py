@@ -57,8 +57,15 @@ import numpy as np
 
 from .._configspace import CATEGORICAL, CONSTANT, FLOAT, INT, CSSpace, is_configspace_like
 from .._errors import ArgumentTypeError, ConfigurationError, describe
-from .._kde import _check_pending, _choice_key, _norm_cdf, _norm_ppf
-from .._samplers import _copy_json, _finisher, check_sample_args, shown_names
+from .._kde import _choice_key, _norm_cdf, _norm_ppf
+from .._samplers import (
+    _copy_json,
+    _finisher,
+    check_observe_args,
+    check_pending,
+    check_sample_args,
+    shown_names,
+)
 from .._space import validate_space
 
 __all__ = ["SAMPLER_NAMES", "OptunaSampler"]
@@ -250,21 +257,7 @@ class OptunaSampler:
             ArgumentTypeError: ``config`` is not a dict, or ``budget``/``loss`` not numbers.
             ConfigurationError: ``budget`` is not positive and finite, or ``loss`` not finite.
         """
-        if not isinstance(config, Mapping):
-            raise ArgumentTypeError(
-                f"OptunaSampler.observe: config must be a dict, got {describe(config)}"
-            )
-        b = _number(budget, "budget")
-        if not (math.isfinite(b) and b > 0):
-            raise ConfigurationError(
-                f"OptunaSampler.observe: budget must be finite and > 0, got {describe(budget)}"
-            )
-        value = None if loss is None else _number(loss, "loss")
-        if value is not None and not math.isfinite(value):
-            raise ConfigurationError(
-                f"OptunaSampler.observe: loss must be finite (None for a failure), got "
-                f"{describe(loss)}"
-            )
+        b, value = check_observe_args(config, budget, loss, "OptunaSampler.observe")
         optuna = _optuna()
         state = optuna.trial.TrialState
         params = self._params(config)
@@ -295,7 +288,7 @@ class OptunaSampler:
             ConfigurationError: ``n`` is negative.
         """
         n = check_sample_args(rng, n, "OptunaSampler.sample")
-        running = list(_check_pending(pending, "OptunaSampler.sample"))
+        running = check_pending(pending, "OptunaSampler.sample")
         out: list[dict[str, Any]] = []
         for _ in range(n):
             config = self._draw(rng, running)
@@ -397,14 +390,6 @@ def _min_trials(value: object) -> int:
     if int(value) < 1:
         raise ConfigurationError(f"OptunaSampler: min_trials must be >= 1, got {describe(value)}")
     return int(value)
-
-
-def _number(value: object, what: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ArgumentTypeError(
-            f"OptunaSampler.observe: {what} must be a real number, got {describe(value)}"
-        )
-    return float(value)
 
 
 # ---------------------------------------------------------------------- NNI spaces
