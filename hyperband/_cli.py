@@ -30,8 +30,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
+from ._checkpoints import KEEP_CHECKPOINTS
 from ._errors import HyperbandError, TooManyFailuresError
 from ._machine import EXEC_MODES
+from ._report import last_line
 from ._samplers import SAMPLERS
 from ._schedule import DEFAULT_MAX_JOBS, SIZINGS, degenerate, schedule
 from ._stopping import STOPPING_RULES
@@ -234,7 +236,7 @@ def _parser() -> _Parser:
     )
     p.add_argument(
         "--keep-checkpoints",
-        choices=("best", "all"),
+        choices=KEEP_CHECKPOINTS,
         default="best",
         help="best (default): remove a configuration's checkpoint directory once it can no "
         "longer be promoted, except the best one's; all: keep every directory",
@@ -656,7 +658,7 @@ def _print_result(result: RunResult, out: IO[str], *, journal: Path | None = Non
     if result.params.get("exec_mode") == "asynchronous" and result.stats is not None:
         print(_promotions_line(result.stats), file=out)
     for r in [r for r in result.history if r.status == "failed"][:5]:
-        print(f"failed: job {r.job.id} at budget {r.job.budget:g}: {_last_line(r.error)}", file=out)
+        print(f"failed: job {r.job.id} at budget {r.job.budget:g}: {last_line(r.error)}", file=out)
     if result.n_failed > 5:
         print(f"failed: ... and {result.n_failed - 5} more", file=out)
     seed = params.get("seed")
@@ -686,11 +688,6 @@ def _spent(result: RunResult) -> float:
     return math.fsum(_cost(r) for r in result.history)
 
 
-def _last_line(text: str | None) -> str:
-    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no reason given)"
-
-
 # ---------------------------------------------------------------------- report
 
 
@@ -698,11 +695,11 @@ def _load_journal(path: Path) -> tuple[RunResult, dict[str, Any]]:
     """Read a journal into a RunResult and its study header; the one place that reads them."""
     if not path.is_file():
         raise CliError(f"JOURNAL: file {str(path)!r} does not exist")
-    from ._journal import read
+    from ._journal import load_events, read
     from ._records import RunResult
 
-    result = RunResult.from_journal(path)
-    return result, read(path)[0][0]
+    events, _, size = read(path)
+    return RunResult._of(*load_events(path, events, size)), events[0]
 
 
 def _check_html(args: argparse.Namespace) -> None:
@@ -906,7 +903,7 @@ def _failure_lines(result: RunResult, limit: int = 5) -> list[str]:
     groups: dict[str, list[str]] = {}
     for r in result.history:
         if r.status == "failed":
-            reason = _last_line(r.error)
+            reason = last_line(r.error)
             groups.setdefault(re.sub(r"\d+(\.\d+)?", "N", reason), []).append(reason)
     if not groups:
         return []
@@ -968,7 +965,7 @@ def trial_lines(result: RunResult, *, sort: str = "budget", top: int | None = No
                 if r.status == "succeeded"
                 else f"stopped at step {r.extra.get('stopped_at', '?')}"
                 if r.status == "stopped"
-                else _last_line(r.error),
+                else last_line(r.error),
             )
         )
     return _table(rows, left=2)
@@ -991,15 +988,12 @@ def result_figure(result: RunResult, *, title: str | None = None) -> Any:
     Top: the worker timeline. Bottom: every result, and the best value at the largest budget
     reached, against the budget spent so far (failed jobs' budget included: they ran too).
     """
-    from ._report import Span, plot_best, plot_timeline, pyplot
+    from ._report import Span, number_workers, plot_best, plot_timeline, pyplot
 
     plt = pyplot()
     timed = [r for r in result.history if math.isfinite(r.start) and math.isfinite(r.end)]
     t0 = min((r.start for r in timed), default=0.0)
-    # Workers are "host/pid/thread" strings; number them in order of first use.
-    index: dict[str, int] = {}
-    for r in sorted(timed, key=lambda r: r.start):
-        index.setdefault(r.worker, len(index))
+    index = number_workers((r.worker, r.start) for r in timed)
     spans = [
         Span(index[r.worker], r.start - t0, r.end - t0, r.job.bracket, r.job.iteration)
         for r in timed

@@ -535,6 +535,18 @@ def load(
     """
     p = Path(path)
     events, _, size = read(p)
+    return load_events(p, events, size, space, early_stop=early_stop)
+
+
+def load_events(
+    p: Path,
+    events: list[dict[str, Any]],
+    size: int,
+    space: Mapping[str, Any] | Sampler | None = None,
+    *,
+    early_stop: Any = None,
+) -> tuple[Hyperband, list[JobRecord]]:
+    """``load`` on the ``events`` (and file ``size``) ``read(p)`` returned."""
     if not events:
         if size:
             raise JournalError(

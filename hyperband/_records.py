@@ -6,7 +6,7 @@ import importlib
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -15,6 +15,7 @@ from ._jobs import Best, Job, Stats
 from ._schedule import Schedule
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._machine import Hyperband
     from ._samplers import Sampler
 
 __all__ = ["JobRecord", "RunResult", "jsonable"]
@@ -249,5 +250,19 @@ class RunResult:
         """
         from ._journal import load
 
-        hb, records = load(path, space)
-        return cls(hb.best, tuple(records), hb.schedule, hb.params, done=hb.done, stats=hb.stats)
+        return cls._of(*load(path, space))
+
+    @classmethod
+    def _of(
+        cls, hb: Hyperband, records: Sequence[JobRecord], *, done: bool | None = None
+    ) -> RunResult:
+        """The result of machine ``hb`` with its ``records`` (``done``: ``hb.done`` unless
+        given)."""
+        return cls(
+            hb.best,
+            tuple(records),
+            hb.schedule,
+            hb.params,
+            done=hb.done if done is None else done,
+            stats=hb.stats,
+        )

@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-__all__ = ["BestPoint", "Span", "best_so_far", "plot_best", "plot_timeline", "pyplot"]
+__all__ = [
+    "BestPoint",
+    "Span",
+    "best_so_far",
+    "last_line",
+    "number_workers",
+    "plot_best",
+    "plot_timeline",
+    "pyplot",
+]
 
 
 class Span(NamedTuple):
@@ -28,6 +37,21 @@ class BestPoint(NamedTuple):
     spent: float
     value: float
     budget: float
+
+
+def last_line(text: str | None) -> str:
+    """The last non-blank line of a failure's text (its exception, under the traceback)."""
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no reason given)"
+
+
+def number_workers(started: Iterable[tuple[str, float]]) -> dict[str, int]:
+    """Workers (``host/pid/thread`` labels) numbered in the order they first started a job,
+    from ``(worker, start)`` pairs."""
+    index: dict[str, int] = {}
+    for worker, _ in sorted(started, key=lambda pair: pair[1]):
+        index.setdefault(worker, len(index))
+    return index
 
 
 def pyplot() -> Any:

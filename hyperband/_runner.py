@@ -594,14 +594,7 @@ def run(
                 len(driver.inflight),
                 "" if jl is None else f"; run again with journal={str(jl.path)!r} to resume",
             )
-            so_far = RunResult(
-                hb.best,
-                tuple(driver.records),
-                hb.schedule,
-                hb.params,
-                done=False,
-                stats=hb.stats,
-            )
+            so_far = RunResult._of(hb, driver.records, done=False)
             with contextlib.suppress(AttributeError):  # an exception class with __slots__
                 exc.result = so_far  # type: ignore[attr-defined]
             raise
@@ -609,9 +602,7 @@ def run(
             bar.close(hb.best, complete=hb.done)
         if driver.pruner is not None:
             driver.pruner.prune(hb, driver.stuck.values())
-        return RunResult(
-            hb.best, tuple(driver.records), hb.schedule, hb.params, done=hb.done, stats=hb.stats
-        )
+        return RunResult._of(hb, driver.records)
     finally:
         if driver is not None and driver.server is not None:
             driver.server.close()

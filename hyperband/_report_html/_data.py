@@ -8,6 +8,7 @@ used only to decide whether a study is complete (see ``study_complete``).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import attrs
 
 from .._errors import HyperbandError
-from .._report import best_so_far
+from .._report import best_so_far, number_workers
 from .._schedule import Schedule, schedule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,6 +44,7 @@ __all__ = [
     "funnel",
     "learning_curves",
     "read_journal",
+    "read_study",
     "space_hints",
     "start_time",
     "study_complete",
@@ -115,9 +117,9 @@ class StudyData:
         """Larger values are better (the study's mode)."""
         return bool(self.params.get("mode", "maximize") != "minimize")
 
-    @property
+    @functools.cached_property
     def finished(self) -> list[JobRow]:
-        """The finished jobs, in the order their results were recorded."""
+        """The finished jobs, in the order their results were recorded (computed once)."""
         by_id = {j.id: j for j in self.jobs}
         return [by_id[i] for i in self.order]
 
@@ -230,19 +232,31 @@ def read_journal(path: str | os.PathLike[str]) -> StudyData:
     Raises:
         JournalError: the file is not a journal (see ``hyperband._journal.read``).
     """
-    from .._journal import JournalError, read
+    from .._journal import JournalError
 
-    p = Path(path)
-    # First: a study is complete only once its last result is in the file, so the events read
-    # next hold at least everything the completeness check saw.
-    complete = study_complete(p)
-    events, good, size = read(p)
-    if not events or events[0].get("event") != "study":
+    data = read_study(path)
+    if data is None:
         raise JournalError(
-            f"journal {str(p)!r} must start with a study header, got "
-            f"{'an empty file' if not events else repr(events[0].get('event'))}; "
+            f"journal {str(path)!r} must start with a study header, got an empty file; "
             "is it a hyperband journal?"
         )
+    return data
+
+
+def read_study(path: str | os.PathLike[str]) -> StudyData | None:
+    """``read_journal``, or ``None`` for a journal without its study header yet (empty).
+
+    Raises:
+        JournalError: the file is not a journal (see ``hyperband._journal.read``).
+        FileNotFoundError: there is no such file.
+    """
+    from .._journal import read
+
+    p = Path(path)
+    events, good, size = read(p)  # it refuses a file whose first line is not a header
+    if not events:
+        return None
+    complete = study_complete(p, events, size)
     data = from_events(events, str(p), size - good)
     if complete is None:
         # No replay (a custom sampler): complete when every scheduled job has a result. A
@@ -257,16 +271,21 @@ def read_journal(path: str | os.PathLike[str]) -> StudyData:
     return attrs.evolve(data, complete=complete)
 
 
-def study_complete(path: Path) -> bool | None:
+def study_complete(
+    path: Path, events: list[dict[str, Any]] | None = None, size: int = 0
+) -> bool | None:
     """Whether the journal's study is finished: replayed into a machine, is it ``done``?
+
+    ``events`` and ``size``: what ``hyperband._journal.read(path)`` returned, when the caller
+    has read it already (else the file is read here).
 
     ``None`` when that cannot be told: a custom sampler (the journal holds no space), or a
     journal this version cannot replay.
     """
-    from .._journal import load
+    from .._journal import load, load_events
 
     try:
-        hb, _ = load(path)
+        hb, _ = load(path) if events is None else load_events(path, events, size)
     except (HyperbandError, OSError):  # JournalError is one
         return None
     return hb.done
@@ -425,10 +444,7 @@ def funnel(data: StudyData) -> list[FunnelCell]:
 
 def worker_index(data: StudyData) -> dict[str, int]:
     """Workers numbered in the order they first started a job."""
-    index: dict[str, int] = {}
-    for job in sorted((j for j in data.jobs if j.timed), key=lambda j: j.start):
-        index.setdefault(job.worker, len(index))
-    return index
+    return number_workers((j.worker, j.start) for j in data.jobs if j.timed)
 
 
 # ---------------------------------------------------------------------- parallel coordinates

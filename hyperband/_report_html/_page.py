@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .._records import jsonable
-from ._data import PENDING, JobRow, StudyData, from_result, read_journal, worker_index
+from .._report import last_line
+from ._data import (
+    PENDING,
+    JobRow,
+    StudyData,
+    from_result,
+    read_journal,
+    read_study,
+    worker_index,
+)
 from ._figures import FIGURES, figures, status_colour
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,11 +79,6 @@ def _script_json(obj: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no reason given)"
-
-
 # ---------------------------------------------------------------------- the jobs table
 
 COLUMNS = [
@@ -122,7 +126,7 @@ def table(data: StudyData) -> dict[str, Any]:
                 j.attempts if j.finished else None,
                 json.dumps(j.config, sort_keys=True, default=jsonable),
                 error,
-                None if error is None else _last_line(error),
+                None if error is None else last_line(error),
                 j.worker,
             ]
         )
@@ -158,14 +162,13 @@ def best_job(data: StudyData) -> JobRow | None:
     )
 
 
-def _stats(data: StudyData) -> list[tuple[str, str]]:
+def _stats(data: StudyData, best: JobRow | None) -> list[tuple[str, str]]:
     finished = data.finished
     scheduled = data.scheduled
     counts: dict[str, int] = {}
     for j in data.jobs:
         counts[j.status] = counts.get(j.status, 0) + 1
     stats = []
-    best = best_job(data)
     if best is not None:
         stats.append(
             (
@@ -234,11 +237,11 @@ def render(
     p = data.params
     keys = ("max_budget", "eta", "min_budget", "mode", "exec_mode", "sizing", "iterations", "seed")
     params = " ".join(f"{k}={p[k]}" for k in keys if k in p)
+    best = best_job(data)
     stats = "".join(
         f'<div class="stat"><b>{html.escape(value)}</b><span>{html.escape(label)}</span></div>'
-        for value, label in _stats(data)
+        for value, label in _stats(data, best)
     )
-    best = best_job(data)
     best_config = (
         ""
         if best is None
@@ -384,15 +387,10 @@ def html_report(
 
 def _read_live(journal: Path) -> StudyData | None:
     """The journal's study, or ``None`` while there is none yet (no file, no header)."""
-    from .._journal import read
-
     try:
-        events, _, _ = read(journal)
+        return read_study(journal)
     except FileNotFoundError:
         return None
-    if not events:
-        return None
-    return read_journal(journal)
 
 
 def live(
