@@ -263,9 +263,9 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         self._grace: dict[str, list[Any]] = {}  # ended trial -> [event, pings seen]
         self._orphans: list[str] = []  # trials that ended without reporting anything
         self._sent_ids: set[int] = set()  # every parameter id sent to NNI
-        # Sent and not yet told, failed or stopped: job id -> its budget segment (start, end],
-        # which numbers its PERIODICAL reports.
-        self._open: dict[int, tuple[float, float]] = {}
+        # Sent and not yet told, failed or stopped: job id -> the job (its budget segment
+        # (previous budget, budget] numbers its PERIODICAL reports).
+        self._open: dict[int, Job] = {}
         self._n_forms = 0  # trials NNI created or will create for our parameters
         self._n_ended = 0  # ... and how many of them ended
         self._intermediate: dict[int, list[float]] = {}
@@ -503,8 +503,8 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
             self._bad_metric(trial, pid, "PERIODICAL", str(exc))
             return
         self._intermediate.setdefault(pid, []).append(number)
-        segment = self._open.get(pid)
-        if segment is None:  # told or failed already: nothing left to judge
+        job = self._open.get(pid)
+        if job is None:  # told or failed already: nothing left to judge
             _logger.debug(
                 "HyperbandAdvisor: trial %s: PERIODICAL metric of job %d after its end ignored",
                 trial,
@@ -515,8 +515,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         if isinstance(value, dict) and STEP_KEY in value:
             step = value[STEP_KEY]
         else:
-            start, budget = segment
-            step = _plain(min(start + k, budget))
+            step = _plain(min((job.previous_budget or 0) + k, job.budget))
         assert self._hb is not None
         try:
             decision = self._hb.report(pid, step, number)
@@ -743,7 +742,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         self._stopped = {int(k): t for k, t in state.get("stopped", [])}
         # The pending jobs were sent by the previous dispatcher; their trials are resumed by
         # NNI (handle_add_customized_trial) or lost, and then sent again (_plan_resend).
-        self._open = {job.id: (job.previous_budget or 0, job.budget) for job in hb.pending}
+        self._open = {job.id: job for job in hb.pending}
         self._sent_ids = set(self._open) | set(self._stopped)
         self._restored = True
         _logger.info(
@@ -843,7 +842,7 @@ class HyperbandAdvisor(MsgDispatcherBase):  # type: ignore[misc]  # nni ships no
         self.send(CommandType.NewTrialJob, payload)
         self._credit -= 1
         self._sent_ids.add(job.id)
-        self._open[job.id] = (job.previous_budget or 0, job.budget)
+        self._open[job.id] = job
         self._n_forms += 1
         self._dirty = True
 

@@ -326,8 +326,8 @@ class OptunaSampler:
 
     def _draw(self, rng: np.random.Generator, running: list[Mapping[str, Any]]) -> dict[str, Any]:
         optuna = _optuna()
-        keys = {_key(c) for c in running}
-        seen = len(self._seen | keys)
+        keys = [_key(c) for c in running]
+        seen = len(self._seen) + sum(k not in self._seen for k in set(keys))
         with _quiet():
             study = optuna.create_study(
                 storage=optuna.storages.InMemoryStorage(),
@@ -338,7 +338,9 @@ class OptunaSampler:
             b = self._budget()
             if b is not None:
                 study.add_trials(self._trials[b])
-            study.add_trials([self._running_trial(optuna, c) for c in running])
+            study.add_trials(
+                [self._running_trial(optuna, k, c) for k, c in zip(keys, running, strict=True)]
+            )
             for _ in range(_FORBIDDEN_TRIES):
                 trial = study.ask()
                 config = self._suggest(trial)
@@ -348,8 +350,8 @@ class OptunaSampler:
         (config,) = self._cs.draw(rng, 1)
         return config
 
-    def _running_trial(self, optuna: Any, config: Mapping[str, Any]) -> Any:
-        key = _key(config)
+    def _running_trial(self, optuna: Any, key: str, config: Mapping[str, Any]) -> Any:
+        """The running trial of ``config`` (whose ``_key`` is ``key``), made once."""
         trial = self._running.get(key)
         if trial is None:
             params = self._params(config)
