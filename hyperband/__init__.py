@@ -13,7 +13,7 @@ Examples:
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._errors import (
+from hyperband.core.errors import (
     ArgumentTypeError,
     ConfigurationError,
     HyperbandError,
@@ -24,7 +24,7 @@ from ._errors import (
     TooManyFailuresError,
     UnknownJobError,
 )
-from ._jobs import (
+from hyperband.core.jobs import (
     CONTINUE,
     DONE,
     STOP,
@@ -37,34 +37,34 @@ from ._jobs import (
     Signal,
     Stats,
 )
-from ._machine import Hyperband
-from ._samplers import ModelSampler, RandomSampler, Sampler
-from ._schedule import Bracket, Rung, Schedule, schedule
-from ._space import validate_space
-from ._stopping import MedianRule, Peer, RungRule, StoppingRule, StopView, value_at
+from hyperband.core.machine import Hyperband
+from hyperband.core.sampling import ModelSampler, RandomSampler, Sampler
+from hyperband.core.schedule import Bracket, Rung, Schedule, schedule
+from hyperband.core.space import validate_space
+from hyperband.core.stopping import MedianRule, Peer, RungRule, StoppingRule, StopView, value_at
 
 if TYPE_CHECKING:
-    from ._journal import JournalError, JournalMismatchError
-    from ._kde import KDESampler
-    from ._records import JobRecord, RunResult
-    from ._report_html import html_report
-    from ._runner import run
-    from ._simulate import SimulatedJob, SimulationResult, simulate
+    from hyperband.drivers.journal import JournalError, JournalMismatchError
+    from hyperband.drivers.records import JobRecord, RunResult
+    from hyperband.drivers.runner import run
+    from hyperband.drivers.simulate import SimulatedJob, SimulationResult, simulate
+    from hyperband.report.html import html_report
+    from hyperband.samplers.kde import KDESampler
 
 # The drivers pull in concurrent.futures, multiprocessing, tempfile and logging, and the KDE
 # sampler is a sizeable module; importing them on first use keeps `import hyperband` (the
 # machine alone) cheap for embedders.
 _LAZY = {
-    "JournalError": "._journal",
-    "JournalMismatchError": "._journal",
-    "KDESampler": "._kde",
-    "run": "._runner",
-    "RunResult": "._records",
-    "JobRecord": "._records",
-    "simulate": "._simulate",
-    "SimulationResult": "._simulate",
-    "SimulatedJob": "._simulate",
-    "html_report": "._report_html",
+    "JournalError": ".drivers.journal",
+    "JournalMismatchError": ".drivers.journal",
+    "KDESampler": ".samplers.kde",
+    "run": ".drivers.runner",
+    "RunResult": ".drivers.records",
+    "JobRecord": ".drivers.records",
+    "simulate": ".drivers.simulate",
+    "SimulationResult": ".drivers.simulate",
+    "SimulatedJob": ".drivers.simulate",
+    "html_report": ".report.html",
 }
 
 

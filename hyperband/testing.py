@@ -21,8 +21,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ._schedule import Schedule
-from ._strategies_space import search_spaces
+from hyperband._strategies_space import search_spaces
+from hyperband.core.schedule import Schedule
 
 __all__ = ["check_schedule", "machine_params", "schedule_params", "search_spaces"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import hyperband
 from hyperband import RunResult
-from hyperband._runner import Context
+from hyperband.drivers.runner import Context
 
 SPACE: dict[str, Any] = {
     "x": {"_type": "uniform", "_value": [0, 1]},

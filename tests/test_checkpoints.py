@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import hyperband
 from hyperband import Hyperband, Job, RunResult
-from hyperband._checkpoints import CheckpointPruner, promotable
-from hyperband._runner import Context
+from hyperband.drivers.checkpoints import CheckpointPruner, promotable
+from hyperband.drivers.runner import Context
 from hyperband.testing import machine_params
 
 from . import runner_helpers as h

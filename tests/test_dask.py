@@ -27,7 +27,7 @@ import pytest
 
 import hyperband
 from hyperband import ArgumentTypeError, ConfigurationError, RunResult
-from hyperband._cli import main
+from hyperband.cli.main import main
 
 from . import dask_helpers as d
 from . import runner_helpers as h
@@ -110,7 +110,7 @@ def test_cli_scheduler_loss_exits_1_and_says_how_to_resume(
     def lost(*args: Any, **kwargs: Any) -> RunResult:
         raise SchedulerLostError("tcp://127.0.0.1:8786", "connecting")
 
-    monkeypatch.setattr("hyperband._runner.run", lost)
+    monkeypatch.setattr("hyperband.drivers.runner.run", lost)
     space = tmp_path / "space.json"
     space.write_text(json.dumps(SPACE))
     journal = tmp_path / "study.jsonl"

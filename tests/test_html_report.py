@@ -24,10 +24,12 @@ from typing import Any
 import pytest
 
 import hyperband
-from hyperband._cli import main
-from hyperband._journal import Journal
-from hyperband._report_html import _data, _figures, _page
-from hyperband._report_html._data import from_events, read_journal
+from hyperband.cli.main import main
+from hyperband.drivers.journal import Journal
+from hyperband.report.html import data as _data
+from hyperband.report.html import figures as _figures
+from hyperband.report.html import page as _page
+from hyperband.report.html.data import from_events, read_journal
 
 from .browser import CHROMIUM_ARGS
 

@@ -19,8 +19,8 @@ HEAVY = [
     "optuna",
     "multiprocessing",
     "concurrent.futures.process",
-    "hyperband._runner",
-    "hyperband._simulate",
+    "hyperband.drivers.runner",
+    "hyperband.drivers.simulate",
 ]
 
 
@@ -38,9 +38,10 @@ def test_import_hyperband_loads_no_driver_or_engine() -> None:
 def test_drivers_load_on_first_use() -> None:
     code = (
         "import sys, hyperband\n"
-        "assert 'hyperband._runner' not in sys.modules\n"
+        "assert 'hyperband.drivers.runner' not in sys.modules\n"
         "from hyperband import run, RunResult\n"
-        "assert 'hyperband._runner' in sys.modules and run.__module__ == 'hyperband._runner'\n"
+        "assert 'hyperband.drivers.runner' in sys.modules\n"
+        "assert run.__module__ == 'hyperband.drivers.runner'\n"
         "assert 'simulate' in dir(hyperband)\n"
         "try:\n"
         "    hyperband.nope\n"

@@ -13,7 +13,7 @@ import pytest
 
 import hyperband
 from hyperband import HyperbandError, RunResult
-from hyperband._journal import Journal, JournalError, JournalMismatchError, read
+from hyperband.drivers.journal import Journal, JournalError, JournalMismatchError, read
 
 from . import runner_helpers as h
 from .runner_helpers import SPACE, STUDY, best_of, outcomes

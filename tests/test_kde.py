@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 import hyperband
 from hyperband import ArgumentTypeError, ConfigurationError, Hyperband, Job, RandomSampler
-from hyperband._kde import (
+from hyperband.core.sampling import _finisher
+from hyperband.samplers.kde import (
     _CAT,
     _CONST,
     _ORD,
@@ -35,7 +36,6 @@ from hyperband._kde import (
     _sample_wang_van_ryzin,
     _truncated_normal,
 )
-from hyperband._samplers import _finisher
 from hyperband.testing import search_spaces
 from tests.test_space import _check_in_space, _check_plain
 
@@ -732,7 +732,7 @@ def test_a_study_restored_from_a_snapshot_draws_the_same_configurations() -> Non
 
 
 def test_import_hyperband_does_not_load_the_kde_module() -> None:
-    code = "import sys, hyperband; print('hyperband._kde' in sys.modules)"
+    code = "import sys, hyperband; print('hyperband.samplers.kde' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert hyperband.KDESampler is KDESampler

@@ -16,7 +16,7 @@ optuna = pytest.importorskip("optuna")
 
 import hyperband  # noqa: E402
 from hyperband import ArgumentTypeError, ConfigurationError, Hyperband, RandomSampler  # noqa: E402
-from hyperband._samplers import make_sampler, sampler_from_spec, sampler_spec  # noqa: E402
+from hyperband.core.sampling import make_sampler, sampler_from_spec, sampler_spec  # noqa: E402
 from hyperband.integrations.optuna import OptunaSampler  # noqa: E402
 from hyperband.testing import search_spaces  # noqa: E402
 from tests.test_space import _check_in_space, _check_plain  # noqa: E402

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from hyperband import _executors
-from hyperband._executors import ProcessBackend, WorkerDiedError
+from hyperband.drivers import executors as _executors
+from hyperband.drivers.executors import ProcessBackend, WorkerDiedError
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux", reason="stops the forkserver and reads /proc: Linux only"

@@ -47,9 +47,7 @@ def test_an_old_journal_replays_to_the_same_result(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_an_old_journal_cut_in_half_resumes_to_the_same_result(
-    kind: str, tmp_path: Path
-) -> None:
+def test_an_old_journal_cut_in_half_resumes_to_the_same_result(kind: str, tmp_path: Path) -> None:
     """Replay the first half into a fresh machine and run the rest: the machine is
     deterministic, so the study ends where release 0.1 ended it."""
     lines = (FIXTURES / f"{kind}.jsonl").read_text().splitlines(keepends=True)

@@ -16,7 +16,7 @@ import pytest
 
 import hyperband
 from hyperband import ConfigurationError, HyperbandError, JobRecord, RunResult
-from hyperband._runner import Context
+from hyperband.drivers.runner import Context
 
 from . import runner_helpers as h
 from .optional import require

@@ -244,7 +244,7 @@ def test_the_machine_inherits_the_bound() -> None:
 
 
 def test_degenerate_names_a_one_bracket_schedule() -> None:
-    from hyperband._schedule import degenerate
+    from hyperband.core.schedule import degenerate
 
     assert degenerate(schedule(81, 3)) is None
     assert degenerate(schedule(3, 3)) is None

@@ -406,7 +406,7 @@ def test_the_report_at_a_step_comes_when_training_reached_it() -> None:
 
 
 def simulate_steps(job: hyperband.Job, every: float) -> list[float]:
-    from hyperband._simulate import report_steps
+    from hyperband.drivers.simulate import report_steps
 
     return [float(s) for s in report_steps(job, every)]
 
@@ -504,7 +504,7 @@ def test_every_bracket_still_ends_in_a_max_budget_result(rule: str) -> None:
 
 
 def test_best_so_far_follows_the_direction() -> None:
-    from hyperband._report import best_so_far
+    from hyperband.report.plots import best_so_far
 
     results = [(1.0, 0.5, 1, 0), (1.0, 0.2, 1, 1), (1.0, 0.9, 1, 2), (3.0, 0.4, 3, 0)]
     assert [p.value for p in best_so_far(results, maximize=True)] == [0.5, 0.5, 0.9, 0.4]

@@ -13,15 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hyperband._errors import (
+from hyperband._strategies_space import search_spaces
+from hyperband.core.errors import (
     ArgumentTypeError,
     ConfigurationError,
     HyperbandError,
     SearchSpaceError,
 )
-from hyperband._samplers import RandomSampler, Sampler
-from hyperband._space import PARAMETER_TYPES, validate_space
-from hyperband._strategies_space import search_spaces
+from hyperband.core.sampling import RandomSampler, Sampler
+from hyperband.core.space import PARAMETER_TYPES, validate_space
 
 PLAIN_TYPES = (int, float, str, bool, type(None), list, dict)
 

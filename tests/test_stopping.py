@@ -11,7 +11,7 @@ import pytest
 
 import hyperband
 from hyperband import CONTINUE, STOP, Hyperband, Job, MedianRule, Peer, RungRule, StopView
-from hyperband._stopping import make_rule, rule_spec
+from hyperband.core.stopping import make_rule, rule_spec
 
 SPACE: dict[str, Any] = {"x": {"_type": "uniform", "_value": [0, 1]}}
 

@@ -40,7 +40,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .._errors import ArgumentTypeError, ConfigurationError, HyperbandError, describe
+from hyperband.core.errors import ArgumentTypeError, ConfigurationError, HyperbandError, describe
 
 __all__ = [
     "DaskBackend",
@@ -172,7 +172,7 @@ def report_host(scheduler_address: str) -> str:
 
 
 class DaskBackend:
-    """The runner's backend on a dask ``Client`` (see ``hyperband._executors.Backend``).
+    """The runner's backend on a dask ``Client`` (see ``hyperband.drivers.executors.Backend``).
 
     Jobs go through ``client.get_executor(pure=False)``: ``pure=False`` gives every submission
     its own task key. (With dask's default ``pure=True`` the key is a hash of the arguments, so

@@ -39,7 +39,7 @@ import nni
 from nni.runtime.msg_dispatcher_base import MsgDispatcherBase
 from nni.runtime.tuner_command_channel import CommandType
 
-from hyperband._errors import (
+from hyperband.core.errors import (
     ConfigurationError,
     HyperbandError,
     InvalidResultError,
@@ -47,11 +47,11 @@ from hyperband._errors import (
     UnknownJobError,
     describe,
 )
-from hyperband._jobs import DONE, STOP, WAIT, Job
-from hyperband._machine import Hyperband
-from hyperband._samplers import SAMPLERS, make_sampler
-from hyperband._space import validate_space
-from hyperband._stopping import STOPPING_RULES, StoppingRule, make_rule
+from hyperband.core.jobs import DONE, STOP, WAIT, Job
+from hyperband.core.machine import Hyperband
+from hyperband.core.sampling import SAMPLERS, make_sampler
+from hyperband.core.space import validate_space
+from hyperband.core.stopping import STOPPING_RULES, StoppingRule, make_rule
 
 __all__ = ["BUDGET_KEY", "RESUME_KEYS", "HyperbandAdvisor"]
 

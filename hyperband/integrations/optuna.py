@@ -55,10 +55,16 @@ from typing import Any, Final
 
 import numpy as np
 
-from .._configspace import CATEGORICAL, CONSTANT, FLOAT, INT, CSSpace, is_configspace_like
-from .._errors import ArgumentTypeError, ConfigurationError, describe
-from .._kde import _choice_key, _norm_cdf, _norm_ppf
-from .._samplers import (
+from hyperband.core.configspace import (
+    CATEGORICAL,
+    CONSTANT,
+    FLOAT,
+    INT,
+    CSSpace,
+    is_configspace_like,
+)
+from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
+from hyperband.core.sampling import (
     _copy_json,
     _finisher,
     check_observe_args,
@@ -66,7 +72,8 @@ from .._samplers import (
     check_sample_args,
     shown_names,
 )
-from .._space import validate_space
+from hyperband.core.space import validate_space
+from hyperband.samplers.kde import _choice_key, _norm_cdf, _norm_ppf
 
 __all__ = ["SAMPLER_NAMES", "OptunaSampler"]
 

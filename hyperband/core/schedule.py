@@ -13,7 +13,7 @@ from typing import Literal
 
 import attrs
 
-from ._errors import ArgumentTypeError, ConfigurationError, describe
+from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
 
 __all__ = ["DEFAULT_MAX_JOBS", "SIZINGS", "Bracket", "Rung", "Schedule", "Sizing", "schedule"]
 

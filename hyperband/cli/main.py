@@ -30,16 +30,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from ._checkpoints import KEEP_CHECKPOINTS
-from ._errors import HyperbandError, TooManyFailuresError
-from ._machine import EXEC_MODES
-from ._report import last_line
-from ._samplers import SAMPLERS
-from ._schedule import DEFAULT_MAX_JOBS, SIZINGS, degenerate, schedule
-from ._stopping import STOPPING_RULES
+from hyperband.core.errors import HyperbandError, TooManyFailuresError
+from hyperband.core.machine import EXEC_MODES
+from hyperband.core.sampling import SAMPLERS
+from hyperband.core.schedule import DEFAULT_MAX_JOBS, SIZINGS, degenerate, schedule
+from hyperband.core.stopping import STOPPING_RULES
+from hyperband.drivers.checkpoints import KEEP_CHECKPOINTS
+from hyperband.report.plots import last_line
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._records import RunResult
+    from hyperband.drivers.records import RunResult
 
 __all__ = ["CliError", "load_objective", "main"]
 
@@ -393,7 +393,7 @@ def _cmd_schedule(args: argparse.Namespace, out: IO[str]) -> None:
     )
     if args.workers is None:
         return
-    from ._simulate import simulate
+    from hyperband.drivers.simulate import simulate
 
     iterations = args.iterations
     runs = {
@@ -521,7 +521,7 @@ def _load_space(path: Path) -> Any:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CliError(f"--space: {str(path)!r} is not valid JSON: {exc}") from None
-    from ._configspace import space_from_file  # NNI's format or ConfigSpace's JSON
+    from hyperband.core.configspace import space_from_file  # NNI's format or ConfigSpace's JSON
 
     return space_from_file(data, f"--space {str(path)!r}")
 
@@ -532,12 +532,15 @@ def _cmd_run(args: argparse.Namespace, out: IO[str]) -> int:
         raise CliError(f"--scheduler needs --executor dask, got --executor {executor}")
     objective = load_objective(args.target)
     space = _load_space(args.space)
-    from ._runner import run
-    from .integrations.dask import SchedulerLostError, close_client  # no distributed import
+    from hyperband.drivers.runner import run
+    from hyperband.integrations.dask import (  # no distributed import
+        SchedulerLostError,
+        close_client,
+    )
 
     client: Any = None
     if args.scheduler is not None:
-        from .integrations.dask import connect
+        from hyperband.integrations.dask import connect
 
         executor = client = connect(args.scheduler)
     try:
@@ -695,8 +698,8 @@ def _load_journal(path: Path) -> tuple[RunResult, dict[str, Any]]:
     """Read a journal into a RunResult and its study header; the one place that reads them."""
     if not path.is_file():
         raise CliError(f"JOURNAL: file {str(path)!r} does not exist")
-    from ._journal import load_events, read
-    from ._records import RunResult
+    from hyperband.drivers.journal import load_events, read
+    from hyperband.drivers.records import RunResult
 
     events, _, size = read(path)
     return RunResult._of(*load_events(path, events, size)), events[0]
@@ -711,7 +714,7 @@ def _check_html(args: argparse.Namespace) -> None:
         return
     if not args.html.parent.is_dir():
         raise CliError(f"--html: folder {str(args.html.parent)!r} does not exist")
-    from ._report_html import plotly_js
+    from hyperband.report.html import plotly_js
 
     try:
         plotly_js()
@@ -722,7 +725,7 @@ def _check_html(args: argparse.Namespace) -> None:
 def _cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
     _check_html(args)
     if args.live:
-        from ._report_html import live
+        from hyperband.report.html import live
 
         try:
             return live(args.journal, args.html, interval=args.interval or 5.0, out=out)
@@ -735,7 +738,7 @@ def _cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
         if not folder.is_dir():
             raise CliError(f"--plot: folder {str(folder)!r} does not exist")
         try:
-            from ._report import pyplot
+            from hyperband.report.plots import pyplot
 
             pyplot()
         except ImportError as exc:
@@ -755,7 +758,7 @@ def _cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
             raise CliError(f"--plot: cannot write {str(args.plot)!r}: {exc}") from None
         print(f"plot: {args.plot}", file=out)
     if args.html is not None:
-        from ._report_html import html_report
+        from hyperband.report.html import html_report
 
         try:
             html_report(args.journal, args.html)
@@ -973,7 +976,7 @@ def trial_lines(result: RunResult, *, sort: str = "budget", top: int | None = No
 
 def plot_result(result: RunResult, path: Path, *, title: str | None = None) -> None:
     """Save the worker timeline and the best value against budget spent to ``path``."""
-    from ._report import pyplot
+    from hyperband.report.plots import pyplot
 
     fig = result_figure(result, title=title)
     try:
@@ -988,7 +991,7 @@ def result_figure(result: RunResult, *, title: str | None = None) -> Any:
     Top: the worker timeline. Bottom: every result, and the best value at the largest budget
     reached, against the budget spent so far (failed jobs' budget included: they ran too).
     """
-    from ._report import Span, number_workers, plot_best, plot_timeline, pyplot
+    from hyperband.report.plots import Span, number_workers, plot_best, plot_timeline, pyplot
 
     plt = pyplot()
     timed = [r for r in result.history if math.isfinite(r.start) and math.isfinite(r.end)]

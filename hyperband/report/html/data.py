@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
-from .._errors import HyperbandError
-from .._report import best_so_far, number_workers
-from .._schedule import Schedule, schedule
+from hyperband.core.errors import HyperbandError
+from hyperband.core.schedule import Schedule, schedule
+from hyperband.report.plots import best_so_far, number_workers
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .._records import RunResult
+    from hyperband.drivers.records import RunResult
 
 __all__ = [
     "MISSING",
@@ -230,9 +230,9 @@ def read_journal(path: str | os.PathLike[str]) -> StudyData:
     """Read a journal for the report, without its lock: a running study may be writing it.
 
     Raises:
-        JournalError: the file is not a journal (see ``hyperband._journal.read``).
+        JournalError: the file is not a journal (see ``hyperband.drivers.journal.read``).
     """
-    from .._journal import JournalError
+    from hyperband.drivers.journal import JournalError
 
     data = read_study(path)
     if data is None:
@@ -247,10 +247,10 @@ def read_study(path: str | os.PathLike[str]) -> StudyData | None:
     """``read_journal``, or ``None`` for a journal without its study header yet (empty).
 
     Raises:
-        JournalError: the file is not a journal (see ``hyperband._journal.read``).
+        JournalError: the file is not a journal (see ``hyperband.drivers.journal.read``).
         FileNotFoundError: there is no such file.
     """
-    from .._journal import read
+    from hyperband.drivers.journal import read
 
     p = Path(path)
     events, good, size = read(p)  # it refuses a file whose first line is not a header
@@ -276,13 +276,13 @@ def study_complete(
 ) -> bool | None:
     """Whether the journal's study is finished: replayed into a machine, is it ``done``?
 
-    ``events`` and ``size``: what ``hyperband._journal.read(path)`` returned, when the caller
+    ``events`` and ``size``: what ``hyperband.drivers.journal.read(path)`` returned, when the caller
     has read it already (else the file is read here).
 
     ``None`` when that cannot be told: a custom sampler (the journal holds no space), or a
     journal this version cannot replay.
     """
-    from .._journal import load, load_events
+    from hyperband.drivers.journal import load, load_events
 
     try:
         hb, _ = load(path) if events is None else load_events(path, events, size)
@@ -322,7 +322,7 @@ class Curve(NamedTuple):
 def best_curves(data: StudyData) -> tuple[Curve, Curve]:
     """The incumbent against budget spent, and against time since the study's first job.
 
-    The incumbent follows the machine's rule (see ``hyperband._report.best_so_far``):
+    The incumbent follows the machine's rule (see ``hyperband.report.plots.best_so_far``):
     the best successful value at the largest budget reached, in the study's direction. Every
     finished job (failed and stopped ones too) adds its budget to the budget spent.
     """

@@ -26,8 +26,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from . import _errors
-from ._errors import HyperbandError
+from hyperband.core import errors as _errors
+from hyperband.core.errors import HyperbandError
 
 __all__ = [
     "DirectReporter",

@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._machine import Hyperband
+from hyperband.core.machine import Hyperband
 
 __all__ = ["KEEP_CHECKPOINTS", "CheckpointPruner", "promotable"]
 

@@ -23,9 +23,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from hyperband._configspace import CSSpace, is_configspace_like
-from hyperband._errors import ArgumentTypeError, ConfigurationError, describe
-from hyperband._space import validate_space
+from hyperband.core.configspace import CSSpace, is_configspace_like
+from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
+from hyperband.core.space import validate_space
 
 __all__ = [
     "SAMPLERS",
@@ -153,8 +153,8 @@ def is_model_based(sampler: object) -> bool:
 # The samplers a study can name (run(sampler=...), the CLI, NNI classArgs, journals): name ->
 # "module:class". Loaded on first use so `import hyperband` does not import them.
 SAMPLERS: dict[str, str] = {
-    "random": "hyperband._samplers:RandomSampler",
-    "kde": "hyperband._kde:KDESampler",
+    "random": "hyperband.core.sampling:RandomSampler",
+    "kde": "hyperband.samplers.kde:KDESampler",
     "optuna": "hyperband.integrations.optuna:OptunaSampler",
 }
 

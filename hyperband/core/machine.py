@@ -28,7 +28,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from ._errors import (
+from hyperband.core.errors import (
     ArgumentTypeError,
     ConfigurationError,
     HyperbandError,
@@ -38,16 +38,27 @@ from ._errors import (
     UnknownJobError,
     describe,
 )
-from ._jobs import CONTINUE, DONE, STOP, WAIT, Best, Decision, Job, Result, Signal, Stats
-from ._samplers import (
+from hyperband.core.jobs import (
+    CONTINUE,
+    DONE,
+    STOP,
+    WAIT,
+    Best,
+    Decision,
+    Job,
+    Result,
+    Signal,
+    Stats,
+)
+from hyperband.core.sampling import (
     RandomSampler,
     Sampler,
     is_model_based,
     sampler_from_spec,
     sampler_spec,
 )
-from ._schedule import DEFAULT_MAX_JOBS, Schedule, schedule
-from ._stopping import Peer, StoppingRule, StopView, make_rule, rule_spec
+from hyperband.core.schedule import DEFAULT_MAX_JOBS, Schedule, schedule
+from hyperband.core.stopping import Peer, StoppingRule, StopView, make_rule, rule_spec
 
 __all__ = ["EXEC_MODES", "MODES", "Hyperband"]
 

@@ -32,9 +32,7 @@ from typing import Any
 
 import attrs
 
-from ._channel import DirectReporter, ReportServer, Request
-from ._checkpoints import KEEP_CHECKPOINTS, CheckpointPruner
-from ._errors import (
+from hyperband.core.errors import (
     ArgumentTypeError,
     ConfigurationError,
     HyperbandError,
@@ -42,7 +40,13 @@ from ._errors import (
     TooManyFailuresError,
     describe,
 )
-from ._executors import (
+from hyperband.core.jobs import STOP, Best, EarlyStopped, Job
+from hyperband.core.machine import Hyperband
+from hyperband.core.sampling import Sampler, space_or_sampler
+from hyperband.core.schedule import DEFAULT_MAX_JOBS, degenerate
+from hyperband.drivers.channel import DirectReporter, ReportServer, Request
+from hyperband.drivers.checkpoints import KEEP_CHECKPOINTS, CheckpointPruner
+from hyperband.drivers.executors import (
     Backend,
     ExternalBackend,
     ProcessBackend,
@@ -52,12 +56,8 @@ from ._executors import (
     validate,
     worker_label,
 )
-from ._jobs import STOP, Best, EarlyStopped, Job
-from ._journal import Journal, check_header, header, objective_name, replay
-from ._machine import Hyperband
-from ._records import JobRecord, RunResult
-from ._samplers import Sampler, space_or_sampler
-from ._schedule import DEFAULT_MAX_JOBS, degenerate
+from hyperband.drivers.journal import Journal, check_header, header, objective_name, replay
+from hyperband.drivers.records import JobRecord, RunResult
 
 __all__ = ["Context", "run"]
 

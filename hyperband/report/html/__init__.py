@@ -6,6 +6,6 @@ opens offline. ``._data`` extracts what the charts show (no plotly), ``._figures
 it into plotly figure specs (plain dicts), ``._page`` assembles and writes the page.
 """
 
-from ._page import EXTRA, html_report, live, plotly_js, render, write_atomic
+from hyperband.report.html.page import EXTRA, html_report, live, plotly_js, render, write_atomic
 
 __all__ = ["EXTRA", "html_report", "live", "plotly_js", "render", "write_atomic"]

@@ -37,7 +37,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from ._errors import ArgumentTypeError, SearchSpaceError, describe
+from hyperband.core.errors import ArgumentTypeError, SearchSpaceError, describe
 
 __all__ = ["CSSpace", "is_configspace", "is_configspace_json", "is_configspace_like"]
 
@@ -440,7 +440,7 @@ def space_from_file(data: object, where: str) -> Any:
     Raises:
         SearchSpaceError: neither format, or ConfigSpace's JSON without ConfigSpace installed.
     """
-    from ._space import validate_space
+    from hyperband.core.space import validate_space
 
     if is_configspace_json(data):
         try:

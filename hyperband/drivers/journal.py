@@ -36,11 +36,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ._errors import HyperbandError, describe
-from ._jobs import Job
-from ._machine import Hyperband
-from ._records import JobRecord, jsonable
-from ._samplers import RandomSampler, Sampler, sampler_from_spec, sampler_spec
+from hyperband.core.errors import HyperbandError, describe
+from hyperband.core.jobs import Job
+from hyperband.core.machine import Hyperband
+from hyperband.core.sampling import RandomSampler, Sampler, sampler_from_spec, sampler_spec
+from hyperband.drivers.records import JobRecord, jsonable
 
 __all__ = ["FORMAT", "VERSION", "Journal", "JournalError", "JournalMismatchError", "load", "read"]
 

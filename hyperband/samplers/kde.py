@@ -43,9 +43,9 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from hyperband._configspace import CATEGORICAL, CONSTANT, ORDINAL, CSSpace, is_configspace_like
-from hyperband._errors import ArgumentTypeError, ConfigurationError, describe
-from hyperband._samplers import (
+from hyperband.core.configspace import CATEGORICAL, CONSTANT, ORDINAL, CSSpace, is_configspace_like
+from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
+from hyperband.core.sampling import (
     _Block,
     _copy_json,
     _finisher,
@@ -55,7 +55,7 @@ from hyperband._samplers import (
     check_sample_args,
     shown_names,
 )
-from hyperband._space import validate_space
+from hyperband.core.space import validate_space
 
 __all__ = ["KDESampler"]
 
@@ -771,7 +771,7 @@ class _CSDim:
 
 
 def _cs_dim(hp: Any) -> _CSDim:
-    """The dimension of a ConfigSpace hyperparameter (see ``hyperband._configspace``)."""
+    """The dimension of a ConfigSpace hyperparameter (see ``hyperband.core.configspace``)."""
     levels = hp.levels
     if hp.kind == CONSTANT or (hp.kind in (CATEGORICAL, ORDINAL) and levels == 1):
         return _CSDim(_CONST, 1, 0.0)

@@ -44,7 +44,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ._errors import ArgumentTypeError, ConfigurationError, describe
+from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
 
 __all__ = [
     "EXECUTORS",
@@ -643,7 +643,7 @@ def validate(executor: object, workers: object) -> int | None:
                 f"submit(), got {describe(executor)}"
             )
         if executor == "dask":
-            from .integrations import dask
+            from hyperband.integrations import dask
 
             dask.require()  # before the run touches its journal
     elif not callable(getattr(executor, "submit", None)):
@@ -681,12 +681,12 @@ def resolve(executor: object, workers: object) -> Backend:
         if executor == "threads":
             return ThreadBackend(n or default)
         if executor == "dask":
-            from .integrations import dask
+            from hyperband.integrations import dask
 
             return dask.local_backend(n or default)
         return ProcessBackend(n or default)
     if "distributed" in sys.modules:  # a dask Client exists only once distributed is imported
-        from .integrations import dask
+        from hyperband.integrations import dask
 
         if dask.is_client(executor):
             # A Client's own submit returns dask futures, not concurrent.futures ones.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._data import (
+from hyperband.report.html.data import (
     PENDING,
     JobRow,
     StudyData,

@@ -28,8 +28,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
 
-from ._errors import ArgumentTypeError, ConfigurationError, describe
-from ._jobs import Job
+from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
+from hyperband.core.jobs import Job
 
 __all__ = [
     "STOPPING_RULES",
@@ -320,8 +320,8 @@ class RungRule(_Thresholds):
 
 # Rules a study can name (early_stop="median", the CLI, NNI classArgs, journals).
 STOPPING_RULES: dict[str, str] = {
-    "median": "hyperband._stopping:MedianRule",
-    "rung": "hyperband._stopping:RungRule",
+    "median": "hyperband.core.stopping:MedianRule",
+    "rung": "hyperband.core.stopping:RungRule",
 }
 
 

@@ -16,9 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .._records import jsonable
-from .._report import last_line
-from ._data import (
+from hyperband.drivers.records import jsonable
+from hyperband.report.html.data import (
     PENDING,
     JobRow,
     StudyData,
@@ -27,10 +26,11 @@ from ._data import (
     read_study,
     worker_index,
 )
-from ._figures import FIGURES, figures, status_colour
+from hyperband.report.html.figures import FIGURES, figures, status_colour
+from hyperband.report.plots import last_line
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .._records import RunResult
+    from hyperband.drivers.records import RunResult
 
 __all__ = ["EXTRA", "html_report", "live", "plotly_js", "render", "write_atomic"]
 
@@ -225,7 +225,7 @@ def render(
         ImportError: plotly is not installed (the message names the extra).
     """
     plotly, plotly_version = plotly_js()
-    from .. import __version__
+    from hyperband import __version__
 
     title = title or f"hyperband report: {data.source}"
     charts = figures(data)
@@ -377,7 +377,7 @@ def html_report(
         >>> hyperband.html_report(folder / "study.jsonl", folder / "report.html")  # doctest: +SKIP
         PosixPath('.../report.html')
     """
-    from .._records import RunResult
+    from hyperband.drivers.records import RunResult
 
     data = from_result(source) if isinstance(source, RunResult) else read_journal(source)
     out = Path(path)

@@ -23,7 +23,7 @@ from typing import Any, Final, NoReturn
 
 import numpy as np
 
-from hyperband._errors import SearchSpaceError, describe
+from hyperband.core.errors import SearchSpaceError, describe
 
 __all__ = ["PARAMETER_TYPES", "validate_space"]
 

@@ -20,11 +20,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from ._errors import ArgumentTypeError, ConfigurationError, describe
-from ._jobs import STOP, Best, Job, Stats
-from ._machine import Hyperband
-from ._samplers import Sampler, space_or_sampler
-from ._schedule import Schedule
+from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
+from hyperband.core.jobs import STOP, Best, Job, Stats
+from hyperband.core.machine import Hyperband
+from hyperband.core.sampling import Sampler, space_or_sampler
+from hyperband.core.schedule import Schedule
 
 __all__ = [
     "CurveFn",
@@ -171,7 +171,7 @@ class SimulationResult:
         Returns:
             The ``Axes`` drawn on.
         """
-        from ._report import Span, plot_timeline
+        from hyperband.report.plots import Span, plot_timeline
 
         spans = [Span(j.worker, j.start, j.end, j.job.bracket, j.job.iteration) for j in self.jobs]
         return plot_timeline(spans, ax=ax, xlabel="simulated time")

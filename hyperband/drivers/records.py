@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from ._jobs import Best, Job, Stats
-from ._schedule import Schedule
+from hyperband.core.jobs import Best, Job, Stats
+from hyperband.core.schedule import Schedule
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._machine import Hyperband
-    from ._samplers import Sampler
+    from hyperband.core.machine import Hyperband
+    from hyperband.core.sampling import Sampler
 
 __all__ = ["JobRecord", "RunResult", "jsonable"]
 
@@ -248,7 +248,7 @@ class RunResult:
             >>> hyperband.RunResult.from_journal(path).best.budget
             3
         """
-        from ._journal import load
+        from hyperband.drivers.journal import load
 
         return cls._of(*load(path, space))
 
