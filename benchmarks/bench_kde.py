@@ -23,7 +23,7 @@ Sections (each writes its numbers into ``benchmarks/results/bench_kde.json``, an
   at random whatever their configuration.
 - ``defaults``: regret at 25% and 100% of 4 iterations' budget (sequential) for random
   Hyperband, KDE Hyperband with its defaults, with BOHB's and with one option changed at a
-  time, on the workloads of ``workloads.py`` (not digits: its configurations are rows of a
+  time, on the workloads of ``workloads`` (not digits: its configurations are rows of a
   table); seeds 0 .. seeds - 1, where the defaults were chosen.
 - ``holdout``: the defaults, BOHB's and random Hyperband again on the next 2 x seeds seeds,
   which played no part in the choice.

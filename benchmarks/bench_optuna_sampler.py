@@ -5,7 +5,7 @@ Run:  OPENBLAS_NUM_THREADS=1 nice -n 19 python benchmarks/bench_optuna_sampler.p
 
 Each method runs sequential studies (``exec_mode="serial"``, one job at a time, every job
 trained from scratch) until 4 Hyperband iterations' budget is spent, on the workloads of
-``workloads.py`` (not digits: its configurations are rows of a table), ``--seeds`` seeds each.
+``workloads`` (not digits: its configurations are rows of a table), ``--seeds`` seeds each.
 Reported per workload and method: the regret at 25% and 100% of that budget (median and
 interquartile range over seeds; see ``bench_kde.py`` for the definition), and the cost of the
 sampler: milliseconds of ``sample()`` per configuration drawn and per ``observe()`` call, and

@@ -2,7 +2,7 @@
 
 Run:  OPENBLAS_NUM_THREADS=1 python benchmarks/bench_quality.py [--quick] [--seeds 20]
 
-For every workload of ``benchmarks/workloads.py`` and 20 seeds, four methods are driven
+For every workload of ``benchmarks/workloads/`` and 20 seeds, four methods are driven
 sequentially (ask, evaluate, tell) through our ``hyperband.Hyperband`` machine:
 
 - ``HB li2018``: Hyperband, ``sizing="li2018"``, ``iterations=None`` (until the budget is spent);

@@ -2,7 +2,7 @@
 
 Run:  python benchmarks/bench_resume.py [--quick]
 
-For each workload of ``benchmarks/workloads.py``, one Hyperband iteration (every bracket once,
+For each workload of ``benchmarks/workloads/``, one Hyperband iteration (every bracket once,
 both sizings) is driven through our machine with the workload's real values, sequentially.
 Every job is charged twice:
 

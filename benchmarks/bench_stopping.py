@@ -1,6 +1,6 @@
 """Early stopping and asynchronous promotion: ours side by side with the peers' own logic.
 
-Five learning-curve workloads (``curves.py``), W = 1, 4, 16, 32 simulated workers, 20 seeds,
+Five learning-curve workloads (``workloads.curves``), W = 1, 4, 16, 32 simulated workers, 20 seeds,
 ``iterations=None`` until a fixed total budget (``ITERATIONS``: 2 Hyperband iterations' worth,
 1 for the digits table, which saturates; more did not fit this machine's share of 2 cores: the
 whole benchmark took about 50 minutes of CPU). Every method runs in ONE simulator design: a job (or
@@ -48,8 +48,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "stopping"))
 
-import curves  # noqa: E402
 from stopping import cache  # noqa: E402
+from workloads import curves  # noqa: E402
 
 import hyperband  # noqa: E402
 

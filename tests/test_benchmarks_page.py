@@ -1,7 +1,7 @@
 """docs/benchmarks.md is exactly what benchmarks/run_all.py makes of its template and results.
 
 So no figure on the page is typed by hand or left behind by an edit of the template: after
-changing either, run ``python benchmarks/run_all.py --render-only`` (no benchmark runs).
+changing either, run ``python benchmarks/run_all.py`` (no benchmark runs).
 """
 
 from __future__ import annotations

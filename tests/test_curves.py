@@ -1,4 +1,4 @@
-"""The learning-curve workloads (benchmarks/curves.py), the peers' simulator
+"""The learning-curve workloads (benchmarks/workloads/curves.py), the peers' simulator
 (benchmarks/stopping/peers.py) and a smoke run of benchmarks/bench_stopping.py.
 
 The benchmark scripts are not part of the package, so they are imported from their folder.
@@ -29,7 +29,7 @@ def _import(name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
-curves = _import("curves")
+curves = _import("workloads.curves")
 NAMES = list(curves.CURVE_WORKLOADS)
 
 

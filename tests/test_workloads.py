@@ -1,4 +1,4 @@
-"""The benchmark workloads (benchmarks/workloads.py) and smoke runs of the benchmark scripts.
+"""The benchmark workloads (benchmarks/workloads/) and smoke runs of the benchmark scripts.
 
 The benchmark scripts are not part of the package, so they are imported from their folder.
 No test asserts a timing.

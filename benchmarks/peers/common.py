@@ -5,7 +5,7 @@ A runner is run INSIDE its peer's venv (``benchmarks/peers/setup.sh``)::
     .venvs/<peer>/bin/python benchmarks/peers/run_<peer>.py WORKLOAD SEED TOTAL OUT.json
 
 ``TOTAL`` is the total budget in budget units (e.g. 7608 = 4 li2018 iterations of R=81). The
-runner drives its peer on ``benchmarks/workloads.py``'s workload (numpy only, so it imports in
+runner drives its peer on ``benchmarks/workloads/``'s workload (numpy only, so it imports in
 every venv), through a :class:`Recorder` that evaluates and records every evaluation in order:
 ``[config, budget, observed value, cost charged]``, and stops the peer once ``TOTAL`` is spent
 (or as soon after as the peer can stop: the harness keeps only the evaluations that fit in

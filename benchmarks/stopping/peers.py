@@ -37,9 +37,9 @@ from typing import Any, Protocol
 
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:
-    sys.path.insert(0, str(HERE.parent))  # `curves` lives in benchmarks/
+    sys.path.insert(0, str(HERE.parent))  # benchmarks/: the workloads
 
-import curves  # noqa: E402
+from workloads import curves  # noqa: E402
 
 __all__ = ["PEERS", "Peer", "grid", "run_peer"]
 

@@ -4,7 +4,7 @@ Each is a :class:`CurveWorkload`: ``curve(config, step) -> value``, the value af
 to ``step`` budget units (noisy where the workload is), whose value at ``max_budget`` is the
 job's final result, plus ``true_value(config)``, the noise-free final value the regret is
 measured from. Everything is deterministic given the workload's seed, the configuration and the
-step (the noise is drawn from a generator keyed by a hash of them, as in ``workloads.py``);
+step (the noise is drawn from a generator keyed by a hash of them, as in ``workloads``);
 numpy only, so the peers' own virtualenvs can import it too.
 
 - ``crossing``: the crossing learning curves of ``workloads.learning_curves`` (a large
@@ -32,19 +32,13 @@ import functools
 import hashlib
 import json
 import math
-import sys
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))  # `workloads` lives beside this module
-
-import workloads as wl  # noqa: E402
+import workloads as wl
 
 __all__ = [
     "CURVE_WORKLOADS",
@@ -204,7 +198,7 @@ def _from_workload(
     seed: int,
     description: str,
 ) -> CurveWorkload:
-    """The curve form of a workload of ``workloads.py``: its space, schedule, direction,
+    """The curve form of a workload of ``workloads``: its space, schedule, direction,
     optimum, true values, sampler and recorded seconds, with ``curve`` for its values."""
     return CurveWorkload(
         name=name,

@@ -61,7 +61,7 @@ __all__ = [
     "workload",
 ]
 
-DIGITS_TABLE = Path(__file__).resolve().parent / "data" / "digits_mlp.npz"
+DIGITS_TABLE = Path(__file__).resolve().parent.parent / "data" / "digits_mlp.npz"
 
 Config = dict[str, Any]
 FloatArray = npt.NDArray[np.float64]
