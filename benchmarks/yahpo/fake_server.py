@@ -77,6 +77,7 @@ class FakeBackend:
         if args.fail_start:
             raise RuntimeError(args.fail_start)
         if args.hang:
+            assert sys.__stdin__ is not None
             sys.__stdin__.read()  # silent until the client gives up and closes the pipe
             sys.exit(4)
         # As yahpo does at import, and as a C library (onnxruntime) could, below Python's
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fail-start", default=None)
     p.add_argument("--hang", action="store_true")
     args = p.parse_args(argv)
-    sys.stdin = _Recorder(sys.stdin, args.log, args.die_after)  # type: ignore[assignment]
+    sys.stdin = _Recorder(sys.stdin, args.log, args.die_after)
     return server.run(FakeBackend, args)
 
 

@@ -162,8 +162,8 @@ class YahpoBackend:
             # and the check costs half of a query. One thread: the machines have two cores.
             self._bench = benchmark_set.BenchmarkSet("lcbench", multithread=False, check=False)
         self._check_space()
-        self.tasks: list[str] = [str(t) for t in self._bench.instances]
-        self.targets: list[str] = list(self._bench.config.y_names)
+        self.tasks: Sequence[str] = [str(t) for t in self._bench.instances]
+        self.targets: Sequence[str] = list(self._bench.config.y_names)
         version_file = data_path / "VERSION"
         from importlib.metadata import version
 
