@@ -27,7 +27,7 @@ from hyperband.report.html.data import (
     worker_index,
 )
 from hyperband.report.html.figures import FIGURES, figures, status_colour
-from hyperband.report.plots import last_line
+from hyperband.report.text import last_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from hyperband.drivers.records import RunResult
