@@ -1,5 +1,5 @@
 import sys
 
-from hyperband.cli.main import main
+from hyperband.cli import main
 
 sys.exit(main())

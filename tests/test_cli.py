@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import hyperband
-from hyperband.cli.main import CliError, load_objective, main
+from hyperband.cli import CliError, load_objective, main
 
 from .optional import require
 
@@ -653,7 +653,7 @@ def test_report_after_a_resume_counts_workers_and_time_of_both_runs(
 
 
 def test_the_time_line_counts_short_idle_gaps_but_not_the_time_between_runs() -> None:
-    from hyperband.cli.main import _time_line
+    from hyperband.report.text import _time_line
 
     # One worker, idle a second between its jobs: that idle time is the run's own.
     assert _time_line([(0.0, 1.0), (2.0, 3.0)]) == (
@@ -711,7 +711,7 @@ def test_report_best_at_max_and_the_plot_follow_the_mode(
     # The plot's best-so-far line, against an independent reckoning of the machine's rule:
     # the best value among the results at the largest budget reached so far.
     require("matplotlib")
-    from hyperband.cli.main import result_figure
+    from hyperband.report.plots import result_figure
 
     fig = result_figure(result)
     try:

@@ -18,7 +18,7 @@ CS = pytest.importorskip("ConfigSpace")
 
 import hyperband  # noqa: E402
 from hyperband import Hyperband, KDESampler, RandomSampler, SearchSpaceError  # noqa: E402
-from hyperband.cli.main import main  # noqa: E402
+from hyperband.cli import main  # noqa: E402
 from hyperband.core.configspace import CSSpace, is_configspace, is_configspace_json  # noqa: E402
 from hyperband.core.sampling import make_sampler, sampler_from_spec, sampler_spec  # noqa: E402
 from tests.cs_strategies import check_valid, configspaces  # noqa: E402

@@ -27,7 +27,7 @@ import pytest
 
 import hyperband
 from hyperband import ArgumentTypeError, ConfigurationError, RunResult
-from hyperband.cli.main import main
+from hyperband.cli import main
 
 from . import dask_helpers as d
 from . import runner_helpers as h

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 import hyperband
-from hyperband.cli.main import main
+from hyperband.cli import main
 from hyperband.drivers.journal import Journal
 from hyperband.report.html import data as _data
 from hyperband.report.html import figures as _figures

@@ -1,4 +1,4 @@
-"""Summaries and plots of finished studies (a journal) and of simulations.
+"""Plots of finished studies (a journal) and of simulations (``hyperband report --plot``).
 
 matplotlib is imported inside the plotting functions only (the ``plot`` extra), with the
 non-interactive Agg backend when no backend was chosen, so the CLI works on a headless machine.
@@ -6,18 +6,25 @@ non-interactive Agg backend when no backend was chosen, so the CLI works on a he
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from hyperband.report import accounting
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hyperband.drivers.records import RunResult
 
 __all__ = [
     "BestPoint",
     "Span",
     "best_so_far",
-    "last_line",
-    "number_workers",
     "plot_best",
+    "plot_result",
     "plot_timeline",
     "pyplot",
+    "result_figure",
 ]
 
 
@@ -37,21 +44,6 @@ class BestPoint(NamedTuple):
     spent: float
     value: float
     budget: float
-
-
-def last_line(text: str | None) -> str:
-    """The last non-blank line of a failure's text (its exception, under the traceback)."""
-    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no reason given)"
-
-
-def number_workers(started: Iterable[tuple[str, float]]) -> dict[str, int]:
-    """Workers (``host/pid/thread`` labels) numbered in the order they first started a job,
-    from ``(worker, start)`` pairs."""
-    index: dict[str, int] = {}
-    for worker, _ in sorted(started, key=lambda pair: pair[1]):
-        index.setdefault(worker, len(index))
-    return index
 
 
 def pyplot() -> Any:
@@ -217,3 +209,51 @@ def _log_norm(values: Sequence[float]) -> Any:
     if lo > 0 and hi > lo:
         return LogNorm(lo, hi)
     return Normalize(lo, hi if hi > lo else lo + 1)
+
+
+def plot_result(result: RunResult, path: Path, *, title: str | None = None) -> None:
+    """Save the worker timeline and the best value against budget spent to ``path``."""
+    fig = result_figure(result, title=title)
+    try:
+        fig.savefig(path, dpi=120)
+    finally:
+        pyplot().close(fig)
+
+
+def result_figure(result: RunResult, *, title: str | None = None) -> Any:
+    """The figure of ``hyperband report --plot`` (a matplotlib Figure; the caller closes it).
+
+    Top: the worker timeline. Bottom: every result, and the best value at the largest budget
+    reached, against the budget spent so far (failed jobs' budget included: they ran too).
+    """
+    plt = pyplot()
+    timed = [r for r in result.history if math.isfinite(r.start) and math.isfinite(r.end)]
+    t0 = min((r.start for r in timed), default=0.0)
+    index = accounting.number_workers((r.worker, r.start) for r in timed)
+    spans = [
+        Span(index[r.worker], r.start - t0, r.end - t0, r.job.bracket, r.job.iteration)
+        for r in timed
+    ]
+    finished = sorted(result.history, key=lambda r: r.end if math.isfinite(r.end) else 0.0)
+    results = []
+    unpaid = 0.0  # budget of failed jobs, charged to the next success's point
+    for r in finished:
+        if r.status != "succeeded" or r.value is None:
+            unpaid += accounting.cost(r)
+            continue
+        budget = float(r.job.budget)
+        results.append((unpaid + budget, r.value, budget, r.job.config_id))
+        unpaid = 0.0
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 8), layout="constrained")
+    try:
+        plot_timeline(spans, ax=ax1, xlabel="time since the first job started (s)", title=title)
+        plot_best(
+            results,
+            maximize=result.params.get("mode", "maximize") == "maximize",
+            ax=ax2,
+            title="best value against budget spent",
+        )
+    except BaseException:
+        plt.close(fig)
+        raise
+    return fig

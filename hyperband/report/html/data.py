@@ -20,7 +20,8 @@ import attrs
 
 from hyperband.core.errors import HyperbandError
 from hyperband.core.schedule import Schedule, schedule
-from hyperband.report.plots import best_so_far, number_workers
+from hyperband.report.accounting import number_workers
+from hyperband.report.plots import best_so_far
 
 if TYPE_CHECKING:  # pragma: no cover
     from hyperband.drivers.records import RunResult

@@ -325,41 +325,41 @@ def _bars(
     }
 
 
-def timeline_figure(data: StudyData) -> tuple[Figure | None, str]:
-    """Jobs as bars on their worker's row; buttons colour them by bracket, rung or status."""
-    jobs = [j for j in data.finished if j.timed]
-    if not jobs:
-        return None, "No finished job with a start and end time yet."
-    workers = worker_index(data)
-    t0 = min(j.start for j in jobs)
-    groupings: list[tuple[str, list[tuple[str, list[JobRow], str]]]] = []
+# A colouring of the timeline: its button's label, and (trace name, jobs, colour) per trace.
+_Grouping = tuple[str, list[tuple[str, list[JobRow], str]]]
+
+
+def _timeline_groupings(jobs: list[JobRow]) -> list[_Grouping]:
+    """The timeline's colourings, by bracket, rung and status, the first shown at first."""
     brackets = sorted({j.bracket for j in jobs}, reverse=True)
-    groupings.append(
+    rungs = sorted({j.rung for j in jobs})
+    statuses = sorted({j.status for j in jobs})
+    return [
         (
             "bracket",
             [
                 (f"bracket s={s}", [j for j in jobs if j.bracket == s], PALETTE[k % len(PALETTE)])
                 for k, s in enumerate(brackets)
             ],
-        )
-    )
-    rungs = sorted({j.rung for j in jobs})
-    groupings.append(
+        ),
         (
             "rung",
             [
                 (f"rung i={i}", [j for j in jobs if j.rung == i], VIRIDIS[min(k, len(VIRIDIS) - 1)])
                 for k, i in enumerate(rungs)
             ],
-        )
-    )
-    statuses = sorted({j.status for j in jobs})
-    groupings.append(
+        ),
         (
             "status",
             [(s, [j for j in jobs if j.status == s], status_colour(s, statuses)) for s in statuses],
-        )
-    )
+        ),
+    ]
+
+
+def _timeline_traces(
+    groupings: list[_Grouping], workers: dict[str, int], t0: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every grouping's bars (the first grouping's visible) and a button to show each."""
     traces = []
     owner = []
     for g, (_, groups) in enumerate(groupings):
@@ -376,6 +376,17 @@ def timeline_figure(data: StudyData) -> tuple[Figure | None, str]:
         }
         for g, (label, _) in enumerate(groupings)
     ]
+    return traces, buttons
+
+
+def timeline_figure(data: StudyData) -> tuple[Figure | None, str]:
+    """Jobs as bars on their worker's row; buttons colour them by bracket, rung or status."""
+    jobs = [j for j in data.finished if j.timed]
+    if not jobs:
+        return None, "No finished job with a start and end time yet."
+    workers = worker_index(data)
+    t0 = min(j.start for j in jobs)
+    traces, buttons = _timeline_traces(_timeline_groupings(jobs), workers, t0)
     rows = len(workers)
     layout = _layout(
         height=min(140 + 26 * rows, 900),

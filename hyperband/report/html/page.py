@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -26,8 +26,8 @@ from hyperband.report.html.data import (
     read_study,
     worker_index,
 )
-from hyperband.report.html.figures import FIGURES, figures, status_colour
-from hyperband.report.plots import last_line
+from hyperband.report.html.figures import FIGURES, Figure, figures, status_colour
+from hyperband.report.text import last_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from hyperband.drivers.records import RunResult
@@ -206,6 +206,40 @@ def _state(data: StudyData, refresh: float | None, stopped: bool) -> tuple[str, 
     return "", "completeness unknown" if unknown else "study not complete"
 
 
+def _headline(data: StudyData) -> tuple[str, str]:
+    """The page's key numbers and the best configuration, as HTML."""
+    best = best_job(data)
+    stats = "".join(
+        f'<div class="stat"><b>{html.escape(value)}</b><span>{html.escape(label)}</span></div>'
+        for value, label in _stats(data, best)
+    )
+    best_config = (
+        ""
+        if best is None
+        else '<p class="best-config">best configuration: <code>'
+        + html.escape(json.dumps(best.config, sort_keys=True, default=jsonable))
+        + "</code></p>"
+    )
+    return stats, best_config
+
+
+def _sections(charts: Mapping[str, tuple[Figure | None, str]]) -> str:
+    """A card per chart, in ``FIGURES``' order: its heading, what it shows, its place."""
+    sections = []
+    for key, heading, what in FIGURES:
+        fig, note = charts[key]
+        inner = f'<div class="note">{html.escape(note)}</div>' if note else ""
+        # The chart's height before plotly draws it: the page does not jump as charts appear,
+        # so a reload (live mode) can restore the scroll position.
+        height = "" if fig is None else f' style="height: {fig["layout"]["height"]}px"'
+        sections.append(
+            f'<section class="card" id="section-{key}"><h2>{html.escape(heading)}</h2>'
+            f'<p class="what">{html.escape(what)}</p>'
+            f'<div class="chart" id="chart-{key}"{height}>{inner}</div></section>'
+        )
+    return "".join(sections)
+
+
 def render(
     data: StudyData,
     *,
@@ -237,30 +271,8 @@ def render(
     p = data.params
     keys = ("max_budget", "eta", "min_budget", "mode", "exec_mode", "sizing", "iterations", "seed")
     params = " ".join(f"{k}={p[k]}" for k in keys if k in p)
-    best = best_job(data)
-    stats = "".join(
-        f'<div class="stat"><b>{html.escape(value)}</b><span>{html.escape(label)}</span></div>'
-        for value, label in _stats(data, best)
-    )
-    best_config = (
-        ""
-        if best is None
-        else '<p class="best-config">best configuration: <code>'
-        + html.escape(json.dumps(best.config, sort_keys=True, default=jsonable))
-        + "</code></p>"
-    )
-    sections = []
-    for key, heading, what in FIGURES:
-        fig, note = charts[key]
-        inner = f'<div class="note">{html.escape(note)}</div>' if note else ""
-        # The chart's height before plotly draws it: the page does not jump as charts appear,
-        # so a reload (live mode) can restore the scroll position.
-        height = "" if fig is None else f' style="height: {fig["layout"]["height"]}px"'
-        sections.append(
-            f'<section class="card" id="section-{key}"><h2>{html.escape(heading)}</h2>'
-            f'<p class="what">{html.escape(what)}</p>'
-            f'<div class="chart" id="chart-{key}"{height}>{inner}</div></section>'
-        )
+    stats, best_config = _headline(data)
+    sections = _sections(charts)
     meta = "" if refresh is None else f'<meta http-equiv="refresh" content="{refresh:g}">'
     written = time.strftime("%Y-%m-%d %H:%M:%S")
     torn = f"; ignored a partly written last line ({data.torn} bytes)" if data.torn else ""
@@ -287,7 +299,7 @@ def render(
 <main>
 <div class="stats">{stats}</div>
 {best_config}
-{"".join(sections)}
+{sections}
 <section class="card" id="section-jobs"><h2>Jobs</h2>
 <p class="what">Click a column title to sort (again to reverse); type to filter (every word
 must match somewhere in the row). A failure's reason opens to its traceback.</p>
