@@ -72,9 +72,10 @@ class KDESampler:
     categorical dimension ``sd`` is ``sqrt(sum p_k (1 - p_k) / 2)`` over the options'
     frequencies (statsmodels' value for two options, and independent of the options' order for
     more), capped at ``(c - 1) / c`` (a uniform kernel); for an ordinal one ``sd`` is that of
-    the options' ranks, capped at 1. See the module documentation for how each parameter type
-    is encoded and how the sub-parameters of nested choices (conditional parameters) are
-    handled: kernels over active dimensions only, no imputation.
+    the options' ranks, capped at 1. See the documentation of the modules
+    ``hyperband.samplers.kde.encoding`` and ``hyperband.samplers.kde.densities`` for how each
+    parameter type is encoded and how the sub-parameters of nested choices (conditional
+    parameters) are handled: kernels over active dimensions only, no imputation.
 
     The defaults are BOHB's except two, chosen by measurement (``benchmarks/bench_kde.py``;
     the samplers page has the tables): 24 candidates instead of 64 and a random fraction of
