@@ -22,3 +22,7 @@ def __getattr__(name: str) -> Any:
     if name == "KDESampler":
         return importlib.import_module("hyperband.samplers.kde").KDESampler
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
