@@ -19,17 +19,13 @@ from hypothesis import strategies as st
 import hyperband
 from hyperband import ArgumentTypeError, ConfigurationError, Hyperband, Job, RandomSampler
 from hyperband.core.sampling import _finisher
-from hyperband.samplers.kde import (
-    _CAT,
-    _CONST,
-    _ORD,
-    _REAL,
-    _UNIT,
-    KDESampler,
+from hyperband.samplers.kde import KDESampler
+from hyperband.samplers.kde.densities import _needed
+from hyperband.samplers.kde.encoding import _CAT, _CONST, _ORD, _REAL, _UNIT
+from hyperband.samplers.kde.kernels import (
     _erfc,
     _log_kernel_table,
     _log_mean_exp,
-    _needed,
     _norm_cdf,
     _norm_ppf,
     _sample_aitchison_aitken,

@@ -73,7 +73,8 @@ from hyperband.core.sampling import (
     shown_names,
 )
 from hyperband.core.space import validate_space
-from hyperband.samplers.kde import _choice_key, _norm_cdf, _norm_ppf
+from hyperband.samplers.kde.encoding import _choice_key
+from hyperband.samplers.kde.kernels import _norm_cdf, _norm_ppf
 
 __all__ = ["SAMPLER_NAMES", "OptunaSampler"]
 
