@@ -19,8 +19,9 @@ Backends here:
 - ``ExternalBackend``: any object with the concurrent.futures ``submit`` (``ThreadPoolExecutor``,
   ``ProcessPoolExecutor``, loky, mpi4py.futures, ``distributed.Client.get_executor()``).
 - ``hyperband.integrations.dask.DaskBackend``: a dask ``Client`` (``executor=client``) or a
-  ``LocalCluster`` the run owns (``executor="dask"``); it lives in its own module, which
-  imports ``distributed`` only when one of these is used.
+  ``LocalCluster`` the run owns (``executor="dask"``); it lives in its own module, a layer
+  above the drivers, which ``resolve`` reaches through its plug (``plugs.EXECUTOR_PLUGS``) and
+  which imports ``distributed`` only when one of these is used.
 
 A backend whose executor broke beyond repair (a dask client that lost its scheduler) fails
 its futures, or raises from ``submit``, with a ``BrokenExecutor`` and declares
@@ -45,6 +46,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
+from hyperband.drivers.plugs import EXECUTOR_PLUGS
 
 __all__ = [
     "EXECUTORS",
@@ -59,7 +61,7 @@ __all__ = [
     "worker_label",
 ]
 
-EXECUTORS = ("serial", "threads", "processes", "dask")
+EXECUTORS = ("serial", "threads", "processes", *EXECUTOR_PLUGS)
 
 Fn = Callable[..., Any]
 
@@ -642,13 +644,12 @@ def validate(executor: object, workers: object) -> int | None:
                 f"executor must be one of {', '.join(map(repr, EXECUTORS))} or an object with "
                 f"submit(), got {describe(executor)}"
             )
-        if executor == "dask":
-            from hyperband.integrations import dask
-
-            dask.require()  # before the run touches its journal
+        plug = EXECUTOR_PLUGS.get(executor)
+        if plug is not None:
+            plug.load().require()  # before the run touches its journal
     elif not callable(getattr(executor, "submit", None)):
         raise ArgumentTypeError(
-            "executor must be 'serial', 'threads', 'processes', 'dask' or an object with the "
+            f"executor must be {', '.join(map(repr, EXECUTORS))} or an object with the "
             f"concurrent.futures submit(), got {describe(executor)}"
         )
     return n
@@ -660,7 +661,7 @@ def resolve(executor: object, workers: object) -> Backend:
     This is the seam for new executors: one branch per kind of argument, each returning a
     backend. ``"dask"`` (a ``LocalCluster`` the run owns) and a dask ``Client`` (recognised
     without importing ``distributed``: an object of that class implies the module is
-    imported) go to ``hyperband.integrations.dask``.
+    imported) go to their plug, ``hyperband.integrations.dask`` (see ``plugs``).
 
     Args:
         executor: ``"serial"``, ``"threads"``, ``"processes"``, ``"dask"``, or an object with
@@ -680,17 +681,17 @@ def resolve(executor: object, workers: object) -> Backend:
             return SerialBackend()
         if executor == "threads":
             return ThreadBackend(n or default)
-        if executor == "dask":
-            from hyperband.integrations import dask
-
-            return dask.local_backend(n or default)
+        plug = EXECUTOR_PLUGS.get(executor)
+        if plug is not None:
+            owned: Backend = plug.load().local_backend(n or default)
+            return owned
         return ProcessBackend(n or default)
-    if "distributed" in sys.modules:  # a dask Client exists only once distributed is imported
-        from hyperband.integrations import dask
-
-        if dask.is_client(executor):
+    for plug in EXECUTOR_PLUGS.values():
+        # A dask Client exists only once distributed is imported: no import to look.
+        if plug.engine in sys.modules and plug.load().is_client(executor):
             # A Client's own submit returns dask futures, not concurrent.futures ones.
-            return dask.client_backend(executor, n)
+            borrowed: Backend = plug.load().client_backend(executor, n)
+            return borrowed
     size = getattr(executor, "_max_workers", None)  # ThreadPool/ProcessPoolExecutor, loky
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         size = None

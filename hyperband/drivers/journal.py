@@ -40,7 +40,8 @@ from hyperband.core.errors import HyperbandError, describe
 from hyperband.core.jobs import Job
 from hyperband.core.machine import Hyperband
 from hyperband.core.sampling import RandomSampler, Sampler, sampler_from_spec, sampler_spec
-from hyperband.drivers.records import JobRecord, jsonable
+from hyperband.drivers.encoding import jsonable
+from hyperband.drivers.job_record import JobRecord
 
 __all__ = ["FORMAT", "VERSION", "Journal", "JournalError", "JournalMismatchError", "load", "read"]
 
