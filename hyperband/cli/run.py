@@ -31,6 +31,7 @@ from hyperband.core.machine import EXEC_MODES
 from hyperband.core.sampling import SAMPLERS
 from hyperband.core.stopping import STOPPING_RULES
 from hyperband.drivers.checkpoints import KEEP_CHECKPOINTS
+from hyperband.drivers.plugs import EXECUTOR_PLUGS
 from hyperband.report.text import result_lines
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -224,12 +225,11 @@ def command(args: argparse.Namespace, out: IO[str]) -> int:
     objective = load_objective(args.target)
     space = _load_space(args.space)
     client: Any = None
+    # The dask plug sits above the command line (integrations are the top layer): reached by
+    # its name through the drivers' plug table, like executor="dask" itself.
+    dask = EXECUTOR_PLUGS["dask"]
     if args.scheduler is not None:
-        # An upward import (cli < integrations), kept until the drivers can connect to a
-        # scheduler's address themselves: see hyperband.drivers.executors.
-        from hyperband.integrations.dask import connect
-
-        executor = client = connect(args.scheduler)
+        executor = client = dask.load().connect(args.scheduler)
     try:
         result = _run(args, objective, space, executor)
     except OSError as exc:
@@ -246,9 +246,7 @@ def command(args: argparse.Namespace, out: IO[str]) -> int:
         return _executor_lost(exc, args.journal)
     finally:
         if client is not None:
-            from hyperband.integrations.dask import close_client
-
-            close_client(client)
+            dask.load().close_client(client)
     _print(result_lines(result, journal=args.journal), out)
     if result.n_succeeded == 0:
         print(

@@ -26,7 +26,8 @@ class ExecutorPlug:
     The module offers ``require()`` (raises ``ConfigurationError`` when its engine is not
     installed), ``local_backend(workers)`` (the backend for the executor's name, which the run
     owns), ``is_client(obj)`` and ``client_backend(obj, workers)`` (a backend borrowing the
-    user's object).
+    user's object); the dask plug also offers ``connect(address)`` and
+    ``close_client(client)``, which the command line's ``--scheduler`` uses.
 
     Attributes:
         module: the module, imported on first use.
