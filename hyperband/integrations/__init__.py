@@ -1,0 +1,3 @@
+"""Adapters to other engines (NNI, dask, Optuna); each imports its engine lazily, on first
+use. The top layer (see docs/architecture.md).
+"""
