@@ -178,16 +178,7 @@ class Hyperband:
         self._next_job_id = 0
         self._pending: dict[int, Entry] = {}
         draws = Draws(sampler, seed, lazy, self._pending)
-        self._brackets: Discipline[Any] = (
-            Asynchronous(self._schedule, draws, iterations, self._pending)
-            if exec_mode == "asynchronous"
-            else Synchronous(
-                self._schedule,
-                draws,
-                None if iterations is None else iterations * len(self._schedule.brackets),
-                exec_mode == "serial",
-            )
-        )
+        self._brackets = _discipline(exec_mode, self._schedule, draws, iterations, self._pending)
         self._best: Best | None = None
         self._best_budget: Number = -math.inf
         self._best_key: Key = (math.inf, -1)
@@ -624,6 +615,20 @@ class Hyperband:
             self._observed.append(entry)
             assert self._observe is not None
             self._observe(*entry)
+
+
+def _discipline(
+    exec_mode: str,
+    sched: Schedule,
+    draws: Draws,
+    iterations: int | None,
+    pending: Mapping[int, Entry],
+) -> Discipline[Any]:
+    """The brackets of ``exec_mode``."""
+    if exec_mode == "asynchronous":
+        return Asynchronous(sched, draws, iterations, pending)
+    limit = None if iterations is None else iterations * len(sched.brackets)
+    return Synchronous(sched, draws, limit, serial=exec_mode == "serial")
 
 
 def _plain(x: float) -> Number:
