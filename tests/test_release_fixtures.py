@@ -53,8 +53,14 @@ def test_an_old_journal_cut_in_half_resumes_to_the_same_result(kind: str, tmp_pa
     lines = (FIXTURES / f"{kind}.jsonl").read_text().splitlines(keepends=True)
     journal = tmp_path / "study.jsonl"
     journal.write_text("".join(lines[: len(lines) // 2]))
-    objective, options = KINDS[kind]
-    result = hyperband.run(
+    result = _resume(kind, journal, KINDS[kind][0])
+    assert _best(result) == EXPECTED[kind]["best"]
+
+
+def _resume(kind: str, journal: Path, objective: Any) -> hyperband.RunResult:
+    """Run the study of ``kind`` on ``journal`` with release 0.1's parameters."""
+    options = KINDS[kind][1]
+    return hyperband.run(
         objective,
         SPACE,
         max_budget=9,
@@ -65,7 +71,6 @@ def test_an_old_journal_cut_in_half_resumes_to_the_same_result(kind: str, tmp_pa
         progress=False,
         **options,
     )
-    assert _best(result) == EXPECTED[kind]["best"]
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -74,24 +79,14 @@ def test_a_finished_old_journal_resumes_without_running_a_job(kind: str, tmp_pat
     shutil.copy(FIXTURES / f"{kind}.jsonl", journal)
     before = journal.read_text()
     calls: list[float] = []
-    objective, options = KINDS[kind]
+    objective = KINDS[kind][0]
 
     def counted(config: dict[str, Any], budget: float, context: Any = None) -> float:
         calls.append(budget)
         raise AssertionError("a finished study ran a job")
 
     counted.__module__, counted.__qualname__ = objective.__module__, objective.__qualname__
-    result = hyperband.run(
-        counted,
-        SPACE,
-        max_budget=9,
-        eta=3,
-        seed=7,
-        executor="serial",
-        journal=journal,
-        progress=False,
-        **options,
-    )
+    result = _resume(kind, journal, counted)
     assert calls == []
     assert _best(result) == EXPECTED[kind]["best"]
     assert journal.read_text().startswith(before)
