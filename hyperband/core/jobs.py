@@ -207,6 +207,9 @@ class Stats:
             their rung's results so far (``floor(r / eta)`` of its ``r`` successes and stops).
             Always 0 in the synchronous modes, where a promotion waits until it is certain;
             in ``"asynchronous"`` mode, the price of promoting early.
+        trust: how far the sampler trusts each budget now (``{budget: weight}``, the weights
+            summing to 1), for a sampler that measures it (``KDESampler.trust_weights``);
+            ``None`` for one that does not.
     """
 
     n_asked: int
@@ -216,7 +219,8 @@ class Stats:
     n_reports: int
     n_promoted: int
     n_mispromoted: int
+    trust: dict[int | float, float] | None = None
 
-    def to_dict(self) -> dict[str, int]:
-        """The counters as a dict."""
+    def to_dict(self) -> dict[str, Any]:
+        """The counters as a dict (``trust`` with its budgets as keys)."""
         return attrs.asdict(self)

@@ -475,6 +475,7 @@ class Hyperband:
             self._n_reports,
             self._brackets.n_promoted,
             self._brackets.mispromoted(),
+            _trust_of(self._sampler),
         )
 
     @property
@@ -633,3 +634,9 @@ def _discipline(
 
 def _plain(x: float) -> Number:
     return int(x) if float(x).is_integer() else float(x)
+
+
+def _trust_of(sampler: object) -> dict[int | float, float] | None:
+    """The sampler's trust weights, when it measures them (an optional part of the protocol)."""
+    weights = getattr(sampler, "trust_weights", None)
+    return None if weights is None else dict(weights)

@@ -35,6 +35,14 @@ def _promotions_line(stats: Any) -> str:
     )
 
 
+def _trust_line(stats: Any) -> str | None:
+    weights = getattr(stats, "trust", None)
+    if not weights:
+        return None
+    shown = ", ".join(f"{b:g}: {w:.2f}" for b, w in sorted(weights.items()))
+    return f"trust in each budget (weight ∝ rank consistency³ with the top budget): {shown}"
+
+
 def _best_lines(result: RunResult) -> list[str]:
     best = result.best
     if best is None:
@@ -67,6 +75,9 @@ def result_lines(result: RunResult, *, journal: Path | None = None) -> list[str]
     lines.append(f"budget: {spent(result):g} units")
     if result.params.get("exec_mode") == "asynchronous" and result.stats is not None:
         lines.append(_promotions_line(result.stats))
+    trust = _trust_line(result.stats)
+    if trust is not None:
+        lines.append(trust)
     for r in [r for r in result.history if r.status == "failed"][:5]:
         lines.append(f"failed: job {r.job.id} at budget {r.job.budget:g}: {last_line(r.error)}")
     if result.n_failed > 5:
@@ -161,6 +172,9 @@ def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> 
     )
     if p.get("exec_mode") == "asynchronous" and result.stats is not None:
         lines.append(_promotions_line(result.stats))
+    trust = _trust_line(result.stats)
+    if trust is not None:
+        lines.append(trust)
     timed = [r for r in history if math.isfinite(r.start) and math.isfinite(r.end)]
     if timed:
         lines.append(_time_line([(r.start, r.end) for r in timed]))

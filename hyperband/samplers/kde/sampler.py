@@ -39,6 +39,7 @@ _LIAR_SHRINK: Final = 0.5
 
 _FAILURES: Final = ("bad", "ignore")
 _PENDING: Final = ("bad", "ignore")
+_TRUST: Final = ("off", "rank")
 
 _DEFAULTS: Final[dict[str, Any]] = {
     "top_fraction": 0.15,
@@ -49,6 +50,7 @@ _DEFAULTS: Final[dict[str, Any]] = {
     "min_points": None,
     "failures": "bad",
     "pending": "bad",
+    "trust": "off",
 }
 
 
@@ -113,6 +115,10 @@ class KDESampler:
             observations at one budget.
         failures: ``"bad"`` (a failure is the worst observation) or ``"ignore"``.
         pending: ``"bad"`` (pending configurations are bad observations) or ``"ignore"``.
+        trust: ``"off"`` (BOHB's rule: the largest budget with enough observations) or
+            ``"rank"``: each budget's rank consistency with the top budget is measured on the
+            configurations evaluated at both, and a budget that ranks them worse than chance
+            does not carry the model (see ``consistency`` and ``trust_weights``).
 
     Raises:
         SearchSpaceError: when ``space`` is malformed.
@@ -150,6 +156,7 @@ class KDESampler:
         min_points: int | None = None,
         failures: str = "bad",
         pending: str = "bad",
+        trust: str = "off",
     ) -> None:
         opts: dict[str, Any] = {
             "top_fraction": _real_option("top_fraction", top_fraction, 0.0, 1.0, "0 < x < 1"),
@@ -173,6 +180,10 @@ class KDESampler:
             "failures": _word_option("failures", failures, _FAILURES),
             "pending": _word_option("pending", pending, _PENDING),
         }
+        # Options added after release 0.1 are recorded only when set, so that the journals of
+        # studies that never set them still name the same sampler (JournalMismatchError).
+        if _word_option("trust", trust, _TRUST) != "off":
+            opts["trust"] = trust
         self._opts = opts
         enc = self._enc = _Encoder(space)
         # The uniform draws, exactly RandomSampler's (the space compiled once, not again).
@@ -180,7 +191,9 @@ class KDESampler:
         self._layout = _Layout(enc.dims)
         self._d = self._layout.d
         mp = self._d + 1 if opts["min_points"] is None else opts["min_points"]
-        self._budgets = _Budgets(self._layout.n_dims, _needed(mp, opts["top_fraction"]))
+        self._budgets = _Budgets(
+            self._layout.n_dims, _needed(mp, opts["top_fraction"]), opts.get("trust", "off")
+        )
 
     # ------------------------------------------------------------------ public API
 
@@ -205,11 +218,30 @@ class KDESampler:
 
     @property
     def model_budget(self) -> Number | None:
-        """The budget the model is fitted on (the largest with enough observations), or None."""
+        """The budget the model is fitted on (the largest with enough observations, among the
+        budgets that rank as the top does with ``trust="rank"``), or None."""
         b = self._budgets.model_budget
         if b is None or self._d == 0:
             return None
-        return int(b) if b.is_integer() else b
+        return _plain(b)
+
+    @property
+    def consistency(self) -> dict[Number, float | None]:
+        """Each budget's rank consistency ``p`` with the top budget (the largest observed).
+
+        ``p`` is the fraction of pairs of configurations, evaluated at both budgets, that the
+        two put in the same order: 1 ranks as the top budget does, 1/2 at random, 0 backwards.
+        ``None`` for a budget with fewer than 5 configurations evaluated at both; ``{}`` until
+        the top budget has 4 finite results. Measured whatever ``trust`` is; with
+        ``trust="rank"`` it also chooses the model's budget.
+        """
+        return {_plain(b): p for b, p in self._budgets.consistency().items()}
+
+    @property
+    def trust_weights(self) -> dict[Number, float]:
+        """MFES-HB's weights of the measured budgets, ``∝ p ** 3``, each in ``[0, 1]``, summing
+        to 1 (``{}`` while nothing is measured): how far each budget is trusted now."""
+        return {_plain(b): w for b, w in self._budgets.weights().items()}
 
     @property
     def n_observations(self) -> int:
@@ -401,3 +433,7 @@ def _word_option(name: str, value: object, allowed: tuple[str, ...]) -> str:
             f"got {describe(value)}"
         )
     return value
+
+
+def _plain(budget: float) -> Number:
+    return int(budget) if budget.is_integer() else budget
