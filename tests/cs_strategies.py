@@ -14,6 +14,9 @@ import numpy as np
 from hypothesis import reject
 from hypothesis import strategies as st
 
+from hyperband import RandomSampler
+from hyperband.core.errors import SearchSpaceError
+
 NAMES = [f"p{i}" for i in range(7)]
 PLAIN_TYPES = (int, float, str, bool, type(None))
 
@@ -165,6 +168,13 @@ def configspaces(draw: st.DrawFn, max_size: int = 6) -> Any:
     try:
         CS.ConfigurationSpace.from_serialized_dict(cs.to_serialized_dict())
     except Exception:
+        reject()
+    # Forbidden clauses can rule out all but a sliver of the space, which hyperband refuses on
+    # purpose when it samples (SearchSpaceError, tested apart): keep only spaces it can draw
+    # from, so that properties about draws test draws (a test once failed on such a space).
+    try:
+        RandomSampler(cs).sample(np.random.default_rng(0), 32)
+    except SearchSpaceError:
         reject()
     return cs
 
