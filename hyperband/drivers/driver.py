@@ -397,7 +397,7 @@ class Driver:
         self.records.append(rec)
         logger.debug("job %d %s: %s", rec.job.id, rec.status, rec.value)
         if self.progress is not None:
-            self.progress.update(len(self.records), self.n_failed, self.hb.best, rec.job.budget)
+            self.progress.update(len(self.records), self.n_failed, self.hb.best, rec.cost)
         if self.pruner is not None:
             # A job stopped by the machine may still be running (its objective sees the stop
             # only at its next report) and writing to its directory: keep that one too.

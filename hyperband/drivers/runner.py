@@ -312,7 +312,7 @@ def _progress(
     total = None if iterations is None else hb.schedule.total_jobs * iterations
     total_budget = None if iterations is None else float(hb.schedule.total_budget) * iterations
     failed = sum(r.status == "failed" for r in records)
-    spent = math.fsum(float(r.job.budget) for r in records)
+    spent = math.fsum(r.cost for r in records)  # a stopped job up to its stop
     return Progress(enabled, total, len(records), failed, total_budget, spent)
 
 
