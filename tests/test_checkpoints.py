@@ -30,19 +30,25 @@ def dirs(root: Path) -> set[int]:
     return {int(p.name.removeprefix("config-")) for p in root.iterdir() if p.is_dir()}
 
 
-@settings(max_examples=60, deadline=None)
-@given(params=machine_params(), order=st.integers(0, 2**16), fail_rate=st.sampled_from([0, 0.3]))
+@settings(max_examples=120, deadline=None)
+@given(
+    params=machine_params(exec_modes=("parallelism", "serial", "asynchronous")),
+    early_stop=st.sampled_from([None, "median", "rung"]),
+    order=st.integers(0, 2**16),
+    fail_rate=st.sampled_from([0, 0.3]),
+)
 def test_a_configuration_that_runs_again_was_always_promotable(
-    params: dict[str, Any], order: int, fail_rate: float
+    params: dict[str, Any], early_stop: str | None, order: int, fail_rate: float
 ) -> None:
-    """Drive a machine in a random order: whenever a configuration that already ran gets
-    another job, every snapshot taken since its previous job must have called it promotable
-    (else its checkpoint could be gone). When the study is over, nothing is promotable."""
-    hb = Hyperband(SPACE, **params)
+    """Drive a machine in a random order, with reports that a stopping rule may stop:
+    whenever a configuration that already ran gets another job, every snapshot taken since its
+    previous job must have called it promotable (else its checkpoint could be gone). When the
+    study is over, nothing is promotable."""
+    hb = Hyperband(SPACE, **params, early_stop=early_stop)
     rng = random.Random(order)
     seen: dict[int, int] = {}  # config id -> step of its last job
     history: list[set[int]] = []
-    step = 0
+    last: dict[int, float] = {}  # job id -> the step of its last report
     while not hb.done:
         job = hb.ask()
         if isinstance(job, Job):
@@ -55,12 +61,16 @@ def test_a_configuration_that_runs_again_was_always_promotable(
         pending = hb.pending
         if pending:
             victim = rng.choice(pending)
-            if rng.random() < fail_rate:
+            low = last.get(victim.id, victim.previous_budget or 0)
+            if early_stop is not None and victim.budget > low and rng.random() < 0.5:
+                half = low + (victim.budget - low) / 2
+                step = last[victim.id] = rng.choice([half, victim.budget])
+                hb.report(victim.id, step, rng.random())  # may stop it
+            elif rng.random() < fail_rate:
                 hb.fail(victim.id, "boom")
             else:
                 hb.tell(victim.id, rng.choice([0.0, 1.0, rng.random()]))
         history.append(promotable(hb.snapshot()))
-        step += 1
     assert promotable(hb.snapshot()) == set()
 
 

@@ -10,14 +10,18 @@ this module needs nothing private and stays out of the machine.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from hyperband.core.asha import bracket_order
 from hyperband.core.machine import Hyperband
+from hyperband.core.schedule import DEFAULT_MAX_JOBS, Schedule, schedule
 
 __all__ = ["KEEP_CHECKPOINTS", "CheckpointPruner", "promotable"]
 
@@ -31,15 +35,25 @@ _NAME = re.compile(r"config-(\d+)")
 def promotable(state: Mapping[str, Any]) -> set[int]:
     """The configurations a machine (its ``snapshot``) may still run.
 
-    A configuration may run again when it has a job pending (running, or to be retried), is
-    queued for a rung (a promotion decided, not yet handed out), or succeeded on a rung that
-    is still open: more results may yet promote it. A configuration whose bracket finished,
-    whose job failed, that reached its bracket's last rung, or that a closed rung did not
-    promote, never runs again. When unsure, a configuration counts as promotable: its
-    directory is kept.
+    A configuration may run again when it has a job pending (running, or to be retried), or
+    when its bracket may still promote it from the rung it succeeded on (see `_synchronous`
+    and `_asynchronous`, one per discipline). A configuration whose job failed or was stopped,
+    that reached its bracket's last rung, or that its rung can no longer promote, never runs
+    again. When unsure, a configuration counts as promotable: its directory is kept.
     """
     alive = {int(job["config_id"]) for job in state["pending"]}
-    for bracket in state["brackets"]:
+    alive |= _synchronous(state["brackets"])
+    if "async" in state:
+        alive |= _asynchronous(state)
+    return alive
+
+
+def _synchronous(brackets: Iterable[Mapping[str, Any]]) -> set[int]:
+    """Synchronous successive halving: a configuration queued for a rung (a promotion
+    decided, not yet handed out), or that succeeded on a rung still open, whose outstanding
+    results may yet make it certain to be in the top."""
+    alive: set[int] = set()
+    for bracket in brackets:
         rungs = bracket["rungs"]
         for i, rung in enumerate(rungs):
             alive.update(int(c) for c in rung["queue"])
@@ -56,6 +70,63 @@ def promotable(state: Mapping[str, Any]) -> set[int]:
                 if cid in promoted or not closed:
                     alive.add(cid)
     return alive
+
+
+def _asynchronous(state: Mapping[str, Any]) -> set[int]:
+    """ASHA: a rung never closes while results may still reach it, and a promotion is made
+    only when a job is asked, so nothing is queued: every success not yet promoted may be.
+
+    A rung may still receive results while a job of its bracket is pending on it, or new
+    configurations of the bracket are still to start (rung 0), or the rung below may still
+    promote (every rung above). Only once no result can reach a rung is it settled, and then
+    exactly the promotions `hyperband.core.asha.Asynchronous` will still make from it are
+    known: the best successes not yet promoted, one at a time while the best of them ranks in
+    the top ``floor(r / eta)`` of the rung's ``r`` results and fewer than that many were
+    promoted.
+    """
+    params = state["params"]
+    sched = schedule(
+        params["max_budget"],
+        params["eta"],
+        min_budget=params["min_budget"],
+        sizing=params["sizing"],
+        integer_budgets=params.get("integer_budgets", False),
+        max_jobs=params.get("max_jobs", DEFAULT_MAX_JOBS),
+    )
+    eta = Fraction(sched.eta)
+    sign = -1.0 if params["mode"] == "maximize" else 1.0
+    starting = _starting(state, sched)
+    pending = {(int(j["bracket"]), int(j["rung"])) for j in state["pending"]}
+    alive: set[int] = set()
+    for bracket in state["async"]["brackets"]:
+        s = int(bracket["s"])
+        rungs = bracket["rungs"]
+        fed = s in starting  # whether results may still reach the rung, going up
+        for i, rung in enumerate(rungs[:-1]):  # the last rung promotes nobody
+            fed = fed or (s, i) in pending
+            promoted = {int(c) for c in rung["promoted"]}
+            ranked = sorted((sign * float(v), int(c)) for c, v in rung["ranked"])
+            if fed:
+                will = [cid for _, cid in ranked if cid not in promoted]
+            else:
+                r = len(ranked) + len(rung["stopped"])
+                top = min(len(ranked), math.floor(Fraction(r) / eta))
+                room = max(0, top - len(promoted))
+                will = [cid for _, cid in ranked[:top] if cid not in promoted][:room]
+            alive.update(will)
+            fed = fed or bool(will)  # a promotion from rung i is a result to come on i + 1
+    return alive
+
+
+def _starting(state: Mapping[str, Any], sched: Schedule) -> set[int]:
+    """The brackets ASHA will still start a new configuration in."""
+    order = bracket_order(sched)
+    first = int(state["async"]["next_new"])
+    iterations = state["params"]["iterations"]
+    if iterations is None:
+        return set(order)
+    last = min(int(iterations) * len(order), first + len(order))
+    return {order[k % len(order)] for k in range(first, last)}
 
 
 class CheckpointPruner:

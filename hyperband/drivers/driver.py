@@ -397,6 +397,9 @@ class Driver:
         self.records.append(rec)
         logger.debug("job %d %s: %s", rec.job.id, rec.status, rec.value)
         if self.progress is not None:
-            self.progress.update(len(self.records), self.n_failed, self.hb.best, rec.job.budget)
+            self.progress.update(len(self.records), self.n_failed, self.hb.best, rec.cost)
         if self.pruner is not None:
-            self.pruner.after_result(self.hb, self.stuck.values())
+            # A job stopped by the machine may still be running (its objective sees the stop
+            # only at its next report) and writing to its directory: keep that one too.
+            running = {flight.job.config_id for flight in self.current.values()}
+            self.pruner.after_result(self.hb, running.union(self.stuck.values()))

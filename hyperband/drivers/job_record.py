@@ -14,7 +14,20 @@ import attrs
 
 from hyperband.core.jobs import Job
 
-__all__ = ["JobRecord"]
+__all__ = ["JobRecord", "cost"]
+
+
+def cost(status: str, budget: float, extra: Mapping[str, Any]) -> float:
+    """Budget units a job used, counted from scratch as the schedule counts them: its budget,
+    or, for a job stopped early, the step it was stopped at (its last report).
+
+    The one definition of what a job costs: `JobRecord.cost`, the progress display of
+    ``run``, the text report and the HTML report all use it, so that they agree. A failed job
+    costs its budget: it ran too, and how far is not known.
+    """
+    if status == "stopped":
+        return float(extra.get("stopped_at", budget))
+    return float(budget)
 
 
 @attrs.frozen(slots=False)
@@ -59,6 +72,11 @@ class JobRecord:
     worker: str = ""
     reports: tuple[tuple[float, float], ...] = ()
     attempts: int = 1
+
+    @property
+    def cost(self) -> float:
+        """Budget units the job used, counted from scratch (see `cost`)."""
+        return cost(self.status, self.job.budget, self.extra)
 
     @property
     def duration(self) -> float:

@@ -19,7 +19,8 @@ _LOG_EVERY = 10.0
 class Progress:
     """A tqdm bar on a terminal, else a plain stderr line at most every ``_LOG_EVERY`` s.
 
-    The bar advances by each finished job's budget, not by one: a job at budget 81 takes
+    The bar advances by each finished job's cost (its budget, or a stopped job's up to its
+    stop), not by one: a job at budget 81 takes
     about 81 times one at budget 1, so tqdm's time left is then an estimate of the time left
     (counting jobs, it said "3 s left" with the long jobs, 7 s, still to run). The jobs done
     are shown next to it.
@@ -66,14 +67,16 @@ class Progress:
                 )
                 self._bar.set_postfix_str(self._text(None, bar=True), refresh=False)
 
-    def update(self, done: int, failed: int, best: Best | None, budget: float = 0.0) -> None:
+    def update(self, done: int, failed: int, best: Best | None, cost: float = 0.0) -> None:
+        """A job finished; ``cost``: the budget it used (`hyperband.JobRecord.cost`: a stopped
+        job's up to its stop, so the total agrees with the reports)."""
         if not self._enabled:
             return
         self._done, self._failed = done, failed
-        self._spent += budget
+        self._spent += cost
         if self._bar is not None:
             self._bar.set_postfix_str(self._text(best, bar=True), refresh=False)
-            self._bar.update(budget)
+            self._bar.update(cost)
             return
         now = time.monotonic()
         if now - self._last >= _LOG_EVERY:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from hyperband.core.jobs import Best, Stats
+from hyperband.core.jobs import Best, Job, Stats
 from hyperband.core.schedule import Schedule
 from hyperband.drivers.encoding import jsonable
 from hyperband.drivers.job_record import JobRecord
@@ -45,6 +46,9 @@ class RunResult:
         stats: the machine's counters (`hyperband.Stats`): jobs asked, succeeded, failed and
             stopped, reports, promotions, and the mispromotions of ``"asynchronous"`` mode
             (promoted configurations not among their rung's top in hindsight).
+        pending: the jobs asked without a result, oldest first: running when the run stopped
+            (a run stopped by an exception, or the journal of an unfinished study). A resumed
+            study runs them again.
 
     Example:
         >>> import hyperband
@@ -62,6 +66,7 @@ class RunResult:
     params: dict[str, Any] = attrs.field(factory=dict)
     done: bool = attrs.field(default=True, kw_only=True)
     stats: Stats | None = attrs.field(default=None, kw_only=True)
+    pending: tuple[Job, ...] = attrs.field(default=(), kw_only=True)
 
     @property
     def n_succeeded(self) -> int:
@@ -77,6 +82,13 @@ class RunResult:
     def n_stopped(self) -> int:
         """How many jobs the stopping rule stopped early."""
         return sum(r.status == "stopped" for r in self.history)
+
+    @property
+    def spent(self) -> float:
+        """Budget units the jobs used, counted from scratch: each job's budget, failed ones
+        included (they ran too), a stopped job's up to the step it was stopped at (see
+        [`JobRecord.cost`][hyperband.JobRecord.cost])."""
+        return math.fsum(r.cost for r in self.history)
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """The history as a list of flat dicts (see
@@ -154,4 +166,5 @@ class RunResult:
             hb.params,
             done=hb.done if done is None else done,
             stats=hb.stats,
+            pending=tuple(hb.pending),
         )

@@ -110,9 +110,11 @@ def run(
             their retries), raising ``hyperband.TooManyFailuresError``; ``None``: never.
             A resumed study counts only the failures of this run.
         keep_checkpoints: ``"best"`` removes a configuration's checkpoint directory once it
-            can no longer be promoted (it failed, reached its bracket's last rung, or a closed
-            rung did not promote it), except the best configuration's; never one that a
-            pending or queued promotion will resume. ``"all"`` keeps every directory.
+            can no longer be promoted (it failed or was stopped, reached its bracket's last
+            rung, or a closed rung did not promote it; under ``"asynchronous"``, once no result
+            can reach its rung and ASHA will not promote it), except the best configuration's;
+            never one that a pending or queued promotion will resume. ``"all"`` keeps every
+            directory.
         sampler: where configurations come from: ``None`` (the ``space`` argument: a space
             is sampled at random), ``"random"``, ``"kde"`` (`hyperband.KDESampler`, BOHB's
             model), or a sampler object. A named sampler is built fresh over ``space``.
@@ -312,7 +314,7 @@ def _progress(
     total = None if iterations is None else hb.schedule.total_jobs * iterations
     total_budget = None if iterations is None else float(hb.schedule.total_budget) * iterations
     failed = sum(r.status == "failed" for r in records)
-    spent = math.fsum(float(r.job.budget) for r in records)
+    spent = math.fsum(r.cost for r in records)  # a stopped job up to its stop
     return Progress(enabled, total, len(records), failed, total_budget, spent)
 
 

@@ -6,27 +6,26 @@ alike.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hyperband.drivers.records import RunResult
+    from hyperband.drivers.records import JobRecord, RunResult
 
 __all__ = ["cost", "number_workers", "spent"]
 
 
-def cost(record: Any) -> float:
-    """Budget units a job used, counted from scratch: its budget, or where it was stopped."""
-    if record.status == "stopped":
-        return float(record.extra.get("stopped_at", record.job.budget))
-    return float(record.job.budget)
+def cost(record: JobRecord) -> float:
+    """Budget units a job used, counted from scratch: its budget, or where it was stopped
+    (`hyperband.JobRecord.cost`, the drivers' definition, which the progress display uses
+    too)."""
+    return record.cost
 
 
 def spent(result: RunResult) -> float:
     """Budget units the study's jobs used, failed ones included (they ran too); a stopped
-    job counts up to the step where it was stopped."""
-    return math.fsum(cost(r) for r in result.history)
+    job counts up to the step where it was stopped (`hyperband.RunResult.spent`)."""
+    return result.spent
 
 
 def number_workers(started: Iterable[tuple[str, float]]) -> dict[str, int]:

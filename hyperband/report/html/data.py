@@ -1,9 +1,12 @@
 """What the HTML report shows, extracted from a journal (or a RunResult) without plotly.
 
-The journal is parsed directly (its ``ask`` and ``result`` events), not replayed into a
-machine: so a study with a custom sampler, a study still running (a torn last line is
-ignored) and statuses this version does not know (``"stopped"``, ...) all report. Replay is
-used only to decide whether a study is complete (see ``study_complete``).
+A journal is replayed into a machine (``RunResult`` as ``RunResult.from_journal`` builds it),
+so the page shows what the text report and the replay show: a job stopped just before the
+run was killed is stopped, not pending, and the budget spent is ``RunResult.spent``. A study
+still running reports too (a torn last line is ignored; its pending jobs are the machine's).
+Only a journal that cannot be replayed (a custom sampler, which the journal cannot rebuild,
+or one edited or written by another version) is read from its raw ``ask`` and ``result``
+events instead (``from_events``), so that it still reports.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import attrs
 
 from hyperband.core.errors import HyperbandError
 from hyperband.core.schedule import Schedule, schedule
+from hyperband.drivers.job_record import cost
 from hyperband.report.accounting import number_workers
 from hyperband.report.plots import best_so_far
 
@@ -82,6 +86,12 @@ class JobRow:
     def finished(self) -> bool:
         """The job has a result (any status)."""
         return self.status != PENDING
+
+    @property
+    def cost(self) -> float:
+        """Budget units the job used (`hyperband.JobRecord.cost`: a stopped job's up to its
+        stop); 0 while pending."""
+        return cost(self.status, self.budget, self.extra) if self.finished else 0.0
 
     @property
     def timed(self) -> bool:
@@ -217,9 +227,7 @@ def from_events(events: Sequence[Mapping[str, Any]], source: str, torn: int = 0)
     return StudyData(
         source=source,
         params=dict(study.get("params") or {}),
-        # A named model-based sampler's space is in its spec (the header's "space" is only a
-        # random sampler's).
-        space=study.get("space") or (study.get("sampler_spec") or {}).get("space"),
+        space=_space(study),
         sampler=str(study.get("sampler") or ""),
         jobs=tuple(rows.values()),
         order=tuple(order),
@@ -251,25 +259,47 @@ def read_study(path: str | os.PathLike[str]) -> StudyData | None:
         JournalError: the file is not a journal (see ``hyperband.drivers.journal.read``).
         FileNotFoundError: there is no such file.
     """
-    from hyperband.drivers.journal import read
+    from hyperband.drivers.journal import load_events, read
+    from hyperband.drivers.records import RunResult
 
     p = Path(path)
     events, good, size = read(p)  # it refuses a file whose first line is not a header
     if not events:
         return None
-    complete = study_complete(p, events, size)
-    data = from_events(events, str(p), size - good)
-    if complete is None:
-        # No replay (a custom sampler): complete when every scheduled job has a result. A
-        # study whose failures left later rungs short never looks complete this way.
-        scheduled = data.scheduled
-        if (
-            scheduled is not None
-            and len(data.order) >= scheduled
-            and all(j.finished for j in data.jobs)
-        ):
-            complete = True
-    return attrs.evolve(data, complete=complete)
+    try:
+        result = RunResult._of(*load_events(p, events, size))
+    except (HyperbandError, OSError):  # JournalError is one
+        return _unreplayed(events, str(p), size - good)
+    study = events[0]
+    return from_result(
+        result,
+        str(p),
+        space=_space(study),
+        sampler=str(study.get("sampler") or ""),
+        complete=result.done,
+        torn=size - good,
+    )
+
+
+def _space(study: Mapping[str, Any]) -> Any:
+    # A named model-based sampler's space is in its spec (the header's "space" is only a
+    # random sampler's).
+    return study.get("space") or (study.get("sampler_spec") or {}).get("space")
+
+
+def _unreplayed(events: Sequence[Mapping[str, Any]], source: str, torn: int) -> StudyData:
+    """A journal that does not replay (a custom sampler), from its raw events."""
+    data = from_events(events, source, torn)
+    # Complete when every scheduled job has a result. A study whose failures left later rungs
+    # short never looks complete this way.
+    scheduled = data.scheduled
+    if (
+        scheduled is not None
+        and len(data.order) >= scheduled
+        and all(j.finished for j in data.jobs)
+    ):
+        return attrs.evolve(data, complete=True)
+    return data
 
 
 def study_complete(
@@ -292,21 +322,33 @@ def study_complete(
     return hb.done
 
 
-def from_result(result: RunResult) -> StudyData:
-    """The report's data from a ``RunResult`` (every job finished)."""
-    rows = []
-    for r in result.history:
-        job = r.job
-        event = r.event()
-        rows.append(_finish(_row(job.to_dict(), math.nan), event))
+def from_result(
+    result: RunResult,
+    source: str = "RunResult",
+    *,
+    space: Any = None,
+    sampler: str = "",
+    complete: bool | None = None,
+    torn: int = 0,
+) -> StudyData:
+    """The report's data from a ``RunResult``: its records, in the order they finished, and
+    its pending jobs (asked, no result).
+
+    ``source``, ``space``, ``sampler``, ``complete`` and ``torn`` describe where it came from
+    (a journal: see ``read_study``).
+    """
+    rows = [_finish(_row(r.job.to_dict(), math.nan), r.event()) for r in result.history]
+    order = [row.id for row in rows]
+    rows += [_row(job.to_dict(), math.nan) for job in result.pending]
     return StudyData(
-        source="RunResult",
+        source=source,
         params=dict(result.params),
-        space=None,
-        sampler="",
+        space=space,
+        sampler=sampler,
         jobs=tuple(sorted(rows, key=lambda j: j.id)),
-        order=tuple(j.id for j in rows),
-        complete=None,
+        order=tuple(order),
+        complete=complete,
+        torn=torn,
     )
 
 
@@ -325,7 +367,8 @@ def best_curves(data: StudyData) -> tuple[Curve, Curve]:
 
     The incumbent follows the machine's rule (see ``hyperband.report.plots.best_so_far``):
     the best successful value at the largest budget reached, in the study's direction. Every
-    finished job (failed and stopped ones too) adds its budget to the budget spent.
+    finished job (failed and stopped ones too) adds its cost to the budget spent (`JobRow.cost`:
+    a stopped job's up to its stop, as the text report and the progress display count).
     """
     by_budget = _incumbent(data.finished, data.maximize, lambda j, spent: spent)
     t0 = start_time(data)
@@ -340,7 +383,7 @@ def _incumbent(jobs: Iterable[JobRow], maximize: bool, x_of: Any) -> Curve:
     results: list[tuple[float, float, float, int]] = []
     spent = 0.0
     for job in jobs:
-        spent += job.budget
+        spent += job.cost
         if job.status == "succeeded" and job.value is not None:
             succeeded.append(len(xs))
             results.append((job.budget, job.value, job.budget, job.config_id))

@@ -182,7 +182,7 @@ def _stats(data: StudyData, best: JobRow | None) -> list[tuple[str, str]]:
         (str(counts[s]), PENDING + " (asked, no result)" if s == PENDING else s)
         for s in sorted(counts, key=lambda s: (s != "succeeded", s == PENDING, s))
     )
-    spent = math.fsum(j.budget for j in finished)
+    spent = math.fsum(j.cost for j in finished)  # a stopped job up to its stop
     stats.append((f"{spent:g}", "budget units spent"))
     timed = [j for j in finished if j.timed]
     if timed:
