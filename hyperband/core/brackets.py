@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from hyperband.core.adaptive import BracketChooser
 from hyperband.core.curves import dump_curves, load_curves
 from hyperband.core.discipline import Draws, Key, Number, Point
 from hyperband.core.errors import SnapshotError
@@ -92,9 +93,11 @@ class Synchronous:
         draws: where the configurations come from.
         limit: how many brackets to run in all (iterations times brackets), ``None`` for ever.
         serial: start a bracket only once the previous one is resolved.
+        chooser: which bracket each new run is (the cycle, or drawn from trust weights).
     """
 
     __slots__ = (
+        "_chooser",
         "_draws",
         "_limit",
         "_n_brackets",
@@ -106,7 +109,15 @@ class Synchronous:
         "next_seq",
     )
 
-    def __init__(self, sched: Schedule, draws: Draws, limit: int | None, serial: bool) -> None:
+    def __init__(
+        self,
+        sched: Schedule,
+        draws: Draws,
+        limit: int | None,
+        serial: bool,
+        chooser: BracketChooser,
+    ) -> None:
+        self._chooser = chooser
         self._sched = sched
         self._draws = draws
         self._limit = limit
@@ -137,6 +148,7 @@ class Synchronous:
             # A model-based sampler failed on the bracket's first draw: take the start back,
             # so that a bad call changes nothing.
             self.active.pop()
+            self._chooser.undo(b.s)
             self.next_seq = b.seq
             self.next_config_id = b.first_config
             raise
@@ -146,8 +158,7 @@ class Synchronous:
 
     def _start(self) -> HalvingBracket:
         seq = self.next_seq
-        iteration, offset = divmod(seq, self._n_brackets)
-        s = self._sched.s_max - offset
+        s, iteration = self._chooser.next(seq)
         b = HalvingBracket(seq, iteration, s, self._sched)
         rung0 = b.rungs[0]
         n = rung0.target
@@ -204,6 +215,7 @@ class Synchronous:
         pos = bisect.bisect_left(ranked, key)
         ranked.insert(pos, key)
         rung.resolved += 1
+        self._chooser.record(job.config_id, job.budget, key[0])
         self._promote(b, rung, pos)
 
     def resolved(self, b: HalvingBracket, job: Job) -> None:
@@ -258,8 +270,8 @@ class Synchronous:
 
     def bracket_of(self, job: Job) -> HalvingBracket:
         """The running bracket of a job."""
-        seq = job.iteration * self._n_brackets + (self._sched.s_max - job.bracket)
-        return {b.seq: b for b in self.active}[seq]
+        # (iteration, s) names one run in both bracket modes (see hyperband.core.adaptive).
+        return {(b.iteration, b.s): b for b in self.active}[(job.iteration, job.bracket)]
 
     @property
     def done(self) -> bool:
@@ -272,11 +284,13 @@ class Synchronous:
 
     def dump(self, sign: float) -> dict[str, Any]:
         """The running brackets, as a snapshot holds them."""
-        return {
+        out = {
             "next_bracket": self.next_seq,
             "brackets": [
                 {
                     "seq": b.seq,
+                    # a drawn run's bracket is not a function of seq (cycle snapshots unchanged)
+                    **({"s": b.s, "iteration": b.iteration} if self._chooser.adaptive else {}),
                     "first_config": b.first_config,
                     "configs": [[cid, c] for cid, c in b.configs.items()],
                     "rungs": [
@@ -297,14 +311,24 @@ class Synchronous:
                 for b in self.active
             ],
         }
+        if self._chooser.adaptive:
+            out["adaptive"] = self._chooser.dump()
+        return out
 
     def load(self, state: Mapping[str, Any], sign: float) -> None:
         """Read the running brackets back from a snapshot."""
         self.next_seq = int(state["next_bracket"])
+        if self._chooser.adaptive:
+            if not isinstance(state.get("adaptive"), Mapping):
+                raise SnapshotError("state: an adaptive machine's snapshot needs 'adaptive'")
+            self._chooser.load(state["adaptive"])
         for bs in state["brackets"]:
             seq = int(bs["seq"])
             iteration, offset = divmod(seq, self._n_brackets)
-            b = HalvingBracket(seq, iteration, self._sched.s_max - offset, self._sched)
+            s = self._sched.s_max - offset
+            if self._chooser.adaptive:
+                s, iteration = int(bs["s"]), int(bs["iteration"])
+            b = HalvingBracket(seq, iteration, s, self._sched)
             b.configs = {int(cid): c for cid, c in bs["configs"]}
             # Version 1 had no lazy draws: every configuration was drawn at the bracket's start.
             b.first_config = int(bs.get("first_config", min(b.configs, default=0)))

@@ -34,12 +34,14 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from hyperband.core.adaptive import BRACKET_MODES, BracketChooser
 from hyperband.core.asha import Asynchronous, bracket_order
 from hyperband.core.brackets import Synchronous
 from hyperband.core.curves import CurveBook
 from hyperband.core.discipline import BracketState, Discipline, Draws, Key, Number
 from hyperband.core.errors import (
     ArgumentTypeError,
+    ConfigurationError,
     HyperbandError,
     JobResolvedError,
     SnapshotError,
@@ -111,6 +113,11 @@ class Hyperband:
             ``should_stop(view) -> bool`` (`hyperband.StoppingRule`).
         max_jobs: refuse a schedule of more jobs per iteration than this (see
             `hyperband.schedule`); ``None`` for no bound.
+        brackets: ``"cycle"`` (NNI's order, ``s_max`` down to 0, again and again) or
+            ``"adaptive"`` (Hyper-Tune: each new bracket run is drawn with probability
+            proportional to the trust weight of its first budget, measured on the results
+            once ``max_budget`` has 4 of them; see `hyperband.core.adaptive`). The synchronous
+            modes only. A job's ``iteration`` counts the runs of its bracket before its own.
 
     Examples:
         >>> hb = Hyperband({"lr": {"_type": "loguniform", "_value": [1e-4, 1]}},
@@ -137,6 +144,7 @@ class Hyperband:
         integer_budgets: bool = False,
         early_stop: Any = None,
         max_jobs: int | None = DEFAULT_MAX_JOBS,
+        brackets: str = "cycle",
     ) -> None:
         self._schedule = schedule(
             max_budget,
@@ -148,6 +156,12 @@ class Hyperband:
         )
         check_choice("mode", mode, MODES)
         check_choice("exec_mode", exec_mode, EXEC_MODES)
+        check_choice("brackets", brackets, BRACKET_MODES)
+        if brackets == "adaptive" and exec_mode == "asynchronous":
+            raise ConfigurationError(
+                "brackets='adaptive' needs exec_mode 'parallelism' or 'serial' (asynchronous "
+                "mode keeps its balanced bracket order), got exec_mode='asynchronous'"
+            )
         iterations = check_iterations(iterations)
         seed = self._seed = check_seed(seed)
         rule = self._rule = make_rule(early_stop)
@@ -168,6 +182,8 @@ class Hyperband:
             # Kept out of the params unless changed, so journals and snapshots of the usual
             # studies stay as they were.
             self._params["max_jobs"] = max_jobs
+        if brackets != "cycle":
+            self._params["brackets"] = brackets
         lazy = is_model_based(sampler)
         self._observe = sampler.observe if lazy else None  # type: ignore[attr-defined]
         # Every observe() call, in order: a snapshot rebuilds a model-based sampler from it.
@@ -178,7 +194,8 @@ class Hyperband:
         self._next_job_id = 0
         self._pending: dict[int, Entry] = {}
         draws = Draws(sampler, seed, lazy, self._pending)
-        self._brackets = _discipline(exec_mode, self._schedule, draws, iterations, self._pending)
+        chooser = BracketChooser(self._schedule, seed, adaptive=brackets == "adaptive")
+        self._brackets = _discipline(exec_mode, draws, iterations, self._pending, chooser)
         self._best: Best | None = None
         self._best_budget: Number = -math.inf
         self._best_key: Key = (math.inf, -1)
@@ -620,16 +637,17 @@ class Hyperband:
 
 def _discipline(
     exec_mode: str,
-    sched: Schedule,
     draws: Draws,
     iterations: int | None,
     pending: Mapping[int, Entry],
+    chooser: BracketChooser,
 ) -> Discipline[Any]:
     """The brackets of ``exec_mode``."""
+    sched = chooser.schedule
     if exec_mode == "asynchronous":
         return Asynchronous(sched, draws, iterations, pending)
     limit = None if iterations is None else iterations * len(sched.brackets)
-    return Synchronous(sched, draws, limit, serial=exec_mode == "serial")
+    return Synchronous(sched, draws, limit, exec_mode == "serial", chooser)
 
 
 def _plain(x: float) -> Number:

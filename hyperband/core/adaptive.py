@@ -1,0 +1,172 @@
+"""Which bracket runs next: NNI's cycle, or Hyper-Tune's adaptive choice from trust weights.
+
+``brackets="cycle"`` runs the brackets in NNI's order, ``s = s_max, ..., 0``, again and again.
+``brackets="adaptive"`` (Hyper-Tune, Li et al., VLDB 2022) draws each new bracket run: bracket
+``s`` with probability proportional to the trust weight of its first rung's budget ``r_s``.
+Since a run of bracket ``s`` starts ``n_s`` new configurations, a new configuration then starts
+in bracket ``s`` with probability ``∝ w(r_s) n_s``, which is Hyper-Tune's rule; with equal
+weights it is the cycle's share of every bracket.
+
+The weights are MFES-HB's, measured here from the results themselves, so they need no model
+and work with any sampler: ``p`` of a budget is the fraction of pairs of configurations,
+evaluated at both that budget and ``max_budget``, that the two put in the same order
+(`hyperband.core.trust`), and ``w ∝ p ** 3``. ``max_budget`` has ``p = 1``. A budget with
+fewer than ``MIN_PAIRS`` configurations evaluated at both gets the weight of the next larger
+measured budget (rank consistency rises with the budget on every workload measured so far).
+Until ``max_budget`` has ``MIN_TOP`` results and at least one cheaper budget is measured, runs
+follow the cycle: there is nothing to adapt to yet. Then a share ``EXPLORE`` (10%) of the runs
+keeps the cycle's even split, so that every bracket still runs now and then and a budget whose
+trust was low can be measured again.
+
+The draw for the run numbered ``seq`` uses an RNG derived from ``(seed, seq)``, and the weights
+depend only on the results told before the run starts, so the same seed and the same sequence
+of calls give the same brackets; a journal replays them exactly.
+
+A bracket's ``iteration`` (on its jobs) counts the runs of that same bracket before it, so
+``(iteration, s)`` names one run and keys its configurations' draws; in the cycle this is the
+usual iteration. ``iterations=N`` means ``N (s_max + 1)`` bracket runs in both modes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import numpy as np
+
+from hyperband.core.errors import SnapshotError
+from hyperband.core.schedule import Schedule
+from hyperband.core.trust import concordance, trust_weights
+
+__all__ = ["BRACKET_MODES", "EXPLORE", "MIN_PAIRS", "MIN_TOP", "BracketChooser"]
+
+BRACKET_MODES: Final = ("cycle", "adaptive")
+#: The fewest results at ``max_budget`` before any bracket run is drawn.
+MIN_TOP: Final = 4
+#: The fewest configurations evaluated at a budget and at ``max_budget`` to measure it.
+MIN_PAIRS: Final = 5
+#: The share of bracket runs drawn evenly, whatever the weights.
+EXPLORE: Final = 0.1
+# Draws use SeedSequence keys of length 2 and 3 (iteration, s[, k]); length 4 cannot collide.
+_STREAM: Final = (7, 0)
+
+
+class BracketChooser:
+    """Numbers the bracket runs and chooses each one's ``s``.
+
+    Args:
+        sched: the schedule.
+        seed: the machine's seed.
+        adaptive: draw runs from the trust weights (``True``) or cycle (``False``).
+    """
+
+    __slots__ = ("_adaptive", "_budgets", "_results", "_sched", "_seed", "_top", "runs")
+
+    def __init__(self, sched: Schedule, seed: int, adaptive: bool) -> None:
+        self._sched = sched
+        self._seed = seed
+        self._adaptive = adaptive
+        self._top = float(sched.max_budget)
+        # each bracket's first budget, by s
+        self._budgets = {b.s: float(b.rungs[0].budget) for b in sched.brackets}
+        self.runs: dict[int, int] = {}  # s -> runs started
+        self._results: dict[int, dict[float, float]] = {}  # config_id -> budget -> loss
+
+    @property
+    def schedule(self) -> Schedule:
+        """The schedule whose brackets it chooses from."""
+        return self._sched
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether runs are drawn from the trust weights."""
+        return self._adaptive
+
+    def next(self, seq: int) -> tuple[int, int]:
+        """The ``(s, iteration)`` of run ``seq``, counted as started."""
+        n = len(self._sched.brackets)
+        if not self._adaptive:
+            return self._sched.s_max - seq % n, seq // n
+        s = self._draw(seq)
+        if s is None:
+            s = self._sched.s_max - seq % n
+        iteration = self.runs.get(s, 0)
+        self.runs[s] = iteration + 1
+        return s, iteration
+
+    def undo(self, s: int) -> None:
+        """Take back the last run of bracket ``s`` (its start failed)."""
+        if self._adaptive:
+            self.runs[s] -= 1
+
+    def record(self, config_id: int, budget: float, loss: float) -> None:
+        """A success: ``config_id`` at ``budget`` had ``loss`` (lower is better)."""
+        if self._adaptive:
+            self._results.setdefault(config_id, {})[float(budget)] = loss
+
+    def consistency(self) -> dict[float, float | None]:
+        """Each budget's rank consistency with ``max_budget`` (``{}`` before ``MIN_TOP``)."""
+        top = [(r[self._top], r) for r in self._results.values() if self._top in r]
+        if len(top) < MIN_TOP:
+            return {}
+        out: dict[float, float | None] = {}
+        for b in sorted(set(self._budgets.values())):
+            if b == self._top:
+                out[b] = 1.0
+                continue
+            pairs = [(-r[b], -t) for t, r in top if b in r]
+            mine = [p[0] for p in pairs]
+            theirs = [p[1] for p in pairs]
+            out[b] = concordance(mine, theirs) if len(pairs) >= MIN_PAIRS else None
+        return out
+
+    def weights(self) -> dict[int, float]:
+        """Each bracket's share of the next draw, by ``s`` (``{}`` while it cycles)."""
+        p = self.consistency()
+        measured = {b: v for b, v in p.items() if v is not None}
+        if len(measured) < 2:
+            return {}
+        w = trust_weights(measured)
+        known = sorted(w)
+
+        def weight(b: float) -> float:
+            # An unmeasured budget ranks no better than the next larger measured one (rank
+            # consistency rises with the budget on every workload measured so far).
+            return w[b] if b in w else w[next(k for k in known if k > b)]
+
+        raw = {s: weight(b) for s, b in self._budgets.items()}
+        total = sum(raw.values())
+        n = len(raw)
+        # A share EXPLORE of the runs keeps the cycle's even split, so every bracket runs now
+        # and then and a budget's measured trust can recover.
+        return {s: (1 - EXPLORE) * v / total + EXPLORE / n for s, v in sorted(raw.items())[::-1]}
+
+    def _draw(self, seq: int) -> int | None:
+        w = self.weights()
+        if not w:
+            return None
+        rng = np.random.default_rng(
+            np.random.SeedSequence(self._seed, spawn_key=(*_STREAM, seq, 0))
+        )
+        ss = list(w)
+        return int(ss[int(rng.choice(len(ss), p=np.array([w[s] for s in ss])))])
+
+    def dump(self) -> dict[str, Any]:
+        """The chooser's part of a snapshot (adaptive mode only)."""
+        return {
+            "runs": [[s, n] for s, n in sorted(self.runs.items())],
+            "results": [
+                [cid, [[b, loss] for b, loss in sorted(r.items())]]
+                for cid, r in sorted(self._results.items())
+            ],
+        }
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        """Read the chooser back from a snapshot."""
+        try:
+            self.runs = {int(s): int(n) for s, n in state["runs"]}
+            self._results = {
+                int(cid): {float(b): float(loss) for b, loss in r} for cid, r in state["results"]
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"state: malformed adaptive bracket state: {exc}") from None
