@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,8 +68,8 @@ def test_brackets_whose_budgets_lie_run_less_often() -> None:
     """With cheap budgets that rank backwards, the brackets that start on them lose runs to
     the bracket that starts at max_budget; with honest budgets the shares stay near even."""
     s_max = 3
-    liars = {s: n for s, n in _bracket_runs_per_s(_drive(_machine("adaptive"), True)).items()}
-    honest = {s: n for s, n in _bracket_runs_per_s(_drive(_machine("adaptive"), False)).items()}
+    liars = _bracket_runs_per_s(_drive(_machine("adaptive"), True))
+    honest = _bracket_runs_per_s(_drive(_machine("adaptive"), False))
     cycle = _bracket_runs_per_s(_drive(_machine("cycle"), True))
     assert cycle == dict.fromkeys(range(s_max + 1), 12)
     assert liars[0] > 2 * liars[s_max]  # s=0 runs at 27 only; s_max starts at 1
@@ -145,3 +146,86 @@ def test_a_malformed_adaptive_snapshot_is_refused() -> None:
     del state["adaptive"]
     with pytest.raises(hyperband.SnapshotError, match="adaptive"):
         hyperband.Hyperband.restore(state)
+
+
+def _objective(config: dict[str, Any], budget: float) -> float:
+    return _value(config, budget, True)
+
+
+@pytest.mark.parametrize("cut", [0.2, 0.45, 0.7, 0.95])
+def test_a_journal_cut_anywhere_resumes_to_the_same_adaptive_study(
+    tmp_path: Path, cut: float
+) -> None:
+    """What a kill -9 leaves (a journal cut after any event, the last line torn) resumes to
+    the uninterrupted study: the bracket draws depend only on the seed and the calls."""
+    options: dict[str, Any] = {
+        "max_budget": 27,
+        "iterations": 6,
+        "seed": 11,
+        "brackets": "adaptive",
+        "executor": "serial",
+        "progress": False,
+    }
+    whole = tmp_path / "whole.jsonl"
+    reference = hyperband.run(_objective, SPACE, journal=whole, **options)
+    assert reference.params["brackets"] == "adaptive"
+    lines = whole.read_text().splitlines(keepends=True)
+    k = int(len(lines) * cut)
+    journal = tmp_path / "cut.jsonl"
+    journal.write_text("".join(lines[:k]) + lines[k][: len(lines[k]) // 2])
+    resumed = hyperband.run(_objective, SPACE, journal=journal, **options)
+    key = lambda r: (r.job.id, r.job.iteration, r.job.bracket, r.job.config, r.value)  # noqa: E731
+    assert sorted(map(key, resumed.history)) == sorted(map(key, reference.history))
+    replayed = hyperband.RunResult.from_journal(journal)
+    assert sorted(map(key, replayed.history)) == sorted(map(key, reference.history))
+    # the draws did adapt: the cheap brackets lost runs to s=0 (6 runs each in the cycle)
+    runs = collections.Counter(s for (_, s) in _bracket_runs([r.job for r in reference.history]))
+    assert runs[0] > 6
+
+
+def test_a_cycled_journal_refuses_to_resume_as_adaptive(tmp_path: Path) -> None:
+    journal = tmp_path / "j.jsonl"
+    options: dict[str, Any] = {"max_budget": 9, "seed": 1, "executor": "serial", "progress": False}
+    hyperband.run(_objective, SPACE, journal=journal, **options)
+    with pytest.raises(hyperband.JournalMismatchError, match="brackets"):
+        hyperband.run(_objective, SPACE, journal=journal, brackets="adaptive", **options)
+
+
+def test_simulate_takes_adaptive_brackets() -> None:
+    result = hyperband.simulate(
+        27, 3, workers=4, iterations=6, seed=2, objective=_objective, brackets="adaptive"
+    )
+    runs = collections.Counter(s for (_, s) in _bracket_runs([j.job for j in result.jobs]))
+    assert sum(runs.values()) == 6 * 4
+    assert runs[0] > 6  # the cycle would run each bracket 6 times
+
+
+def test_the_command_line_runs_adaptive_brackets(tmp_path: Path) -> None:
+    from hyperband.cli import main
+
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"x": SPACE["x"], "y": SPACE["x"]}))
+    journal = tmp_path / "j.jsonl"
+    argv = ["run", "tests.fixture_objectives:quadratic", "--space", str(space)]
+    argv += ["--max-budget", "9", "--iterations", "4", "--seed", "1", "--executor", "serial"]
+    argv += ["--journal", str(journal), "--no-progress", "--brackets", "adaptive"]
+    assert main(argv) == 0
+    assert hyperband.RunResult.from_journal(journal).params["brackets"] == "adaptive"
+    assert main(["run", "tests.fixture_objectives:quadratic", "--brackets", "sometimes"]) == 2
+
+
+def test_the_nni_advisor_takes_brackets() -> None:
+    from .optional import require
+
+    require("nni")
+    from nni.runtime.tuner_command_channel import CommandType
+
+    from hyperband.integrations.nni import HyperbandAdvisor
+
+    advisor = HyperbandAdvisor(R=9, brackets="adaptive", command_channel_url="ws://_unittest_")
+    advisor.send = lambda command, data: None  # type: ignore[method-assign]
+    advisor.process_command(CommandType.Initialize, SPACE)
+    assert advisor.machine is not None
+    assert advisor.machine.params["brackets"] == "adaptive"
+    with pytest.raises(ConfigurationError, match="brackets"):
+        HyperbandAdvisor(R=9, brackets="often", command_channel_url="ws://_unittest_")

@@ -26,6 +26,7 @@ from hyperband.cli.args import (
     one_line,
     positive_seconds,
 )
+from hyperband.core.adaptive import BRACKET_MODES
 from hyperband.core.errors import HyperbandError, TooManyFailuresError
 from hyperband.core.machine import EXEC_MODES
 from hyperband.core.sampling import SAMPLERS
@@ -83,6 +84,13 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         choices=tuple(STOPPING_RULES),
         help="stop unpromising jobs at their context.report() calls: median or rung "
         "(default: no early stopping)",
+    )
+    p.add_argument(
+        "--brackets",
+        choices=BRACKET_MODES,
+        default="cycle",
+        help="which bracket runs next: cycle (NNI's order, default) or adaptive (drawn from "
+        "how well each budget ranks configurations as the largest does)",
     )
     add_max_jobs(p)
     _add_execution_args(p)
@@ -288,6 +296,7 @@ def _run(
         sampler_options=args.sampler_options,
         early_stop=args.early_stop,
         max_jobs=args.max_jobs,
+        brackets=args.brackets,
     )
 
 

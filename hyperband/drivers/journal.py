@@ -344,6 +344,7 @@ _PARAMS = (
     "integer_budgets",
     "early_stop",
     "max_jobs",
+    "brackets",
     "seed",
 )
 

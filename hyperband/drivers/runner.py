@@ -63,6 +63,7 @@ def run(
     sampler_options: Mapping[str, Any] | None = None,
     early_stop: Any = None,
     max_jobs: int | None = DEFAULT_MAX_JOBS,
+    brackets: str = "cycle",
 ) -> RunResult:
     """Run a Hyperband study: every job of the schedule, on an executor, to the end.
 
@@ -125,6 +126,8 @@ def run(
             is recorded with status ``"stopped"``.
         max_jobs: refuse a schedule of more jobs per iteration than this (see
             `hyperband.schedule`); ``None`` for no bound.
+        brackets: ``"cycle"`` (NNI's order) or ``"adaptive"`` (each new bracket run drawn from
+            the budgets' trust weights; see `hyperband.Hyperband`).
 
     Returns:
         A [`RunResult`][hyperband.RunResult]: ``best``, ``history`` (one
@@ -172,6 +175,7 @@ def run(
             "iterations": iterations,
             "early_stop": early_stop,
             "max_jobs": max_jobs,
+            "brackets": brackets,
         },
     )
     study.probe()

@@ -70,6 +70,7 @@ def simulate(
     budget_limit: float | None = None,
     sampler: str | Sampler | None = None,
     sampler_options: Mapping[str, Any] | None = None,
+    brackets: str = "cycle",
 ) -> SimulationResult:
     """Simulate ``workers`` workers running a Hyperband study on a fake clock.
 
@@ -126,6 +127,7 @@ def simulate(
         sampler: as for [`run`][hyperband.run]: ``"random"``, ``"kde"``, ``"optuna"`` (built
             over ``space``) or a sampler object (then ``space`` is ``None``).
         sampler_options: keyword arguments for a named ``sampler``.
+        brackets: ``"cycle"`` or ``"adaptive"``, as for [`Hyperband`][hyperband.Hyperband].
 
     Returns:
         A [`SimulationResult`][hyperband.SimulationResult] with the makespan, utilisation,
@@ -175,6 +177,7 @@ def simulate(
         seed=seed,
         integer_budgets=integer_budgets,
         early_stop=early_stop,
+        brackets=brackets,
     )
     clock = Clock(
         hb,

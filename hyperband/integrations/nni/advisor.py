@@ -83,6 +83,8 @@ class HyperbandAdvisor(_Dispatcher):
             ``nni.report_intermediate_result``; a trial the rule stops is killed with NNI's
             ``KillTrialJob`` (NNI 3.0's local training service then shows ``USER_CANCELED``).
         early_stop_options: keyword arguments of the rule, e.g. ``{"min_peers": 3}``.
+        brackets: ``"cycle"`` (NNI's order, the default) or ``"adaptive"`` (each new bracket
+            run drawn from the budgets' trust weights; see `hyperband.Hyperband`).
         command_channel_url: where NNI's manager listens; NNI passes nothing (the dispatcher
             reads it from the environment). In-process tests pass a ``ws://_unittest_`` URL,
             which ``MsgDispatcherBase`` does not connect to.
@@ -127,22 +129,18 @@ class HyperbandAdvisor(_Dispatcher):
         sampler_options: Mapping[str, Any] | None = None,
         early_stop: str | None = None,
         early_stop_options: Mapping[str, Any] | None = None,
+        brackets: str = "cycle",
         command_channel_url: str | None = None,
     ) -> None:
         # Connect first: failing before that, NNI's manager would only say "Tuner did not
         # connect in 10 seconds"; once connected, report_error shows NNI our message.
         super().__init__(command_channel_url)
-        machine = {
-            "max_budget": R,
-            "eta": eta,
-            "min_budget": min_budget,
-            "mode": optimize_mode,
-            "exec_mode": exec_mode,
-            "sizing": sizing,
-            "iterations": iterations,
-            "seed": seed,
-            "integer_budgets": integer_budgets,
-        }
+        # The machine's keyword arguments, in NNI's names where NNI has them (R, optimize_mode).
+        machine = dict(  # noqa: C408 - keyword arguments, written as such
+            max_budget=R, eta=eta, min_budget=min_budget, mode=optimize_mode, exec_mode=exec_mode
+        )
+        machine.update(sizing=sizing, iterations=iterations, seed=seed, brackets=brackets)
+        machine["integer_budgets"] = integer_budgets
         try:
             self._config = _ClassArgs(
                 machine,

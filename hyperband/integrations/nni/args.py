@@ -80,7 +80,7 @@ class _ClassArgs:
         options = self.sampler_options
         _logger.info(
             "HyperbandAdvisor: R=%r eta=%r min_budget=%r optimize_mode=%s exec_mode=%s "
-            "sizing=%s iterations=%r seed=%d sampler=%s%s early_stop=%r",
+            "sizing=%s iterations=%r seed=%d sampler=%s%s early_stop=%r brackets=%s",
             m["max_budget"],
             m["eta"],
             m["min_budget"],
@@ -92,6 +92,7 @@ class _ClassArgs:
             self.sampler,
             f" {options}" if options else "",
             m["early_stop"],
+            m.get("brackets", "cycle"),
         )
 
     def build(self, space: Any) -> tuple[dict[str, Any], Hyperband]:
