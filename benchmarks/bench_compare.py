@@ -448,6 +448,30 @@ def _cell(q: list[float | None], bold: bool) -> str:
     return f"**{text}**" if bold else text
 
 
+def best_medians(
+    entry: dict[str, Any], present: list[str], fractions: tuple[float, ...] = FRACTIONS
+) -> dict[float, float | None]:
+    """The lowest median regret at each fraction among the ``present`` methods of a workload's
+    summary entry (None: no method has an incumbent yet)."""
+    best = {}
+    for f in fractions:
+        meds = [entry["methods"][m]["at"][f"{f:g}"][0] for m in present]
+        finite = [v for v in meds if v is not None]
+        best[f] = min(finite) if finite else None
+    return best
+
+
+def regret_cells(
+    e: dict[str, Any], best: dict[float, float | None], fractions: tuple[float, ...] = FRACTIONS
+) -> list[str]:
+    """One method's table cells at the fractions, the lowest median (``best``) in bold."""
+    cells = []
+    for f in fractions:
+        q = e["at"][f"{f:g}"]
+        cells.append(_cell(q, q[0] is not None and q[0] == best[f]))
+    return cells
+
+
 def markdown(summary: list[dict[str, Any]], methods: list[str], seeds: int) -> str:
     """One regret table per workload (rows: methods; columns: fractions of the budget) and the
     table of optimizer costs."""
@@ -462,18 +486,10 @@ def markdown(summary: list[dict[str, Any]], methods: list[str], seeds: int) -> s
             "| method | seeds | " + " | ".join(f"{f:.0%} of budget" for f in FRACTIONS) + " |",
             "|---|---:|" + "---:|" * len(FRACTIONS),
         ]
-        best = {}
-        for f in FRACTIONS:
-            meds = [entry["methods"][m]["at"][f"{f:g}"][0] for m in present]
-            finite = [v for v in meds if v is not None]
-            best[f] = min(finite) if finite else None
+        best = best_medians(entry, present)
         for m in present:
             e = entry["methods"][m]
-            cells = []
-            for f in FRACTIONS:
-                q = e["at"][f"{f:g}"]
-                cells.append(_cell(q, q[0] is not None and q[0] == best[f]))
-            lines.append(f"| {m} | {e['seeds']} | " + " | ".join(cells) + " |")
+            lines.append(f"| {m} | {e['seeds']} | " + " | ".join(regret_cells(e, best)) + " |")
         lines.append("")
     lines += [
         "Optimizer cost per configuration, in ms (median over runs of (run time - time inside "

@@ -15,7 +15,8 @@ the page. The stopping benchmark caches its runs in ``benchmarks/results/stoppin
 peers need ``benchmarks/stopping/setup_venvs.sh``). The side-by-side quality comparison with
 the peer packages (``bench_compare.py``), when rerun, reruns our methods but takes the peers'
 runs from ``benchmarks/results/compare/*.json``; ``--peers`` also runs the peer runs missing
-there (hours; it needs ``bash benchmarks/peers/setup.sh``).
+there (hours; it needs ``bash benchmarks/peers/setup.sh``). The LCBench benchmark
+(``bench_lcbench.py``) needs YAHPO Gym's surrogate: ``bash benchmarks/yahpo/setup.sh``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("resume", "bench_resume.py", [], ["--quick"]),
     ("stopping", "bench_stopping.py", [], ["--quick", "--out", "/dev/null"]),
     ("compare", "bench_compare.py", [], ["--quick"]),
+    # Needs the yahpo venv and data: bash benchmarks/yahpo/setup.sh.
+    ("lcbench", "bench_lcbench.py", [], ["--quick"]),
 ]
 RESULT_FILES = {
     "core": "bench_core.json",
@@ -61,6 +64,7 @@ RESULT_FILES = {
     "resume": "bench_resume.json",
     "stopping": "stopping.json",
     "compare": "bench_compare.json",
+    "lcbench": "bench_lcbench.json",
 }
 # Extra tables of a result file: placeholder -> (file, key).
 EXTRA_TABLES = {"stopping_variants": ("stopping.json", "markdown_variants")}

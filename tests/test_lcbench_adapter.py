@@ -635,3 +635,47 @@ def test_real_reference_file_reproduces_its_values() -> None:
             assert w.optimum == entry["reference"]
             for search in ("random_search", "local_search"):
                 assert w.true_value(entry[search]["config"]) == entry[search]["best"]
+
+
+# ---------------------------------------------------------------------- bench_lcbench.py
+
+
+def test_bench_lcbench_quick_on_the_fake(data: Path, tmp_path: Path) -> None:
+    bench = _import("bench_lcbench")
+    ref = tmp_path / "reference.json"
+    ref.write_text(json.dumps({"tasks": {TASK: {"reference": 0.0}}}))
+    made: list[Any] = []
+
+    def surrogate(task: str) -> Any:
+        made.append(_fake(data, task=task))
+        return made[-1]
+
+    before = sorted(p.name for p in (BENCH / "results").rglob("*"))
+    out = tmp_path / "out"
+    report = bench.main(
+        ["--quick", "--results", str(out), "--tasks", TASK, "--reference", str(ref)], surrogate
+    )
+    assert sorted(p.name for p in (BENCH / "results").rglob("*")) == before
+    assert json.loads((out / "bench_lcbench_quick.json").read_text())["markdown"]
+    assert len(made) == 1
+    assert made[0].closed
+    assert report["methods"] == list(bench.METHODS)
+    assert report["total_budget"] == bench.SCHEDULE.total_budget == 817
+    assert bench.TOTAL == 4 * 817
+    entry = report["summary"]["tasks"][TASK]
+    for method in bench.METHODS:
+        e = entry["methods"][method]
+        assert e["seeds"] == 1
+        final = e["at"]["1"][0]
+        assert final is not None
+        assert final > 0
+        run = report["runs"][TASK][method]["0"]
+        assert run["spent"] <= 817
+    assert set(entry["trust"]) == {"KDE HB", "KDE HB trust"}
+    assert report["summary"]["trust_changed"]["compared"] == 1
+    for trust in ("off", "rank"):
+        row = report["cost"]["rows"][trust]
+        assert sum(row["observations"].values()) == 1000
+        assert row["cached_ms"] > 0
+        assert row["observe_top_ms"] > 0
+    assert f"| {TASK} | KDE HB trust | 1 |" in report["markdown"]
