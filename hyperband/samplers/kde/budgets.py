@@ -81,7 +81,17 @@ class _Budgets:
         trust: ``"off"`` (BOHB's rule) or ``"rank"`` (pass over budgets that rank backwards).
     """
 
-    __slots__ = ("_consistency", "_key", "_largest", "_model", "needed", "stores", "trust", "width")
+    __slots__ = (
+        "_consistency",
+        "_finite",
+        "_key",
+        "_largest",
+        "_model",
+        "needed",
+        "stores",
+        "trust",
+        "width",
+    )
 
     def __init__(self, width: int, needed: int, trust: str = "off") -> None:
         self.width = width
@@ -93,6 +103,8 @@ class _Budgets:
         self._model: _Model | None = None
         self._key: tuple[tuple[float, int], ...] = ()
         self._consistency: dict[float, float | None] = {}
+        # The finite losses at each budget, by configuration (its encoded row).
+        self._finite: dict[float, dict[bytes, float]] = {}
 
     @property
     def model_budget(self) -> float | None:
@@ -125,28 +137,19 @@ class _Budgets:
         if not self.stores:
             return {}
         top = max(self.stores)
-        store = self.stores[top]
-        losses = store.losses[: store.n]
-        finite = np.isfinite(losses)
-        if int(finite.sum()) < MIN_TOP:
+        at_top = self._finite.get(top, {})
+        if len(at_top) < MIN_TOP:
             return {}
-        at_top = {
-            row.tobytes(): float(loss)
-            for row, loss in zip(store.codes[: store.n][finite], losses[finite], strict=True)
-        }
         out: dict[float, float | None] = {}
         for b in sorted(self.stores):
+            cheap = self._finite.get(b, {})
+            shared = list(cheap.keys() & at_top.keys())
             if b == top:
                 out[b] = 1.0
-                continue
-            cheap = self.stores[b]
-            mine, theirs = [], []
-            for row, loss in zip(cheap.codes[: cheap.n], cheap.losses[: cheap.n], strict=True):
-                other = at_top.get(row.tobytes())
-                if other is not None and np.isfinite(loss):
-                    mine.append(-float(loss))
-                    theirs.append(-other)
-            out[b] = concordance(mine, theirs) if len(mine) >= MIN_PAIRS else None
+            elif len(shared) < MIN_PAIRS:
+                out[b] = None
+            else:
+                out[b] = concordance([-cheap[k] for k in shared], [-at_top[k] for k in shared])
         return out
 
     @property
@@ -160,6 +163,9 @@ class _Budgets:
         if store is None:
             store = self.stores[budget] = _Store(self.width)
         store.add(row, loss)
+        if np.isfinite(loss):
+            # A configuration's row is its identity across budgets: promotions keep the row.
+            self._finite.setdefault(budget, {})[row.tobytes()] = loss
         if store.n >= self.needed and (self._largest is None or budget > self._largest):
             self._largest = budget
 
