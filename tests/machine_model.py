@@ -41,12 +41,19 @@ class Record:
             out[(job.iteration, job.bracket)][job.rung].append(job)
         return out
 
-    def check_complete(self, iterations: int) -> None:
-        """Check a run that reached DONE against the rules."""
+    def check_complete(self, iterations: int, adaptive: bool = False) -> None:
+        """Check a run that reached DONE against the rules (``adaptive``: bracket runs drawn,
+        so only their number and each bracket's run numbering are fixed)."""
         assert all(self.resolved(j) for j in self.jobs), "DONE with unresolved jobs"
         brackets = self.brackets()
-        expected_keys = {(t, b.s) for t in range(iterations) for b in self.sched.brackets}
-        assert set(brackets) == expected_keys, "every bracket of every iteration runs once"
+        if adaptive:
+            assert len(brackets) == iterations * len(self.sched.brackets), "runs in all"
+            for s in {s for _, s in brackets}:
+                runs = sorted(t for t, s2 in brackets if s2 == s)
+                assert runs == list(range(len(runs))), f"bracket {s}'s runs are numbered"
+        else:
+            expected_keys = {(t, b.s) for t in range(iterations) for b in self.sched.brackets}
+            assert set(brackets) == expected_keys, "every bracket of every iteration runs once"
         for (t, s), rungs in brackets.items():
             plan = self.sched.bracket(s).rungs
             assert len(rungs[0]) == plan[0].n_configs, f"({t},{s}) rung 0 size"

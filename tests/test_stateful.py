@@ -61,10 +61,10 @@ class MachineRun(RuleBasedStateMachine):
     hb: Hyperband
     rec: Record
 
-    @initialize(params=machine_params())
-    def start(self, params: dict[str, Any]) -> None:
-        self.params = params
-        self.hb = Hyperband(SPACE, **params)
+    @initialize(params=machine_params(), brackets=st.sampled_from(["cycle", "adaptive"]))
+    def start(self, params: dict[str, Any], brackets: str) -> None:
+        self.params = {**params, "brackets": brackets}
+        self.hb = Hyperband(SPACE, **self.params)
         self.rec = Record(self.hb.schedule, self.hb.mode)
         self.started: list[tuple[int, int]] = []  # brackets in the order their first job came
         self.total_brackets = params["iterations"] * len(self.hb.schedule.brackets)
@@ -190,7 +190,7 @@ class MachineRun(RuleBasedStateMachine):
                 self.rec.values[j.id] = value
         else:
             raise AssertionError(f"the machine is not done after its schedule's {limit} jobs")
-        self.rec.check_complete(self.params["iterations"])
+        self.rec.check_complete(self.params["iterations"], self.params["brackets"] == "adaptive")
         self.rec.check_best(self.hb.best)
 
 
