@@ -146,15 +146,12 @@ if multiprocessing.current_process().name != "MainProcess":
     assert GUARD in last
 
 
-def test_the_pool_leaves_no_start_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import tempfile
-
+def test_the_pool_removes_its_start_directory() -> None:
     from hyperband.drivers.executors import ProcessBackend
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     pool = ProcessBackend(1)
+    start_dir = Path(pool._start_dir)
+    assert start_dir.is_dir()
     assert pool.submit(pow, 2, 5).result(timeout=60) == 32
     pool.shutdown(cancel=False)
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("hyperband-")] == []
+    assert not start_dir.exists()

@@ -36,6 +36,7 @@ import concurrent.futures
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.util
 import os
 import shutil
 import signal
@@ -369,8 +370,12 @@ class ProcessBackend:
         self._cond = threading.Condition()
         self._workers: list[_Worker] = []
         self._closed = False
-        # Where a starting worker reports the error that stops it (see worker_start).
-        self._start_dir = tempfile.mkdtemp(prefix="hyperband-start-")
+        # Where a starting worker reports the error that stops it (see worker_start). Inside
+        # multiprocessing's own temporary directory, which it removes at exit, so that a
+        # driver killed before ``shutdown`` leaves nothing more behind than it did before.
+        self._start_dir = tempfile.mkdtemp(
+            prefix="hyperband-start-", dir=multiprocessing.util.get_temp_dir()
+        )
         # Workers that could not start at all: then none can (the main module does not import
         # in a worker), and the constructor raises the first rather than respawn for each job.
         self._start_failures: list[WorkerStartError] = []
