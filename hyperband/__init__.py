@@ -11,6 +11,7 @@ Examples:
 """
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from hyperband.core.errors import (
@@ -23,6 +24,7 @@ from hyperband.core.errors import (
     SnapshotError,
     TooManyFailuresError,
     UnknownJobError,
+    WorkerStartError,
 )
 from hyperband.core.jobs import (
     CONTINUE,
@@ -123,6 +125,7 @@ __all__ = [
     "StoppingRule",
     "TooManyFailuresError",
     "UnknownJobError",
+    "WorkerStartError",
     "__version__",
     "html_report",
     "run",
@@ -131,3 +134,21 @@ __all__ = [
     "validate_space",
     "value_at",
 ]
+
+
+def _in_a_starting_worker() -> bool:
+    """True while a process that multiprocessing started imports the main module again.
+
+    Looked up without importing multiprocessing: a process it started has it loaded already.
+    """
+    process = sys.modules.get("multiprocessing.process")
+    return process is not None and bool(getattr(process.current_process(), "_inheriting", False))
+
+
+if _in_a_starting_worker():
+    # A worker of run()'s process pool that fails while it imports the main module (an
+    # unguarded script) reports its error to the pool in one line, instead of each attempt
+    # printing a traceback (see drivers/worker_start.py).
+    from hyperband.drivers.worker_start import report_start_failure
+
+    report_start_failure()

@@ -12,6 +12,11 @@ then does not recognise the fence and the site shows it as raw text.)
 
 A ```text block marked ``<!-- output -->`` shows what the ```python block before it prints;
 tests/test_docs.py checks that it does.
+
+A block that reads the repository's files by relative paths (``examples/...``), as the prose
+around it tells the reader to paste it at the repository root, is marked
+``<!-- from the repository root -->``: the test then runs it where the repository's top-level
+entries are linked in, so that what it writes still lands in a temporary directory.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(
-    r"(?:^<!--[ \t]*(?:notest:(?P<notest>[^\n]*?)|(?P<output>output)[ \t]*)-->\n)?"
+    r"(?:^<!--[ \t]*(?:notest:(?P<notest>[^\n]*?)|(?P<output>output)"
+    r"|(?P<root>from the repository root))[ \t]*-->\n)?"
     r"^```(?P<info>[^\n]*)\n(?P<code>.*?)^```",
     re.MULTILINE | re.DOTALL,
 )
@@ -37,6 +43,7 @@ class Block:
     code: str
     notest: str | None  # the reason given by a notest comment, or None
     output: bool = False  # marked as what the block before it prints
+    at_root: bool = False  # marked to run from the repository root
 
     @property
     def where(self) -> str:
@@ -58,6 +65,7 @@ def blocks(paths: list[Path] = DOC_FILES) -> list[Block]:
                     code=match.group("code"),
                     notest=None if notest is None else notest.strip(),
                     output=match.group("output") is not None,
+                    at_root=match.group("root") is not None,
                 )
             )
     return out

@@ -1,23 +1,27 @@
 """Every ```python block in the README and docs/ runs, and every fence is one the site renders.
 
-A block whose info string is ``python`` is executed in a fresh namespace, in a temporary working
-directory, unless a ``<!-- notest: why -->`` comment on the line before it says it cannot run in
-a test (tests/doc_blocks.py). A block that needs an optional package skips without it, with the
-install line in the reason. Where an ``<!-- output -->`` block follows, the block must print
-exactly that.
+A block whose info string is ``python`` runs the way a reader pastes it: saved as a script file
+and run with ``python`` in a fresh process, in a temporary working directory (one where the
+repository's entries are linked in, for a block marked to run from the repository root),
+unless a ``<!-- notest: why -->`` comment on the line before it says it cannot run in a test
+(tests/doc_blocks.py). A script is ``__main__``: a block that starts worker processes (or a
+dask cluster) without the ``if __name__ == "__main__":`` guard fails here as it fails for the
+reader. A block that needs an optional package skips without it, with the install line in
+the reason. Where an ``<!-- output -->`` block follows, the block must print exactly that.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import itertools
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from .doc_blocks import DOC_FILES, Block, blocks
+from .doc_blocks import DOC_FILES, ROOT, Block, blocks
 from .optional import EXTRAS, missing_reason
 
 ALL = blocks()
@@ -28,37 +32,78 @@ PRINTS = {
     for b, nxt in itertools.pairwise(ALL)
     if nxt.output and nxt.path == b.path
 }
+GUARD = 'if __name__ == "__main__":'
+# What starts processes that import the main module again (spawn, forkserver, dask's nannies).
+STARTS_PROCESSES = re.compile(r"""executor=["'](?:processes|dask)["']|LocalCluster|Client\(""")
+# Generous: the digits study of docs/example.md takes 10-45 s on two busy cores. Below
+# pytest-timeout's 300 s, so that a hung block fails with its own output.
+TIMEOUT = 240
 
 
-def _missing_optional_module(exc: BaseException) -> str | None:
-    """The optional module whose absence caused ``exc`` (raised or chained), if any."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ModuleNotFoundError) and seen.name:
-            top = seen.name.split(".")[0]
-            if top in EXTRAS:
-                return top
-        seen = seen.__cause__ or seen.__context__
+def _missing_optional_module(stderr: str) -> str | None:
+    """The optional module whose absence failed the script (raised or chained), if any."""
+    for name in re.findall(r"ModuleNotFoundError: No module named '([\w.]+)'", stderr):
+        top = name.split(".")[0]
+        if top in EXTRAS:
+            return top
     return None
 
 
+def _workdir(block: Block, tmp_path: Path) -> Path:
+    """A fresh directory to run ``block`` in; for a block marked to run from the repository
+    root, with the repository's top-level entries linked in (what it writes stays here)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    if block.at_root:
+        for entry in ROOT.iterdir():
+            if not entry.name.startswith("."):
+                (work / entry.name).symlink_to(entry)
+    return work
+
+
 @pytest.mark.parametrize("block", RUN, ids=[b.where for b in RUN])
-def test_doc_example_runs(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    printed = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(printed):
-            exec(compile(block.code, block.where, "exec"), {"__name__": "__docs__"})
-    except Exception as exc:
-        module = _missing_optional_module(exc)
-        if module is None:
-            raise
-        pytest.skip(f"{block.where}: {missing_reason(module)}")
-    finally:
-        print(printed.getvalue(), end="")  # pytest shows it when the test fails
+def test_doc_example_runs(block: Block, tmp_path: Path) -> None:
+    script = tmp_path / "pasted_block.py"
+    script.write_text(block.code)
+    env = {
+        **os.environ,
+        # This checkout's hyperband, also in the worker processes a block starts.
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, sys.path)]),
+        # No __pycache__ in the repository's directories a block imports from.
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=_workdir(block, tmp_path),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    if proc.returncode != 0:
+        module = _missing_optional_module(proc.stderr)
+        if module is not None:
+            pytest.skip(f"{block.where}: {missing_reason(module)}")
+        pytest.fail(
+            f"{block.where}, run as a script, exited with {proc.returncode}:\n"
+            f"{proc.stdout}{proc.stderr}",
+            pytrace=False,
+        )
     expected = PRINTS.get((block.path, block.line))
     if expected is not None:
-        assert printed.getvalue() == expected
+        assert proc.stdout == expected, proc.stderr
+
+
+def test_blocks_that_start_processes_show_the_main_guard() -> None:
+    # A reader pastes a block into a script: worker processes (spawn, forkserver, a dask
+    # LocalCluster's) import that script again, and without the guard each one runs the
+    # study again (or cannot start at all). Blocks marked notest too: they are pasted as well.
+    unguarded = [
+        b.where
+        for b in ALL
+        if b.info == "python" and STARTS_PROCESSES.search(b.code) and GUARD not in b.code
+    ]
+    assert unguarded == []
 
 
 def test_fences_are_ones_the_site_renders() -> None:
@@ -86,7 +131,8 @@ def test_notest_comments_give_a_reason_and_mark_a_python_block() -> None:
         lines = path.read_text().splitlines()
         for i, line in enumerate(lines):
             followed_by_fence = i + 1 < len(lines) and lines[i + 1].startswith("```")
-            if line.lstrip().startswith("<!--") and "notest" in line and not followed_by_fence:
+            marks = "notest" in line or "from the repository root" in line
+            if line.lstrip().startswith("<!--") and marks and not followed_by_fence:
                 strays.append(f"{path.name}:{i + 1}")
     assert strays == []
 

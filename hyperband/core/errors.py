@@ -22,6 +22,7 @@ __all__ = [
     "SnapshotError",
     "TooManyFailuresError",
     "UnknownJobError",
+    "WorkerStartError",
 ]
 
 
@@ -95,3 +96,14 @@ class TooManyFailuresError(HyperbandError, RuntimeError):
             f"max_failures: {failures} jobs failed in this run (max_failures={max_failures}), "
             f"so it stopped; the last one: {last}"
         )
+
+
+class WorkerStartError(HyperbandError, RuntimeError):
+    """``run(..., executor="processes")`` cannot start its worker processes.
+
+    A worker process imports the main module again (multiprocessing's ``spawn`` and
+    ``forkserver`` do, so that what ``__main__`` defines unpickles). That fails for a script
+    read from standard input, and it starts a study in every worker for a script that calls
+    ``run`` without the ``if __name__ == "__main__":`` guard, where ``run`` raises this error
+    instead. The message names the cause, the worker's own error and the fix.
+    """

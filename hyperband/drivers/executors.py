@@ -36,16 +36,25 @@ import concurrent.futures
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.util
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import traceback
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
+from hyperband.core.errors import (
+    ArgumentTypeError,
+    ConfigurationError,
+    WorkerStartError,
+    describe,
+)
+from hyperband.drivers import worker_start
 from hyperband.drivers.plugs import EXECUTOR_PLUGS
 
 __all__ = [
@@ -236,6 +245,7 @@ def _worker_main(conn: multiprocessing.connection.Connection) -> None:
     # Ctrl-C in a terminal signals the whole process group; the driver handles it and stops
     # the workers, so a worker must not die of it mid-job with a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker_start.ready()
     try:
         conn.send("ready")  # after the imports unpickling this function needed
     except OSError:
@@ -288,6 +298,16 @@ def _cancel_queued(tasks: collections.deque[_Task | None]) -> None:
         task = tasks.popleft()
         if task is not None:
             task[0].cancel()
+
+
+class _StartFailedError(RuntimeError):
+    """A worker process exited before it was ready; ``line`` is the error it reported."""
+
+    def __init__(self, exit_text: str, line: str | None) -> None:
+        self.exit_text = exit_text
+        self.line = line
+        said = "" if line is None else f": {line}"
+        super().__init__(f"a worker process failed to start ({exit_text}){said}")
 
 
 class _Undelivered:
@@ -350,6 +370,15 @@ class ProcessBackend:
         self._cond = threading.Condition()
         self._workers: list[_Worker] = []
         self._closed = False
+        # Where a starting worker reports the error that stops it (see worker_start). Inside
+        # multiprocessing's own temporary directory, which it removes at exit, so that a
+        # driver killed before ``shutdown`` leaves nothing more behind than it did before.
+        self._start_dir = tempfile.mkdtemp(
+            prefix="hyperband-start-", dir=multiprocessing.util.get_temp_dir()
+        )
+        # Workers that could not start at all: then none can (the main module does not import
+        # in a worker), and the constructor raises the first rather than respawn for each job.
+        self._start_failures: list[WorkerStartError] = []
         ready = []
         for i in range(capacity):
             w = _Worker()
@@ -362,12 +391,15 @@ class ProcessBackend:
             w.thread.start()
         for event in ready:  # the workers start in parallel
             event.wait()
+        if self._start_failures:
+            self.shutdown(cancel=True)
+            raise self._start_failures[0]
 
     def _spawn(self, w: _Worker) -> None:
         """Start a worker process and wait until it is ready for tasks."""
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(  # type: ignore[attr-defined]
-            target=_worker_main, args=(child,), name="hyperband-worker"
+            target=_worker_main, args=(child,), name=worker_start.worker_name(self._start_dir)
         )
         try:
             process.start()
@@ -381,9 +413,10 @@ class ProcessBackend:
             except (EOFError, OSError):
                 pass
         process.join(5)
-        exitcode = process.exitcode
+        exitcode, pid = process.exitcode, process.pid
         self._close(w, graceful=False)
-        raise RuntimeError(f"a worker process failed to start ({describe_exit(exitcode)})")
+        line = worker_start.reported_line(self._start_dir, pid)
+        raise _StartFailedError(describe_exit(exitcode), line)
 
     def _close(self, w: _Worker, *, graceful: bool) -> None:
         conn, process = w.conn, w.process
@@ -406,9 +439,19 @@ class ProcessBackend:
     def _drive(self, w: _Worker, ready: threading.Event) -> None:
         """Feed one worker process until shutdown."""
         try:
-            # A failure to start is retried, and reported on the task's future, below.
-            with contextlib.suppress(Exception):
+            try:
                 self._spawn(w)
+            except Exception as exc:
+                # The first start of a worker runs what every start runs (the main module's
+                # import): its failure is the pool's, raised by the constructor. A later start
+                # that fails (the machine out of memory) fails the job that needed it, below.
+                if isinstance(exc, _StartFailedError):
+                    failure = worker_start.start_error(exc.exit_text, exc.line)
+                else:  # raised here, by Process.start
+                    failure = worker_start.start_error(None, worker_start.one_line(exc))
+                with self._cond:
+                    self._start_failures.append(failure)
+                return
             ready.set()
             while True:
                 with self._cond:
@@ -573,6 +616,7 @@ class ProcessBackend:
         for w in self._workers:
             assert w.thread is not None
             w.thread.join()
+        shutil.rmtree(self._start_dir, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- external

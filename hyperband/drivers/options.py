@@ -9,6 +9,7 @@ import pickle
 from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
 from hyperband.drivers.checkpoints import KEEP_CHECKPOINTS
 from hyperband.drivers.executors import validate
+from hyperband.drivers.worker_start import check_main_importable
 
 __all__ = ["check_executor", "check_options"]
 
@@ -100,6 +101,8 @@ def check_executor(
         ConfigurationError: a timeout with ``executor="serial"``, or a bad executor name or
             ``workers``.
         ArgumentTypeError: an objective that does not pickle for ``executor="processes"``.
+        WorkerStartError: ``executor="processes"`` from a script read from standard input,
+            which its worker processes cannot import again.
     """
     if seconds is not None and executor == "serial":
         raise ConfigurationError(
@@ -107,6 +110,7 @@ def check_executor(
             f"stop one, got timeout={describe(timeout)}; use executor='threads' or 'processes'"
         )
     if executor == "processes":
+        check_main_importable()
         try:
             pickle.dumps(objective)
         except Exception as exc:

@@ -31,6 +31,7 @@ from hyperband.drivers.journal import Journal, check_header, header, objective_n
 from hyperband.drivers.options import check_executor, check_options
 from hyperband.drivers.progress import Progress
 from hyperband.drivers.records import RunResult
+from hyperband.drivers.worker_start import refuse_nested_study
 
 __all__ = ["Context", "run"]
 
@@ -143,6 +144,9 @@ def run(
             and the journal closed (run again with it to resume).
         KeyboardInterrupt: on Ctrl-C, after cancelling the running jobs and closing the
             journal: run again with the same journal to resume.
+        WorkerStartError: ``executor="processes"`` cannot start its worker processes (a
+            script without the ``if __name__ == "__main__":`` guard, or read from standard
+            input), or ``run`` was called while a worker process imported such a script.
 
     Example:
         >>> import hyperband
@@ -152,6 +156,8 @@ def run(
         >>> result.best.budget, result.n_failed
         (9, 0)
     """
+    # First: in a worker process importing an unguarded script, no study may start at all.
+    refuse_nested_study()
     limit = check_options(
         objective,
         timeout=timeout,
