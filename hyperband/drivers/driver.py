@@ -99,6 +99,9 @@ class Driver:
         self.n_failed = sum(r.status == "failed" for r in records)
         self.max_failures: int | None = None
         self.failures = 0  # in this run, for max_failures
+        # Attempts spent before this run on the jobs a resumed journal sent back to run
+        # (retry_failed): their records count them too.
+        self.earlier: dict[int, int] = {}
         # Early stopping: where reports arrive, the attempt running each job, and the jobs the
         # machine stopped while their attempt runs: job id -> (step, value) of the stop.
         self.server: ReportServer | None = None
@@ -392,6 +395,8 @@ class Driver:
             )
 
     def record(self, rec: JobRecord) -> None:
+        if rec.job.id in self.earlier:
+            rec = attrs.evolve(rec, attempts=rec.attempts + self.earlier.pop(rec.job.id))
         if self.journal is not None:
             self.journal.result(rec)
         self.records.append(rec)
