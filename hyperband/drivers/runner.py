@@ -436,10 +436,13 @@ def _drive(driver: Driver, bar: Progress) -> None:
         journal = driver.journal
         logger.log(
             logging.INFO if isinstance(exc, HyperbandError) else logging.WARNING,
-            "run %s: %d running jobs cancelled%s",
+            "run %s: %s cancelled%s",
             "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped ({exc!r})",
-            len(driver.inflight),
-            "" if journal is None else f"; run again with journal={str(journal.path)!r} to resume",
+            _counted(len(driver.inflight), "running job"),
+            ""
+            if journal is None
+            else f"; the journal {str(journal.path)!r} holds every finished job: run again with "
+            "it to resume",
         )
         so_far = RunResult._of(hb, driver.records, done=False)
         with contextlib.suppress(AttributeError):  # an exception class with __slots__
