@@ -336,10 +336,14 @@ def test_ctrl_c_exits_130_with_a_hint(isolated: Path, capsys: pytest.CaptureFixt
     )
     assert code == 130
     assert out.startswith("best: none (no job succeeded)\n")
-    assert (
-        "interrupted; the journal 's.jsonl' holds every finished job: run the same command to "
-        "resume"
-    ) in err
+    assert err.endswith(
+        "hyperband: interrupted; the journal 's.jsonl' holds every finished job: run the same "
+        "command to resume\n"
+    )
+    # The run's own warning says the same (not the Python API's journal='s.jsonl'), and neither
+    # calls an interrupted journal "complete".
+    assert err.count("the journal 's.jsonl' holds every finished job") == 2, err
+    assert "complete" not in err
     assert "Traceback" not in err
 
 

@@ -16,7 +16,7 @@ import pytest
 import hyperband
 from hyperband import RunResult
 
-from .test_cli import isolated, run_main, write_files
+from .test_cli import isolated, run_main
 
 __all__ = ["isolated"]  # the fixture, imported for the tests below
 
@@ -74,24 +74,6 @@ def test_sigterm_prints_the_summary_and_the_resume_hint(tmp_path: Path) -> None:
     ) in err
     assert "Traceback" not in err
     assert RunResult.from_journal(tmp_path / "j.jsonl").done is False
-
-
-def test_ctrl_c_messages_agree_and_do_not_call_the_journal_complete(
-    isolated: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    write_files(isolated, "cli_fix_d")
-    argv = ["run", "cli_fix_d:interrupted_later", "--space", "space.json", "--max-budget", "9"]
-    code, _, err = run_main(
-        capsys, *argv, "--executor", "serial", "--journal", "s.jsonl", "--no-progress"
-    )
-    assert code == 130
-    assert "complete" not in err
-    assert "journal='s.jsonl'" not in err  # the Python API's wording
-    assert err.count("the journal 's.jsonl' holds every finished job") == 2, err
-    assert err.endswith(
-        "hyperband: interrupted; the journal 's.jsonl' holds every finished job: run the same "
-        "command to resume\n"
-    )
 
 
 # ---------------------------------------------------------------------- version and usage

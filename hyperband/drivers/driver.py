@@ -108,6 +108,15 @@ class Driver:
         self.current: dict[int, Flight] = {}
         self.stopped: dict[int, tuple[float, float]] = {}
 
+    def configure(self, max_failures: int | None, keep_checkpoints: str) -> None:
+        """Set the run's options: fail fast, reports (a stopping rule and an objective that
+        can report), checkpoint cleanup (an objective with checkpoints, unless ``"all"``)."""
+        self.max_failures = max_failures
+        if self.hb.early_stop is not None and self.with_context:
+            self.listen()
+        if self.with_context and self.root is not None and keep_checkpoints != "all":
+            self.pruner = CheckpointPruner(self.root, keep_checkpoints)
+
     def listen(self) -> None:
         """Route the objective's reports to the machine (a rule is set and it can report)."""
         kind = self.backend.kind

@@ -25,7 +25,6 @@ from hyperband.core.errors import ConfigurationError, HyperbandError
 from hyperband.core.machine import Hyperband
 from hyperband.core.sampling import Sampler, space_or_sampler
 from hyperband.core.schedule import DEFAULT_MAX_JOBS, degenerate
-from hyperband.drivers.checkpoints import CheckpointPruner
 from hyperband.drivers.context import Context, Objective, takes_context
 from hyperband.drivers.driver import Driver
 from hyperband.drivers.executors import Backend, resolve
@@ -202,18 +201,12 @@ def run(
             "brackets": brackets,
         },
     )
-    if retry_failed and journal is None:
-        raise ConfigurationError(
-            "retry_failed=True re-runs the failed jobs of a journal, but no journal was given: "
-            "pass journal= (CLI: --journal)"
-        )
     study.probe()
     check_executor(objective, executor, workers, timeout, limit)
     with_context = takes_context(objective)
     with contextlib.ExitStack() as cleanup:
-        resumed = _Resumed(retry_failed)
-        hb, records, jl = _open(
-            study, journal, objective, study_name, allow_objective_change, resumed
+        hb, records, jl, resumed = _open(
+            study, journal, objective, study_name, allow_objective_change, retry_failed
         )
         if jl is not None:
             cleanup.callback(jl.close)
@@ -223,16 +216,9 @@ def run(
         cleanup.callback(_shut_down, backends)
         driver = Driver(hb, objective, backends, jl, records, with_context, root, limit, retries)
         cleanup.callback(driver.close)
-        driver.max_failures = max_failures
-        driver.earlier = resumed.earlier
-        if hb.early_stop is not None and with_context:
-            driver.listen()
-        if with_context and root is not None and keep_checkpoints != "all":
-            driver.pruner = CheckpointPruner(root, keep_checkpoints)
+        driver.configure(max_failures, keep_checkpoints)
         driver.progress = _progress(progress, hb, records, iterations)
-        if jl is not None and resumed.resumed:
-            for line in resumed.notices(jl.path):
-                driver.progress.notice(line)
+        resumed.start(driver)
         _drive(driver, driver.progress)
         if driver.pruner is not None:
             driver.pruner.prune(hb, driver.stuck.values())
@@ -268,11 +254,17 @@ def _open(
     objective: Objective,
     study_name: str | None,
     allow_objective_change: bool,
-    resumed: _Resumed,
-) -> tuple[Hyperband, list[JobRecord], Journal | None]:
+    retry_failed: bool,
+) -> tuple[Hyperband, list[JobRecord], Journal | None, _Resumed]:
     """The machine and the records so far: a new study, or the journal's, replayed."""
+    resumed = _Resumed(retry_failed)
     if journal is None:
-        return study.machine(study.seed), [], None
+        if retry_failed:
+            raise ConfigurationError(
+                "retry_failed=True re-runs the failed jobs of a journal, but no journal was "
+                "given: pass journal= (CLI: --journal)"
+            )
+        return study.machine(study.seed), [], None, resumed
     jl, events = Journal.open(journal)
     try:
         if not events:
@@ -280,14 +272,14 @@ def _open(
             jl.write(
                 header(hb, objective=objective_name(objective), study_name=study_name), sync=True
             )
-            return hb, [], jl
+            return hb, [], jl, resumed
         hb, records = _resume(
             jl, events, study, objective, study_name, allow_objective_change, resumed
         )
     except BaseException:
         jl.close()
         raise
-    return hb, records, jl
+    return hb, records, jl, resumed
 
 
 def _resume(
@@ -357,6 +349,13 @@ class _Resumed:
     running: int = 0  # jobs asked without a result: they run again
     retried: int = 0  # failed jobs sent back to run
     earlier: dict[int, int] = attrs.Factory(dict)  # job id -> attempts spent before
+
+    def start(self, driver: Driver) -> None:
+        """Before the run starts: count the earlier attempts, print the notices."""
+        driver.earlier = self.earlier
+        if self.resumed and driver.journal is not None and driver.progress is not None:
+            for line in self.notices(driver.journal.path):
+                driver.progress.notice(line)
 
     def notices(self, path: Path) -> list[str]:
         """What the progress output says at the start of a resumed run."""
