@@ -165,7 +165,7 @@ def test_python_dash_m_runs_the_cli() -> None:
 
 RUN_ARGS = ["run", "cli_target:objective", "--space", "space.json", "--max-budget", "9"]
 BAD_ARGUMENTS = [
-    ([], "the following arguments are required: COMMAND"),
+    # A bare `hyperband` prints its usage too: tests/test_cli_fixes.py.
     (["bogus"], "invalid choice: 'bogus'"),
     (["schedule"], "the following arguments are required: --max-budget"),
     (["schedule", "--max-budget", "x"], "argument --max-budget: must be a number, got 'x'"),
@@ -336,7 +336,14 @@ def test_ctrl_c_exits_130_with_a_hint(isolated: Path, capsys: pytest.CaptureFixt
     )
     assert code == 130
     assert out.startswith("best: none (no job succeeded)\n")
-    assert "interrupted; the journal 's.jsonl' is complete: run the same command to resume" in err
+    assert err.endswith(
+        "hyperband: interrupted; the journal 's.jsonl' holds every finished job: run the same "
+        "command to resume\n"
+    )
+    # The run's own warning says the same (not the Python API's journal='s.jsonl'), and neither
+    # calls an interrupted journal "complete".
+    assert err.count("the journal 's.jsonl' holds every finished job") == 2, err
+    assert "complete" not in err
     assert "Traceback" not in err
 
 
@@ -533,7 +540,7 @@ def test_a_degenerate_schedule_is_warned_about(
 ) -> None:
     code, out, err = run_main(capsys, "schedule", "--max-budget", "1.5")
     assert code == 0
-    assert "1 brackets, 1 jobs" in out
+    assert "1 bracket, 1 job" in out
     assert err == (
         "hyperband: warning: max_budget / min_budget = 1.5 is less than eta = 3: the schedule "
         "is one bracket of 1 job at budget 1.5, without successive halving; lower min_budget or "

@@ -18,6 +18,7 @@ quietly, like other Unix tools.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -35,6 +36,9 @@ _COMMANDS = {"schedule": schedule, "run": run, "report": report}
 
 def _parser() -> Parser:
     parser = Parser(prog="hyperband", description="Hyperband schedules, studies and reports.")
+    # The package is loaded before any of its modules: no import of the top layer needed.
+    version = importlib.import_module("hyperband").__version__
+    parser.add_argument("--version", action="version", version=f"hyperband {version}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _COMMANDS.values():
         module.add_parser(sub)
@@ -50,8 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code: 0 on success; 1 when the dask scheduler was lost mid-study (run again
         to resume); 2 on bad arguments; 3 when no job succeeded or ``--max-failures`` stopped
-        the run; 130 when interrupted; 141 when the reader of the output went away (a closed
-        pipe).
+        the run; 130 when interrupted (Ctrl-C); 143 when terminated (SIGTERM); 141 when the
+        reader of the output went away (a closed pipe).
 
     Example:
         >>> main(["schedule", "--max-budget", "9", "--eta", "3"])  # doctest: +NORMALIZE_WHITESPACE
@@ -91,8 +95,16 @@ class _LineFormatter(logging.Formatter):
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    parser = _parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        # A bare `hyperband`: how to call it, then the one-line error.
+        print(parser.format_usage().rstrip(), file=sys.stderr)
+        return _usage_error(
+            f"a COMMAND is required: {', '.join(list(_COMMANDS)[:-1])} or {list(_COMMANDS)[-1]} "
+            "(hyperband COMMAND --help says more)"
+        )
     try:
-        args = _parser().parse_args(argv)
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # --help: argparse printed it and asked to exit
         return exc.code if isinstance(exc.code, int) else 0
     except CliError as exc:

@@ -18,6 +18,7 @@ __all__ = [
     "EXIT_FAILURE",
     "EXIT_INTERRUPTED",
     "EXIT_JOBS_FAILED",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "CliError",
     "Parser",
@@ -35,6 +36,7 @@ EXIT_FAILURE = 1  # the study could not finish (the dask scheduler was lost): re
 EXIT_USAGE = 2
 EXIT_JOBS_FAILED = 3  # no job succeeded, or --max-failures stopped the run
 EXIT_INTERRUPTED = 130  # the shell's convention for a process stopped by SIGINT
+EXIT_TERMINATED = 143  # ... and by SIGTERM
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool killed by a closed pipe reports
 
 

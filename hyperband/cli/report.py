@@ -69,6 +69,10 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
 
 def command(args: argparse.Namespace, out: IO[str]) -> int:
     """Print the summary of ``args.journal`` to ``out``; write its plot and HTML report."""
+    if args.top is not None and not args.trials:
+        raise CliError(f"--top applies to --trials only, got --top {args.top} without --trials")
+    if args.journal.is_dir():
+        raise CliError(f"JOURNAL: {str(args.journal)!r} is a directory, not a journal file")
     _check_html(args)
     if args.live:
         from hyperband.report.html import live

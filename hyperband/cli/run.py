@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import importlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -17,6 +20,7 @@ from hyperband.cli.args import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_JOBS_FAILED,
+    EXIT_TERMINATED,
     CliError,
     Parser,
     add_max_jobs,
@@ -138,6 +142,12 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
         "renamed or moved)",
     )
     p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with an existing --journal: run its failed jobs again (those whose rung did not "
+        "go on without them), once their cause is fixed",
+    )
+    p.add_argument(
         "--keep-checkpoints",
         choices=KEEP_CHECKPOINTS,
         default="best",
@@ -230,6 +240,8 @@ def command(args: argparse.Namespace, out: IO[str]) -> int:
     executor: Any = args.executor or ("dask" if args.scheduler is not None else "threads")
     if args.scheduler is not None and executor != "dask":
         raise CliError(f"--scheduler needs --executor dask, got --executor {executor}")
+    if args.retry_failed and args.journal is None:
+        raise CliError("--retry-failed re-runs the failed jobs of a journal: it needs --journal")
     objective = load_objective(args.target)
     space = _load_space(args.space)
     client: Any = None
@@ -239,7 +251,8 @@ def command(args: argparse.Namespace, out: IO[str]) -> int:
     if args.scheduler is not None:
         executor = client = dask.load().connect(args.scheduler)
     try:
-        result = _run(args, objective, space, executor)
+        with _terminate_as_interrupt():
+            result = _run(args, objective, space, executor)
     except OSError as exc:
         raise _os_error(exc, args.journal) from None
     except KeyboardInterrupt as exc:
@@ -297,7 +310,31 @@ def _run(
         early_stop=args.early_stop,
         max_jobs=args.max_jobs,
         brackets=args.brackets,
+        retry_failed=args.retry_failed,
     )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run is, so that it stops as on Ctrl-C: the running jobs
+    cancelled, the journal closed, the summary printed."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While the study runs, SIGTERM stops it like Ctrl-C (exit code 143, not a bare kill)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set in the main thread (an embedding program)
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, previous)  # a second SIGTERM ends the process at once
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _print(lines: list[str], out: IO[str]) -> None:
@@ -322,19 +359,20 @@ def _print_so_far(exc: BaseException, out: IO[str], journal: Path | None) -> Non
 
 def _interrupted(exc: KeyboardInterrupt, out: IO[str], journal: Path | None) -> int:
     _print_so_far(exc, out, journal)
+    how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
     if journal is not None:
         print(
-            f"hyperband: interrupted; the journal {str(journal)!r} is complete: run "
+            f"hyperband: {how}; the journal {str(journal)!r} holds every finished job: run "
             "the same command to resume",
             file=sys.stderr,
         )
     else:
         print(
-            "hyperband: interrupted; nothing can be resumed (no --journal): the best so far "
+            f"hyperband: {how}; nothing can be resumed (no --journal): the best so far "
             "is above; pass --journal FILE to be able to resume a study",
             file=sys.stderr,
         )
-    return EXIT_INTERRUPTED
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
 def _too_many_failures(exc: TooManyFailuresError, out: IO[str], journal: Path | None) -> int:
@@ -346,7 +384,7 @@ def _too_many_failures(exc: TooManyFailuresError, out: IO[str], journal: Path | 
 
 def _executor_lost(exc: BaseException, journal: Path | None) -> int:
     where = (
-        f"the journal {str(journal)!r} is complete: start the scheduler and workers "
+        f"the journal {str(journal)!r} holds every finished job: start the scheduler and workers "
         "again, then run the same command to resume"
         if journal
         else "pass --journal to be able to resume a study"

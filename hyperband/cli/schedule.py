@@ -6,9 +6,16 @@ from __future__ import annotations
 import argparse
 from typing import IO, TYPE_CHECKING
 
-from hyperband.cli.args import Parser, add_max_jobs, add_schedule_args, int_at_least, warn
+from hyperband.cli.args import (
+    CliError,
+    Parser,
+    add_max_jobs,
+    add_schedule_args,
+    int_at_least,
+    warn,
+)
 from hyperband.core.schedule import degenerate, schedule
-from hyperband.report.text import simulation_lines
+from hyperband.report.text import counted, simulation_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from hyperband.drivers.simulate import SimulationResult
@@ -32,18 +39,30 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument(
         "--workers", type=int_at_least(1), help="simulate the study on this many workers"
     )
-    p.add_argument("--iterations", type=int_at_least(1), default=1, help="iterations to simulate")
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="simulation seed")
+    p.add_argument(
+        "--iterations", type=int_at_least(1), help="with --workers: iterations to simulate (1)"
+    )
+    p.add_argument("--seed", type=int_at_least(0), help="with --workers: simulation seed (0)")
     p.add_argument(
         "--resume",
         action="store_true",
-        help="simulate promotions resumed from checkpoints (cost: budget - previous budget)",
+        help="with --workers: simulate promotions resumed from checkpoints (cost: budget - "
+        "previous budget)",
     )
     add_max_jobs(p)
 
 
 def command(args: argparse.Namespace, out: IO[str]) -> int:
     """Print the schedule of ``args`` (and its simulation, with ``--workers``) to ``out``."""
+    if args.workers is None:
+        for flag in ("iterations", "seed", "resume"):
+            if getattr(args, flag) not in (None, False):
+                raise CliError(
+                    f"--{flag} applies to --workers only (the simulation); pass --workers W "
+                    "to simulate the study on W workers"
+                )
+    args.iterations = 1 if args.iterations is None else args.iterations
+    args.seed = 0 if args.seed is None else args.seed
     sched = schedule(
         args.max_budget,
         args.eta,
@@ -57,8 +76,8 @@ def command(args: argparse.Namespace, out: IO[str]) -> int:
         warn(reason)
     print(sched, file=out)
     print(
-        f"\n{len(sched.brackets)} brackets, {sched.total_jobs} jobs, "
-        f"{sched.total_budget:g} budget units per iteration",
+        f"\n{counted(len(sched.brackets), 'bracket')}, {counted(sched.total_jobs, 'job')}, "
+        f"{counted(float(sched.total_budget), 'budget unit')} per iteration",
         file=out,
     )
     if args.workers is not None:

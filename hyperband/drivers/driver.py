@@ -99,11 +99,23 @@ class Driver:
         self.n_failed = sum(r.status == "failed" for r in records)
         self.max_failures: int | None = None
         self.failures = 0  # in this run, for max_failures
+        # Attempts spent before this run on the jobs a resumed journal sent back to run
+        # (retry_failed): their records count them too.
+        self.earlier: dict[int, int] = {}
         # Early stopping: where reports arrive, the attempt running each job, and the jobs the
         # machine stopped while their attempt runs: job id -> (step, value) of the stop.
         self.server: ReportServer | None = None
         self.current: dict[int, Flight] = {}
         self.stopped: dict[int, tuple[float, float]] = {}
+
+    def configure(self, max_failures: int | None, keep_checkpoints: str) -> None:
+        """Set the run's options: fail fast, reports (a stopping rule and an objective that
+        can report), checkpoint cleanup (an objective with checkpoints, unless ``"all"``)."""
+        self.max_failures = max_failures
+        if self.hb.early_stop is not None and self.with_context:
+            self.listen()
+        if self.with_context and self.root is not None and keep_checkpoints != "all":
+            self.pruner = CheckpointPruner(self.root, keep_checkpoints)
 
     def listen(self) -> None:
         """Route the objective's reports to the machine (a rule is set and it can report)."""
@@ -392,6 +404,8 @@ class Driver:
             )
 
     def record(self, rec: JobRecord) -> None:
+        if rec.job.id in self.earlier:
+            rec = attrs.evolve(rec, attempts=rec.attempts + self.earlier.pop(rec.job.id))
         if self.journal is not None:
             self.journal.result(rec)
         self.records.append(rec)

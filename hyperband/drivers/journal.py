@@ -12,6 +12,12 @@ Format (one JSON object per line, ``\\n``-terminated, UTF-8):
 3. ``{"event": "result", "job_id": 7, "status": "succeeded" | "failed", "value": ...,
    "extra": {...}, "error": ..., "start": ..., "end": ..., "worker": ..., "reports": [...],
    "attempts": 1}``: a job told or failed (see ``JobRecord.event``).
+4. ``{"event": "retry", "job_id": 7, "time": ...}``: written when a run resumes the journal
+   with ``retry_failed=True``: job 7's latest failed result (before this line) is superseded.
+   The replay holds that failure back, so the machine sees job 7 still pending and the run
+   runs it again; its next result (``attempts`` counting the earlier ones) resolves it.
+   Journals without retry events replay as before; a hyperband older than this event refuses
+   a journal holding one (``unknown event``).
 
 The events are in the order the driver called the machine, so replaying them (``ask`` for each
 ask event, ``tell``/``fail`` for each result) rebuilds the machine exactly: it is
@@ -32,7 +38,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -307,6 +313,10 @@ class Journal:
         """Record a job's result (flushed and fsynced)."""
         self.write(record.event(), sync=True)
 
+    def retry(self, job_id: int) -> None:
+        """Record that the job's failure is superseded: it runs again (flushed and fsynced)."""
+        self.write(_retry_event(job_id), sync=True)
+
     def close(self) -> None:
         """Flush, fsync and close (which releases the lock)."""
         if self._file.closed:
@@ -447,10 +457,86 @@ def _check_identity(
         )
 
 
+def _retry_event(job_id: int) -> dict[str, Any]:
+    return {"event": "retry", "job_id": job_id, "time": time.time()}
+
+
+def _superseded(path: Path, events: list[dict[str, Any]], first_line: int) -> set[int]:
+    """The indices (in ``events``) of the failed results a later retry event supersedes.
+
+    Raises:
+        JournalError: a retry event names a job without a failed result before it.
+    """
+    latest: dict[Any, int] = {}  # job id -> index of its latest failed result, not superseded
+    out: set[int] = set()
+    for index, event in enumerate(events):
+        kind = event.get("event")
+        if kind == "result":
+            if event.get("status") == "failed":
+                latest[event.get("job_id")] = index
+            else:
+                latest.pop(event.get("job_id"), None)
+        elif kind == "retry":
+            job_id = event.get("job_id")
+            if job_id not in latest:
+                raise JournalError(
+                    f"journal {str(path)!r} line {first_line + index}: retry of job "
+                    f"{job_id!r}, which has no failed result before it"
+                )
+            out.add(latest.pop(job_id))
+    return out
+
+
+def earlier_attempts(events: list[dict[str, Any]]) -> dict[int, int]:
+    """The attempts already spent on each job a retry event sent back to run, without a
+    result since: its next result counts them (``JobRecord.attempts``)."""
+    attempts: dict[int, int] = {}
+    out: dict[int, int] = {}
+    for event in events:
+        kind = event.get("event")
+        if kind == "result":
+            attempts[event["job_id"]] = int(event.get("attempts", 1))
+            out.pop(event["job_id"], None)
+        elif kind == "retry":
+            out[event["job_id"]] = attempts.get(event["job_id"], 1)
+    return out
+
+
+def retryable(
+    path: Path, machine: Callable[[], Hyperband], events: list[dict[str, Any]], failed: list[int]
+) -> list[int]:
+    """The failed jobs (of ``failed``, in that order) that can run again.
+
+    A failure resolved its job in the machine, which may have gone on because of it: closed
+    the rung (promoting others) or ended the bracket. Holding the failure back is sound only
+    if the journal still replays with the job pending, that is if the machine would have
+    handed out the same jobs and made the same decisions without it: each candidate is tried
+    by replaying ``events`` (the journal without its header) into a fresh ``machine()``, all
+    of them at once first (a study where whole rungs failed), else one by one.
+    """
+
+    def fits(ids: list[int]) -> bool:
+        try:
+            replay(path, machine(), [*events, *(_retry_event(j) for j in ids)])
+        except JournalError:
+            return False
+        return True
+
+    if fits(failed):
+        return list(failed)
+    chosen: list[int] = []
+    for job_id in failed:
+        if fits([*chosen, job_id]):
+            chosen.append(job_id)
+    return chosen
+
+
 def replay(
     path: Path, hb: Hyperband, events: list[dict[str, Any]], *, first_line: int = 2
 ) -> list[JobRecord]:
     """Feed a journal's ask and result events to a fresh machine, checking each ask.
+
+    A failed result that a later retry event supersedes is held back: its job stays pending.
 
     Returns:
         The records of the journal's results, in journal order, then a record for each job
@@ -464,9 +550,12 @@ def replay(
     jobs: dict[int, Job] = {}
     records: list[JobRecord] = []
     stops: dict[int, tuple[Any, Any]] = {}  # job id -> (step, value) of a stop without result
+    held = _superseded(path, events, first_line)
     for line, event in enumerate(events, start=first_line):
         kind = event["event"]
         try:
+            if kind == "retry" or line - first_line in held:
+                continue  # checked by _superseded; a held-back failure leaves its job pending
             if kind == "ask":
                 job = hb.ask()
                 if not isinstance(job, Job) or normalise(job.to_dict()) != event.get("job"):

@@ -83,6 +83,15 @@ class Progress:
             self._last = now
             self._line(best)
 
+    def notice(self, text: str) -> None:
+        """Print one line of news (a resumed journal) on stderr, above a tqdm bar."""
+        if not self._enabled:
+            return
+        if self._bar is not None:
+            self._bar.write(f"hyperband: {text}", file=sys.stderr)
+        else:
+            print(f"hyperband: {text}", file=sys.stderr, flush=True)
+
     def _text(self, best: Best | None, *, bar: bool) -> str:
         best_text = "none" if best is None else f"{best.value:.6g} (budget {best.budget})"
         total = "?" if self._total is None else str(self._total)

@@ -7,27 +7,38 @@ only place with threads, clocks and files), and summarise the records as a ``Run
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 import logging
 import math
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
 
-from hyperband.core.errors import HyperbandError
+from hyperband.core.errors import ConfigurationError, HyperbandError
 from hyperband.core.machine import Hyperband
 from hyperband.core.sampling import Sampler, space_or_sampler
 from hyperband.core.schedule import DEFAULT_MAX_JOBS, degenerate
-from hyperband.drivers.checkpoints import CheckpointPruner
 from hyperband.drivers.context import Context, Objective, takes_context
 from hyperband.drivers.driver import Driver
 from hyperband.drivers.executors import Backend, resolve
 from hyperband.drivers.job_record import JobRecord
-from hyperband.drivers.journal import Journal, check_header, header, objective_name, replay
+from hyperband.drivers.journal import (
+    Journal,
+    check_header,
+    earlier_attempts,
+    header,
+    objective_name,
+    read,
+    replay,
+    retryable,
+)
 from hyperband.drivers.options import check_executor, check_options
 from hyperband.drivers.progress import Progress
 from hyperband.drivers.records import RunResult
@@ -65,6 +76,7 @@ def run(
     early_stop: Any = None,
     max_jobs: int | None = DEFAULT_MAX_JOBS,
     brackets: str = "cycle",
+    retry_failed: bool = False,
 ) -> RunResult:
     """Run a Hyperband study: every job of the schedule, on an executor, to the end.
 
@@ -129,6 +141,11 @@ def run(
             `hyperband.schedule`); ``None`` for no bound.
         brackets: ``"cycle"`` (NNI's order) or ``"adaptive"`` (each new bracket run drawn from
             the budgets' trust weights; see `hyperband.Hyperband`).
+        retry_failed: when resuming a journal, run its failed jobs again (each a new attempt,
+            counted in ``JobRecord.attempts``; the journal records a ``retry`` event). Only
+            failures the study did not go on from: a job whose rung closed without it (and
+            promoted others) or whose bracket then ended stays failed; the progress output
+            says how many. Needs ``journal``.
 
     Returns:
         A [`RunResult`][hyperband.RunResult]: ``best``, ``history`` (one
@@ -188,7 +205,9 @@ def run(
     check_executor(objective, executor, workers, timeout, limit)
     with_context = takes_context(objective)
     with contextlib.ExitStack() as cleanup:
-        hb, records, jl = _open(study, journal, objective, study_name, allow_objective_change)
+        hb, records, jl, resumed = _open(
+            study, journal, objective, study_name, allow_objective_change, retry_failed
+        )
         if jl is not None:
             cleanup.callback(jl.close)
         root = _checkpoint_root(jl, with_context, cleanup)
@@ -197,12 +216,9 @@ def run(
         cleanup.callback(_shut_down, backends)
         driver = Driver(hb, objective, backends, jl, records, with_context, root, limit, retries)
         cleanup.callback(driver.close)
-        driver.max_failures = max_failures
-        if hb.early_stop is not None and with_context:
-            driver.listen()
-        if with_context and root is not None and keep_checkpoints != "all":
-            driver.pruner = CheckpointPruner(root, keep_checkpoints)
+        driver.configure(max_failures, keep_checkpoints)
         driver.progress = _progress(progress, hb, records, iterations)
+        resumed.start(driver)
         _drive(driver, driver.progress)
         if driver.pruner is not None:
             driver.pruner.prune(hb, driver.stuck.values())
@@ -238,10 +254,17 @@ def _open(
     objective: Objective,
     study_name: str | None,
     allow_objective_change: bool,
-) -> tuple[Hyperband, list[JobRecord], Journal | None]:
+    retry_failed: bool,
+) -> tuple[Hyperband, list[JobRecord], Journal | None, _Resumed]:
     """The machine and the records so far: a new study, or the journal's, replayed."""
+    resumed = _Resumed(retry_failed)
     if journal is None:
-        return study.machine(study.seed), [], None
+        if retry_failed:
+            raise ConfigurationError(
+                "retry_failed=True re-runs the failed jobs of a journal, but no journal was "
+                "given: pass journal= (CLI: --journal)"
+            )
+        return study.machine(study.seed), [], None, resumed
     jl, events = Journal.open(journal)
     try:
         if not events:
@@ -249,12 +272,14 @@ def _open(
             jl.write(
                 header(hb, objective=objective_name(objective), study_name=study_name), sync=True
             )
-            return hb, [], jl
-        hb, records = _resume(jl, events, study, objective, study_name, allow_objective_change)
+            return hb, [], jl, resumed
+        hb, records = _resume(
+            jl, events, study, objective, study_name, allow_objective_change, resumed
+        )
     except BaseException:
         jl.close()
         raise
-    return hb, records, jl
+    return hb, records, jl, resumed
 
 
 def _resume(
@@ -264,13 +289,17 @@ def _resume(
     objective: Objective,
     study_name: str | None,
     allow_objective_change: bool,
+    resumed: _Resumed,
 ) -> tuple[Hyperband, list[JobRecord]]:
-    """Replay the journal of this study (checked first) into a fresh machine."""
+    """Replay the journal of this study (checked first) into a fresh machine; with
+    ``retry_failed``, journal the failures that can run again and replay it once more."""
     journal_seed = (events[0].get("params") or {}).get("seed")
     seed = study.seed
-    hb = study.machine(
-        seed if seed is not None or not isinstance(journal_seed, int) else journal_seed
+    machine = functools.partial(
+        study.machine,
+        seed if seed is not None or not isinstance(journal_seed, int) else journal_seed,
     )
+    hb = machine()
     check_header(
         jl.path,
         events[0],
@@ -287,6 +316,20 @@ def _resume(
     for rec in records:
         if rec.job.id not in have:
             jl.result(rec)
+    resumed.resumed, resumed.running = True, len(hb.pending)
+    resumed.counts.update(r.status for r in records)
+    failed = [r.job.id for r in records if r.status == "failed"]
+    if resumed.retry_failed and failed:
+        chosen = retryable(jl.path, machine, events[1:], failed)
+        resumed.retried = len(chosen)
+        for job_id in chosen:
+            jl.retry(job_id)
+        if chosen:
+            # What a later resume reads: the journal as it now is, retry events included.
+            events = read(jl.path)[0]
+            hb = machine()
+            records = replay(jl.path, hb, events[1:])
+    resumed.earlier = earlier_attempts(events)
     logger.info(
         "journal %s: resuming (%d jobs done, %d to run again)",
         jl.path,
@@ -294,6 +337,60 @@ def _resume(
         len(hb.pending),
     )
     return hb, records
+
+
+@attrs.define
+class _Resumed:
+    """What resuming a journal found and did, for the notices at the start of the run."""
+
+    retry_failed: bool
+    resumed: bool = False  # False: a new journal (or none)
+    counts: collections.Counter[str] = attrs.Factory(collections.Counter)  # results by status
+    running: int = 0  # jobs asked without a result: they run again
+    retried: int = 0  # failed jobs sent back to run
+    earlier: dict[int, int] = attrs.Factory(dict)  # job id -> attempts spent before
+
+    def start(self, driver: Driver) -> None:
+        """Before the run starts: count the earlier attempts, print the notices."""
+        driver.earlier = self.earlier
+        if self.resumed and driver.journal is not None and driver.progress is not None:
+            for line in self.notices(driver.journal.path):
+                driver.progress.notice(line)
+
+    def notices(self, path: Path) -> list[str]:
+        """What the progress output says at the start of a resumed run."""
+        count = self.counts
+        failed = count["failed"]
+        lines = [
+            f"resuming the journal {str(path)!r}: {_counted(count.total(), 'result')}: "
+            f"{count['succeeded']} succeeded, {failed} failed, {count['stopped']} stopped"
+            + (
+                f"; {_counted(self.running, 'job')} that were running run again"
+                if self.running
+                else ""
+            )
+        ]
+        if failed and self.retry_failed:
+            refused = failed - self.retried
+            lines.append(
+                f"retry_failed: re-running {self.retried} of the {_counted(failed, 'failed job')}"
+                + (
+                    f"; {refused} cannot be re-run: their rung went on without them (it "
+                    "promoted others or ended their bracket)"
+                    if refused
+                    else ""
+                )
+            )
+        elif failed:
+            lines.append(
+                f"{_counted(failed, 'failed job')} {'is' if failed == 1 else 'are'} not re-run; "
+                "pass retry_failed=True (CLI: --retry-failed) to run them again"
+            )
+        return lines
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _checkpoint_root(
@@ -338,10 +435,13 @@ def _drive(driver: Driver, bar: Progress) -> None:
         journal = driver.journal
         logger.log(
             logging.INFO if isinstance(exc, HyperbandError) else logging.WARNING,
-            "run %s: %d running jobs cancelled%s",
+            "run %s: %s cancelled%s",
             "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped ({exc!r})",
-            len(driver.inflight),
-            "" if journal is None else f"; run again with journal={str(journal.path)!r} to resume",
+            _counted(len(driver.inflight), "running job"),
+            ""
+            if journal is None
+            else f"; the journal {str(journal.path)!r} holds every finished job: run again with "
+            "it to resume",
         )
         so_far = RunResult._of(hb, driver.records, done=False)
         with contextlib.suppress(AttributeError):  # an exception class with __slots__

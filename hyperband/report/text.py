@@ -19,7 +19,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from hyperband.drivers.records import RunResult
     from hyperband.drivers.simulate import SimulationResult
 
-__all__ = ["last_line", "result_lines", "simulation_lines", "summary_lines", "trial_lines"]
+__all__ = [
+    "counted",
+    "last_line",
+    "result_lines",
+    "simulation_lines",
+    "summary_lines",
+    "trial_lines",
+]
+
+
+def counted(n: float, noun: str) -> str:
+    """``n`` and the noun, in the plural unless ``n`` is 1: ``counted(1, "job")`` is
+    ``"1 job"``, ``counted(3, "budget unit")`` is ``"3 budget units"``."""
+    text = str(n) if isinstance(n, int) else f"{n:g}"
+    return f"{text} {noun}" + ("" if n == 1 else "s")
 
 
 def last_line(text: str | None) -> str:
@@ -72,7 +86,7 @@ def result_lines(result: RunResult, *, journal: Path | None = None) -> list[str]
         + (f"{result.n_stopped} stopped early, " if result.n_stopped else "")
         + f"{retried} retried"
     )
-    lines.append(f"budget: {spent(result):g} units")
+    lines.append(f"budget: {counted(spent(result), 'unit')}")
     if result.params.get("exec_mode") == "asynchronous" and result.stats is not None:
         lines.append(_promotions_line(result.stats))
     trust = _trust_line(result.stats)
@@ -102,11 +116,10 @@ def simulation_lines(
         resume: whether promotions resumed from checkpoints.
         seed: the simulation's seed.
     """
-    plural = "s" if iterations > 1 else ""
     how = "resumed from checkpoints" if resume else "from scratch"
     lines = [
-        f"\nSimulated on {workers} workers, {iterations} iteration{plural}, promotions "
-        f"{how}, seed {seed}\n(time unit: one budget unit; a job takes its work x "
+        f"\nSimulated on {counted(workers, 'worker')}, {counted(iterations, 'iteration')}, "
+        f"promotions {how}, seed {seed}\n(time unit: one budget unit; a job takes its work x "
         "LogNormal(0, 0.3)):"
     ]
     rows = [("exec mode", "makespan", "utilisation", "lower bound", "makespan/bound")]
@@ -273,8 +286,9 @@ def _failure_lines(result: RunResult, limit: int = 5) -> list[str]:
     if not groups:
         return []
     ranked = sorted(groups.values(), key=len, reverse=True)
-    plural = "s" if len(ranked) != 1 else ""
-    lines = [f"failures: {result.n_failed} jobs failed, for {len(ranked)} reason{plural}:"]
+    lines = [
+        f"failures: {counted(result.n_failed, 'job')} failed, for {counted(len(ranked), 'reason')}:"
+    ]
     for reasons in ranked[:limit]:
         alike = f" (and {len(reasons) - 1} alike)" if len(reasons) > 1 else ""
         lines.append(f"  {len(reasons):>5} x {reasons[0]}{alike}")
