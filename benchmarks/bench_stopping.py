@@ -566,8 +566,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         main_summary, ws, iterations
     )
     if not args.quick:
+        # tables() ends with one newline: a heading needs a blank line before it, or Markdown
+        # reads it as one more row of the table above.
         markdown += (
-            "### At equal budget\n\nMean regret when the budget ran out, every W and seed "
+            "\n### At equal budget\n\nMean regret when the budget ran out, every W and seed "
             "pooled, our best mode by that mean against each peer; (lower) / (higher): the "
             "peer's regrets are lower / higher than ours by a one-sided Mann-Whitney U test at "
             "5%.\n\n" + equal_budget_table(args.cache, args.workloads, ws, few, iterations) + "\n"
