@@ -104,6 +104,15 @@ PEER_LABELS = {
     "nni_median": "NNI 3.0 MedianstopAssessor",
     "syne_hb": "Syne Tune 0.13 HyperbandScheduler",
 }
+# The peers' column headings in the equal-budget table: their full labels in one table's
+# headings are 1200 px wide, more than the docs' column.
+PEER_SHORT = {
+    "ray_asha": "Ray ASHA",
+    "optuna_hb": "Optuna HB",
+    "optuna_sh": "Optuna SH",
+    "nni_median": "NNI median",
+    "syne_hb": "Syne Tune HB",
+}
 # Which interpreter runs each peer: the project's own, or the peer's virtualenv.
 PEER_VENV = {"ray_asha": "ray", "syne_hb": "syne"}
 
@@ -403,9 +412,11 @@ def equal_budget_table(
 
     peers = list(PEER_LABELS)
     lines = [
-        "| workload | ours, best mode (mean regret) | "
-        + " | ".join(PEER_LABELS[p] for p in peers)
-        + " |",
+        "Peers: "
+        + "; ".join(f"{PEER_SHORT[p]}, {PEER_LABELS[p]}" for p in peers)
+        + ". Ours: the mean regret of our best mode, and that mode.",
+        "",
+        "| workload | ours | " + " | ".join(PEER_SHORT[p] for p in peers) + " |",
         "|---|---|" + "---:|" * len(peers),
     ]
     for name in workloads:
@@ -427,7 +438,7 @@ def equal_budget_table(
             mark = " (lower)" if lower < 0.05 else " (higher)" if higher < 0.05 else ""
             cells.append(f"{statistics.mean(data[p]):.4g}{mark}")
         lines.append(
-            f"| {w.title} | {statistics.mean(data[best]):.4g} ({label(best)}) | "
+            f"| {w.title} | {statistics.mean(data[best]):.4g} ({best}) | "
             + " | ".join(cells)
             + " |"
         )
@@ -566,8 +577,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         main_summary, ws, iterations
     )
     if not args.quick:
+        # tables() ends with one newline: a heading needs a blank line before it, or Markdown
+        # reads it as one more row of the table above.
         markdown += (
-            "### At equal budget\n\nMean regret when the budget ran out, every W and seed "
+            "\n### At equal budget\n\nMean regret when the budget ran out, every W and seed "
             "pooled, our best mode by that mean against each peer; (lower) / (higher): the "
             "peer's regrets are lower / higher than ours by a one-sided Mann-Whitney U test at "
             "5%.\n\n" + equal_budget_table(args.cache, args.workloads, ws, few, iterations) + "\n"

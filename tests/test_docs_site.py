@@ -9,9 +9,12 @@ and this fails on:
 - raw fences (```), Sphinx roles (``:class:``) or reST's ``::`` in the visible text outside code
   blocks;
 - images that did not load, and links within the site to a missing page or anchor;
-- code blocks, tables or the page itself wider than the column (they scroll sideways) where a
-  wrap would do (a table whose longest words alone are wider is let be), and table cells that
-  break inside a name;
+- code blocks, tables or the page itself wider than the column (they scroll sideways; a table
+  whose words alone are wider needs shorter cells or a split), and table cells that break
+  inside a name;
+- a Markdown heading shown as text (with no blank line before it, it becomes a table's row);
+- docstring text rendered as a blockquote, and API objects whose `>>>` examples are not shown
+  as code blocks with their prompts (only an ``Examples:`` section is parsed as doctests);
 - console errors, failed requests, and requests to anything but the site itself.
 
 Needs the docs and browser extras (mkdocs, playwright) and a Chromium binary (Debian: apt-get
@@ -22,7 +25,9 @@ from __future__ import annotations
 
 import functools
 import html
+import inspect
 import os
+import pydoc
 import re
 import shutil
 import subprocess
@@ -131,9 +136,11 @@ INSPECT = r"""
   for (const el of content.querySelectorAll("pre > code, .md-typeset__scrollwrap")) {
     if (el.scrollWidth <= el.clientWidth + 1) continue;
     const table = el.querySelector("table");
-    // A table whose words alone are wider than the column cannot fit by wrapping: not flagged.
-    if (table && narrowest(table, el) > el.clientWidth + 1) continue;
-    overflow.push(`${el.tagName.toLowerCase()} ${el.scrollWidth} px > ${el.clientWidth} px: `
+    // A table whose words alone are wider than the column cannot fit by wrapping: its cells
+    // must be shortened or the table split.
+    const words = table ? narrowest(table, el) : 0;
+    const why = words > el.clientWidth + 1 ? ` (its words alone take ${Math.round(words)} px)` : "";
+    overflow.push(`${el.tagName.toLowerCase()} ${el.scrollWidth} px > ${el.clientWidth} px${why}: `
                   + describe(el));
   }
   const page = document.scrollingElement;
@@ -160,7 +167,16 @@ INSPECT = r"""
     .map((a) => new URL(a.getAttribute("href"), document.baseURI))
     .filter((url) => url.origin === location.origin)
     .map((url) => [url.pathname, decodeURIComponent(url.hash.slice(1))]);
-  return {text, overflow, brokenNames, images, links};
+  // A Markdown heading with no blank line before it becomes a row of the table above it.
+  const rawHeadings = [...content.querySelectorAll("td, th, p, li")]
+    .map((el) => el.innerText.trim())
+    .filter((t) => /^#{1,6} \S/.test(t));
+  // A docstring's `>>>` example outside an Examples: section is read as Markdown: its prompts
+  // become nested blockquotes and its lines run together into one paragraph.
+  const quotes = [...content.querySelectorAll(".doc-contents blockquote")]
+    .filter((quote) => !quote.parentElement.closest("blockquote"))
+    .map(describe);
+  return {text, overflow, brokenNames, images, links, rawHeadings, quotes};
 }
 """
 
@@ -235,6 +251,10 @@ def test_page_renders_cleanly(page: str, site: tuple[str, Path], browser: Any) -
         ],
         "wider than the page at 1280 px": found["overflow"],
         "names broken inside a table cell": found["brokenNames"],
+        "Markdown headings shown as text (no blank line before them?)": found["rawHeadings"],
+        "docstring text rendered as a blockquote (a >>> example outside Examples:?)": found[
+            "quotes"
+        ],
         "images that did not load": found["images"],
         "links to missing pages or anchors": _missing_targets(found["links"], site_dir),
         "console errors and failed requests": errors,
@@ -273,3 +293,47 @@ def test_api_page_shows_constructor_signatures(site: tuple[str, Path], browser: 
         assert signature is not None, f"{name} has no signature"
         assert signature.startswith(name.rsplit(".", 1)[1] + "(")
         assert parameter in signature
+
+
+def test_api_examples_are_code_blocks(site: tuple[str, Path], browser: Any) -> None:
+    """Each documented object whose docstring holds a `>>>` example shows it as a code block.
+
+    Only a section titled ``Examples:`` is parsed as doctests; under ``Example:`` (an
+    admonition) the same lines are Markdown, whose ``>`` makes nested blockquotes.
+    """
+    base, _ = site
+    tab = browser.new_page(viewport=VIEWPORT)
+    try:
+        tab.goto(_url(base, "api.md"), wait_until="load")
+        # For each object's heading id: the text of the code blocks in its own contents (not
+        # its members').
+        blocks = tab.evaluate(
+            """() => Object.fromEntries([...document.querySelectorAll(".doc-heading[id]")]
+                 .map((heading) => {
+                   const contents = heading.closest(".doc-object")
+                     .querySelector(":scope > .doc-contents");
+                   const own = contents ? [...contents.querySelectorAll("pre")].filter(
+                     (pre) => pre.closest(".doc-object") === heading.closest(".doc-object"))
+                     : [];
+                   return [heading.id, own.map((pre) => pre.innerText)];
+                 }))"""
+        )
+    finally:
+        tab.close()
+    with_examples = {}
+    for name in blocks:
+        obj = pydoc.locate(name)
+        # Only what has a docstring of its own (an attribute's value has its type's).
+        documented = inspect.isroutine(obj) or inspect.isclass(obj) or inspect.ismodule(obj)
+        doc = obj.__doc__ if documented or isinstance(obj, property) else None
+        if doc and re.search(r"^\s*>>> ", doc, re.MULTILINE):
+            with_examples[name] = len(re.findall(r"^\s*>>> ", doc, re.MULTILINE))
+    assert len(with_examples) >= 10, f"too few examples found on the API page: {with_examples}"
+    missing = {
+        name: f"{count} prompts in the docstring, {shown} shown in code blocks"
+        for name, count in with_examples.items()
+        if (shown := sum(len(re.findall(r"^>>> ", b, re.MULTILINE)) for b in blocks[name])) != count
+    }
+    assert not missing, "docstring examples not shown as code blocks with their >>> prompts:\n" + (
+        "\n".join(f"    {name}: {why}" for name, why in missing.items())
+    )

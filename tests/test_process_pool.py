@@ -75,17 +75,43 @@ def zombie(pid: int) -> bool:
         return False
 
 
-def test_a_task_for_a_worker_that_died_idle_runs_on_a_fresh_one(backend: ProcessBackend) -> None:
+def _fork_holding_the_pipe(seconds: float) -> int:
+    """In a worker: fork a child that keeps the worker's end of its pipe open for ``seconds``."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        time.sleep(seconds)
+        os._exit(0)
+    return pid
+
+
+@pytest.mark.parametrize("pipe", ["closed", "held open"])
+def test_a_task_for_a_worker_that_died_idle_runs_on_a_fresh_one(
+    backend: ProcessBackend, pipe: str
+) -> None:
     """A worker killed while idle, its death not reported yet: the task sent to it never ran,
-    so it must not fail as if it had crashed the worker (it runs on a new process)."""
+    so it must not fail as if it had crashed the worker (it runs on a new process).
+
+    The two ways the driver learns that the task never arrived: with the pipe closed (the
+    dead worker was its only reader), the send fails; with the pipe held open by a child the
+    worker forked, the send succeeds and the process dies without having said 'started'. Which
+    one happens is left to neither the kernel nor the timing: each case is made here.
+    """
     old = backend.submit(os.getpid).result(timeout=60)
-    with forkserver_stopped(1.0):
-        os.kill(old, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while not zombie(old):  # dead, and not reaped: the forkserver is stopped
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        new = backend.submit(os.getpid).result(timeout=60)
+    holder = None
+    if pipe == "held open":
+        holder = backend.submit(_fork_holding_the_pipe, 60.0).result(timeout=60)
+    try:
+        with forkserver_stopped(1.0):
+            os.kill(old, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while not zombie(old):  # dead, and not reaped: the forkserver is stopped
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            new = backend.submit(os.getpid).result(timeout=60)
+    finally:
+        if holder is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(holder, signal.SIGKILL)
     assert new != old
 
 

@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         the run; 130 when interrupted (Ctrl-C); 143 when terminated (SIGTERM); 141 when the
         reader of the output went away (a closed pipe).
 
-    Example:
+    Examples:
         >>> main(["schedule", "--max-budget", "9", "--eta", "3"])  # doctest: +NORMALIZE_WHITESPACE
            s=2  s=1  s=0
         i  n r  n r  n r

@@ -175,7 +175,7 @@ def load_objective(target: str) -> Callable[..., Any]:
     Raises:
         CliError: the target is malformed, does not import, or names no callable.
 
-    Example:
+    Examples:
         >>> load_objective("math:sqrt")(9.0)
         3.0
     """

@@ -39,7 +39,7 @@ class Context:
             removed when the run ends. By default (``run(keep_checkpoints="best")``) it is
             removed once the configuration can no longer be promoted, unless it is the best.
 
-    Example:
+    Examples:
         >>> def objective(config, budget, context):
         ...     context.report(1, 0.5)        # an intermediate value, kept in the record
         ...     return config["x"] * budget

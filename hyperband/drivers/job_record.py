@@ -52,7 +52,7 @@ class JobRecord:
         reports: the ``(step, value)`` pairs the objective passed to ``context.report``.
         attempts: how many times the job ran (``1 + retries used``).
 
-    Example:
+    Examples:
         >>> import hyperband
         >>> result = hyperband.run(lambda config, budget: config["x"] * budget,
         ...                        {"x": {"_type": "uniform", "_value": [0, 1]}},

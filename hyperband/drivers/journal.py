@@ -104,7 +104,7 @@ def objective_name(objective: object) -> str:
     A ``functools.partial``, and a wrapper made with ``functools.wraps`` (it has
     ``__wrapped__``), are named after the function they wrap.
 
-    Example:
+    Examples:
         >>> import math
         >>> objective_name(math.sqrt)
         'math:sqrt'

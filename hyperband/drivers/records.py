@@ -50,7 +50,7 @@ class RunResult:
             (a run stopped by an exception, or the journal of an unfinished study). A resumed
             study runs them again.
 
-    Example:
+    Examples:
         >>> import hyperband
         >>> result = hyperband.run(lambda config, budget: -(config["x"] - 0.3) ** 2,
         ...                        {"x": {"_type": "uniform", "_value": [0, 1]}},
@@ -142,7 +142,7 @@ class RunResult:
         Raises:
             JournalError: the file is not a journal or its events do not replay.
 
-        Example:
+        Examples:
             >>> import hyperband, pathlib, tempfile
             >>> path = pathlib.Path(tempfile.mkdtemp()) / "study.jsonl"
             >>> space = {"x": {"_type": "uniform", "_value": [0, 1]}}

@@ -165,7 +165,7 @@ def run(
             script without the ``if __name__ == "__main__":`` guard, or read from standard
             input), or ``run`` was called while a worker process imported such a script.
 
-    Example:
+    Examples:
         >>> import hyperband
         >>> space = {"x": {"_type": "uniform", "_value": [-1, 1]}}
         >>> result = hyperband.run(lambda config, budget: -config["x"] ** 2, space,

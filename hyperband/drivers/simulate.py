@@ -138,7 +138,7 @@ def simulate(
         HyperbandError: a bad argument (the message names it), or a ``duration`` that returned
             something other than a finite number >= 0.
 
-    Example:
+    Examples:
         >>> import hyperband
         >>> serial = hyperband.simulate(81, 3, workers=16, exec_mode="serial")
         >>> parallel = hyperband.simulate(81, 3, workers=16, exec_mode="parallelism")

@@ -81,7 +81,7 @@ def best_so_far(
         the largest budget reached so far (ties to the lower config id), as
         ``hyperband.Hyperband.best`` defines it.
 
-    Example:
+    Examples:
         >>> for p in best_so_far([(1, 0.5, 1, 0), (1, 0.7, 1, 1), (3, 0.6, 3, 0)]):
         ...     print(p.spent, p.value, p.budget)
         1.0 0.5 1

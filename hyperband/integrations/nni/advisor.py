@@ -93,7 +93,7 @@ class HyperbandAdvisor(_Dispatcher):
         ConfigurationError: an argument is out of range (``HyperbandError`` subclasses name the
             argument, the rule and the value). NNI then shows the experiment as ``ERROR``.
 
-    Example:
+    Examples:
         >>> import json
         >>> from nni.runtime.tuner_command_channel import CommandType
         >>> advisor = HyperbandAdvisor(R=9, eta=3, iterations=1, seed=0,

@@ -500,7 +500,7 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     A nested choice (a dict with ``"_name"``, NNI's format) is its ``_name`` under its own key,
     and its parameters under ``key.parameter``.
 
-    Example:
+    Examples:
         >>> flatten({"lr": 0.1, "opt": {"_name": "sgd", "momentum": 0.9}})
         {'lr': 0.1, 'opt': 'sgd', 'opt.momentum': 0.9}
     """

@@ -380,7 +380,7 @@ def html_report(
         ImportError: plotly is not installed.
         JournalError: ``source`` is not a journal.
 
-    Example:
+    Examples:
         >>> import hyperband, pathlib, tempfile
         >>> folder = pathlib.Path(tempfile.mkdtemp())
         >>> space = {"x": {"_type": "uniform", "_value": [0, 1]}}
