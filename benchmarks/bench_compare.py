@@ -497,7 +497,10 @@ def markdown(summary: list[dict[str, Any]], methods: list[str], seeds: int) -> s
         "time in parentheses), and the range over workloads of the median seconds of one whole "
         "run (objective included; CPU, wall in parentheses):",
         "",
-        "| method | version | " + " | ".join(e["workload"] for e in summary) + " | s per run |",
+        # Workload names with spaces, so that the table can wrap to the page's column.
+        "| method | version | "
+        + " | ".join(e["workload"].replace("_", " ") for e in summary)
+        + " | s per run |",
         "|---|---|" + "---:|" * (len(summary) + 1),
     ]
     for m in methods:
