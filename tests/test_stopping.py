@@ -320,16 +320,27 @@ def test_asynchronous_mode_promotes_as_soon_as_the_top_third_exists() -> None:
     assert hb.schedule.bracket(2).rungs[0].n_configs == 9
     first = _first(hb)
     assert first.bracket == 2  # the order starts with the most aggressive bracket
-    others = [_first(hb) for _ in range(2)]
-    rung0 = [j for j in (first, *others) if j.bracket == 2]
-    for j in (first, *others):
-        hb.tell(j.id, j.config["x"])
+    # The order interleaves the brackets (2, 1, 2, 0, ...): ask until bracket 2 has three
+    # jobs on its first rung; the others stay pending, so only bracket 2 can promote.
+    rung0 = [first]
+    while len(rung0) < 3:
+        job = _first(hb)
+        assert job.rung == 0
+        if job.bracket == 2:
+            rung0.append(job)
+    # Two results: floor(2 / 3) == 0, nothing to promote yet.
+    values = {rung0[0].id: 0.5, rung0[1].id: 0.1, rung0[2].id: 0.9}
+    for j in rung0[:2]:
+        hb.tell(j.id, values[j.id])
+    assert _first(hb).rung == 0
+    # The third result makes a top third of one: the best (the middle one told), at once.
+    hb.tell(rung0[2].id, values[rung0[2].id])
     nxt = _first(hb)
-    if len(rung0) >= 3:
-        best = min(rung0, key=lambda j: j.config["x"])
-        assert (nxt.rung, nxt.config_id, nxt.resume_from) == (1, best.config_id, best.id)
-    else:
-        assert nxt.rung == 0
+    best = rung0[1]
+    assert (nxt.bracket, nxt.rung, nxt.budget) == (2, 1, 3)
+    assert (nxt.config_id, nxt.resume_from, nxt.previous_budget) == (best.config_id, best.id, 1)
+    # Only one of three: the next job starts a configuration again.
+    assert _first(hb).rung == 0
 
 
 def test_asynchronous_mode_balances_brackets_and_ends() -> None:
