@@ -434,3 +434,41 @@ def test_snapshot_with_reports_and_stops_continues_identically(exec_mode: str) -
     assert rest == drive(again, np.random.default_rng(1), 400, twin_running)
     assert again.stats == hb.stats
     assert hb.stats.n_stopped > 0
+
+
+class _Spy:
+    """Records every view it judges; never stops."""
+
+    def __init__(self) -> None:
+        self.views: list[hyperband.StopView] = []
+
+    def should_stop(self, view: hyperband.StopView) -> bool:
+        self.views.append(view)
+        return False
+
+
+def test_asynchronous_views_count_the_jobs_started_and_see_the_last_rung() -> None:
+    # StopView's docs: in "asynchronous" mode rung_size is the jobs started on the rung so far,
+    # k is floor(rung_size / eta) (at least 1), and 0 on a bracket's last rung.
+    spy = _Spy()
+    hb = Hyperband(SPACE, max_budget=9, eta=3, seed=0, exec_mode="asynchronous", early_stop=spy)
+    jobs = [_first(hb) for _ in range(14)]
+    assert all(j.rung == 0 for j in jobs)
+    b2 = [j for j in jobs if j.bracket == 2]
+    assert len(b2) == 7
+    hb.report(b2[0].id, 0.5, 1.0)
+    view = spy.views[-1]
+    assert (view.rung_size, view.k) == (7, 2)
+    # A result changes neither: the rung still has seven jobs started.
+    hb.tell(b2[1].id, 0.3)
+    hb.tell(b2[2].id, 0.4)
+    hb.report(b2[0].id, 0.75, 1.0)
+    view = spy.views[-1]
+    assert (view.rung_size, view.k) == (7, 2)
+    # Bracket 0 has one rung (budget 9): its jobs are on the last rung, nothing goes on.
+    b0 = [j for j in jobs if j.bracket == 0]
+    assert b0
+    assert hb.schedule.bracket(0).rungs[-1].budget == b0[0].budget == 9
+    hb.report(b0[0].id, 4.5, 1.0)
+    view = spy.views[-1]
+    assert (view.rung_size, view.k) == (len(b0), 0)
