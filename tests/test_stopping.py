@@ -472,3 +472,19 @@ def test_asynchronous_views_count_the_jobs_started_and_see_the_last_rung() -> No
     hb.report(b0[0].id, 4.5, 1.0)
     view = spy.views[-1]
     assert (view.rung_size, view.k) == (len(b0), 0)
+
+
+def test_asynchronous_mode_promotes_to_the_largest_budget_first() -> None:
+    # When several rungs can promote at one ask (results arrived together: a runner's batch
+    # of finished futures, NNI, a resume), the promotion to the largest budget comes first.
+    hb = Hyperband(SPACE, max_budget=9, eta=3, seed=0, exec_mode="asynchronous", iterations=1)
+    jobs = [_first(hb) for _ in range(17)]
+    assert all(j.rung == 0 for j in jobs)
+    assert hb.ask() is hyperband.WAIT  # every new configuration of the iteration started
+    for j in jobs:
+        hb.tell(j.id, j.config["x"])
+    order = []
+    while isinstance(job := hb.ask(), Job):
+        order.append((job.bracket, job.rung, job.budget))
+    # Bracket 1 (budgets 3, 9) promotes to 9 before bracket 2 (budgets 1, 3, 9) promotes to 3.
+    assert order == [(1, 1, 9), (2, 1, 3), (2, 1, 3), (2, 1, 3)]
