@@ -117,6 +117,12 @@ def test_min_progress_holds_judgement_until_that_fraction_of_the_segment() -> No
     rule = MedianRule(min_progress=0.5)
     assert not rule.should_stop(early)
     assert rule.should_stop(late)
+    # Progress counts from the segment's start, not from step 0: step 5 is 1/3 of (3, 9]
+    # (though 5/9 of the budget), too early for either rule.
+    third = _view(9.0, 5.0, segment=segment, job=job, peers=AHEAD)
+    for rule in (MedianRule(min_progress=0.5), RungRule(min_peers=1, min_progress=0.5)):
+        assert not rule.should_stop(third), rule
+        assert type(rule)(min_peers=1).should_stop(third), rule  # it would stop, judged
 
 
 # --------------------------------------------------------------------------- RungRule
