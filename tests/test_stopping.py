@@ -494,3 +494,32 @@ def test_asynchronous_mode_promotes_to_the_largest_budget_first() -> None:
         order.append((job.bracket, job.rung, job.budget))
     # Bracket 1 (budgets 3, 9) promotes to 9 before bracket 2 (budgets 1, 3, 9) promotes to 3.
     assert order == [(1, 1, 9), (2, 1, 3), (2, 1, 3), (2, 1, 3)]
+
+
+def test_a_promoted_jobs_finished_curve_is_a_peer_of_its_own_segment_only() -> None:
+    # segment_peers: the succeeded curves over the same (previous_budget or 0, budget].
+    spy = _Spy()
+    hb = Hyperband(SPACE, max_budget=9, eta=3, seed=0, early_stop=spy)
+    first = [_first(hb) for _ in range(9)]
+    assert {(j.bracket, j.rung, j.budget) for j in first} == {(2, 0, 1)}
+    for i, j in enumerate(first):
+        hb.report(j.id, 0.5, float(i))
+        hb.tell(j.id, float(i))
+    promoted = [_first(hb) for _ in range(3)]
+    assert {(j.rung, j.previous_budget, j.budget) for j in promoted} == {(1, 1, 3)}
+    a, b, c = promoted
+    hb.report(a.id, 2.0, 0.0)
+    assert spy.views[-1].segment_peers() == ()  # nothing on (1, 3] has finished
+    hb.tell(a.id, 0.0)
+    hb.report(b.id, 2.0, 1.0)
+    # a's curve is the one peer of b's segment (1, 3], its points past the segment's start.
+    peers = spy.views[-1].segment_peers()
+    assert [[s for s, _ in curve] for curve in peers] == [[2.0, 3.0]]
+    hb.tell(b.id, 1.0)
+    hb.tell(c.id, 2.0)
+    # Bracket 1 starts at budget 3 from scratch: segment (0, 3], which a and b never trained.
+    while (job := _first(hb)).bracket == 2:
+        hb.tell(job.id, 5.0)
+    assert (job.bracket, job.rung, job.previous_budget) == (1, 0, None)
+    hb.report(job.id, 1.5, 0.0)
+    assert spy.views[-1].segment_peers() == ()
