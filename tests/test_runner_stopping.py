@@ -241,3 +241,22 @@ def test_a_stop_whose_result_was_never_written_is_recorded_on_resume(tmp_path: P
     results = [e["job_id"] for e in events(journal) if e["event"] == "result"]
     assert sorted(results) == sorted(r.job.id for r in full.history)
     assert resumed.best == full.best
+
+
+def test_a_journal_whose_report_decisions_the_machine_does_not_make_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Replay compares every report's decision: one CONTINUE turned into STOP (a hand edit, or a
+    rule of the same class with other thresholds) is an error, not a silent resume."""
+    journal = tmp_path / "study.jsonl"
+    hyperband.run(
+        reporting, SPACE, **MODEL_STUDY, executor="serial", journal=journal, progress=False
+    )
+    RunResult.from_journal(journal)  # the journal as written replays
+    lines = journal.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if '"decision":"CONTINUE"' in line)
+    job_id = json.loads(lines[at])["job_id"]
+    lines[at] = lines[at].replace('"decision":"CONTINUE"', '"decision":"STOP"')
+    journal.write_text("".join(lines))
+    with pytest.raises(hyperband.JournalError, match=rf"decides CONTINUE on job {job_id}'s report"):
+        RunResult.from_journal(journal)
