@@ -6,7 +6,9 @@ DESIGN.md section 4 without looking inside the machine.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import hyperband
@@ -103,3 +105,27 @@ class Record:
             assert (best.config_id, best.value, best.budget) == exp
             assert best.config == self.jobs[best.job_id].config
             assert self.jobs[best.job_id].config_id == best.config_id
+
+
+def count_mispromotions(
+    ended: Iterable[tuple[Job, str, float | None]], eta: float, mode: str
+) -> int:
+    """ASHA's mispromotions, from the jobs alone: per (bracket, rung), the promoted
+    configurations that are not among the best ``floor(r / eta)`` successes at the end, where
+    ``r`` counts the rung's successes and stops (ties broken by config id, like promotions)."""
+    sign = -1.0 if mode == "maximize" else 1.0
+    rungs: dict[tuple[int, int], list[tuple[Job, str, float | None]]] = defaultdict(list)
+    for item in ended:
+        rungs[item[0].bracket, item[0].rung].append(item)
+    count = 0
+    for (bracket, rung), items in rungs.items():
+        promoted = {j.config_id for j, _, _ in rungs.get((bracket, rung + 1), [])}
+        if not promoted:
+            continue
+        ranked = sorted(
+            (sign * value, j.config_id) for j, status, value in items if status == "succeeded"
+        )
+        r = sum(status in ("succeeded", "stopped") for _, status, _ in items)
+        top = {cid for _, cid in ranked[: min(len(ranked), math.floor(r / eta + 1e-9))]}
+        count += len(promoted - top)
+    return count

@@ -216,6 +216,11 @@ def test_learning_curves_hold_every_report(study: tuple[Path, hyperband.RunResul
     assert sum(g.configs for g in groups) == len(
         {r.job.config_id for r in result.history if r.reports}
     )
+    # Each group holds exactly the configurations whose largest budget reached is its budget.
+    for g in groups:
+        in_group = {ids[0] for ids in g.ids if ids is not None}
+        assert {reached[cid] for cid in in_group} == {g.budget}
+        assert len(in_group) == g.configs
 
 
 def test_any_status_is_handled(study: tuple[Path, hyperband.RunResult]) -> None:

@@ -732,3 +732,44 @@ def test_import_hyperband_does_not_load_the_kde_module() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert hyperband.KDESampler is KDESampler
+
+
+# --- mutation audit (issue 18): integers, categorical bandwidths, one call's random draws -----
+
+
+def test_a_randint_optimum_is_the_most_common_model_draw() -> None:
+    # A randint value is coded at the centre of its cell, so the model's draws around an
+    # observed integer are centred on it (coded at the cell's left edge, they fall below).
+    space = {"n": {"_type": "randint", "_value": [0, 20]}}
+    sampler = _learned(space, lambda c: abs(c["n"] - 7), 60, random_fraction=0.0)
+    assert sampler._encode({"n": 7}).tolist() == [7.5 / 20]
+    counts = Counter(c["n"] for c in _draws(sampler, 200))
+    assert counts.most_common(1)[0][0] == 7
+    assert counts[7] > 2 * counts[6]
+
+
+def test_a_categorical_bandwidth_never_exceeds_its_uniform_limit() -> None:
+    # Aitchison-Aitken with c options is uniform at h = (c-1)/c; past it the kernel would
+    # favour the *other* options. A large min_bandwidth is allowed, and is capped there.
+    binary = {"b": {"_type": "choice", "_value": ["good", "bad"]}, "x": UNIFORM}
+    sampler = KDESampler(binary, min_bandwidth=0.6, random_fraction=0.0)
+    data = np.array([[0.0, 0.1], [0.0, 0.2], [1.0, 0.3], [0.0, 0.4]])
+    bw = sampler._layout.bandwidths(data, 0.6)
+    assert bw[0] == pytest.approx(0.5)
+    # What a user sees: at h = 0.5 the good option is drawn about half of the time.
+    for config in RandomSampler(binary).sample(np.random.default_rng(0), 40):
+        sampler.observe(config, 1, 0.0 if config["b"] == "good" else 1.0)
+    good = np.mean([c["b"] == "good" for c in _draws(sampler, 100)])
+    assert good > 0.25  # 0.45 here; 0.0 if the bandwidth is not capped
+
+
+def test_one_call_treats_its_own_random_draws_as_pending() -> None:
+    # sample(rng, n) is documented as n draws each with the earlier ones pending, random ones
+    # included: with a random_fraction, one call of 8 equals 8 calls of 1 fed the earlier draws.
+    sampler = _learned(LINE, lambda c: (c["x"] - 0.2) ** 2, 60, random_fraction=0.5)
+    batch = sampler.sample(np.random.default_rng(3), 8)
+    rng = np.random.default_rng(3)
+    one_by_one: list[dict[str, Any]] = []
+    for _ in range(8):
+        one_by_one += sampler.sample(rng, 1, pending=[(c, 1) for c in one_by_one])
+    assert batch == one_by_one

@@ -125,6 +125,19 @@ def test_qmc_walks_one_sequence() -> None:
     assert sorted(xs[1:]) == [-0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75]
 
 
+def test_qmc_counts_the_pending_configurations_in_its_index() -> None:
+    # Jobs asked at once: each draw sees the earlier ones running, and takes the next point.
+    sampler = OptunaSampler({"x": NESTED["x"]}, "qmc")
+    (config,) = sampler.sample(np.random.default_rng(0), 1)
+    sampler.observe(config, 1, 0.0)  # a search space, past the random first draw
+    pending: list[tuple[dict[str, Any], int]] = []
+    for i in range(1, 8):
+        (config,) = sampler.sample(np.random.default_rng(i), 1, pending=pending)
+        pending.append((config, 1))
+    xs = sorted(c["x"] for c, _ in pending)
+    assert xs == [-0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75]
+
+
 # ---------------------------------------------------------------------- determinism
 
 
@@ -156,6 +169,23 @@ def test_a_sampler_object_is_reseeded_from_rng() -> None:
     assert draws == [b.sample(np.random.default_rng(seed), 1)[0] for seed in range(4)]
     assert len({json.dumps(d, sort_keys=True) for d in draws}) == 4
     assert sampler_spec(a) is None
+
+
+def test_a_sampler_objects_nested_samplers_are_reseeded_too() -> None:
+    # With no observations TPE draws from its inner RandomSampler (its startup trials): that
+    # one must follow rng as well, or every startup draw is the same configuration.
+    sampler = OptunaSampler(NESTED, optuna.samplers.TPESampler(seed=0))
+    draws = [sampler.sample(np.random.default_rng(seed), 1)[0] for seed in range(4)]
+    assert len({json.dumps(d, sort_keys=True) for d in draws}) == 4
+    # In a study: Hyperband(R=9) starts 17 configurations, all different.
+    hb = Hyperband(OptunaSampler(NESTED, optuna.samplers.TPESampler(seed=0)), max_budget=9, seed=1)
+    configs = []
+    while isinstance(job := hb.ask(), hyperband.Job):
+        if job.rung == 0:
+            configs.append(json.dumps(job.config, sort_keys=True))
+        hb.tell(job.id, loss(job.config))
+    assert len(configs) == 17
+    assert len(set(configs)) == 17
 
 
 def _asks(hb: Hyperband, n: int, trace: list[Any]) -> None:

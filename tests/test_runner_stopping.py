@@ -11,6 +11,7 @@ import pytest
 import hyperband
 from hyperband import RunResult
 
+from .machine_model import count_mispromotions
 from .runner_helpers import (
     MODEL_STUDY,
     SPACE,
@@ -188,15 +189,16 @@ def test_a_sampler_object_and_a_space_is_one_too_many() -> None:
         hyperband.run(quadratic, SPACE, max_budget=9, sampler=hyperband.KDESampler(SPACE))
 
 
-def test_asynchronous_mode_runs_and_reports_mispromotions_free() -> None:
+@pytest.mark.parametrize(("executor", "workers"), [("serial", 1), ("threads", 3)])
+def test_asynchronous_mode_runs_and_reports_its_mispromotions(executor: str, workers: int) -> None:
     result = hyperband.run(
         reporting,
         SPACE,
         **STUDY,
         exec_mode="asynchronous",
         early_stop="rung",
-        executor="threads",
-        workers=3,
+        executor=executor,
+        workers=workers,
         progress=False,
     )
     assert result.done
@@ -207,7 +209,14 @@ def test_asynchronous_mode_runs_and_reports_mispromotions_free() -> None:
     assert result.stats is not None
     assert result.stats.n_promoted == sum(r.job.rung > 0 for r in result.history)
     assert result.stats.n_stopped == result.n_stopped
-    assert json.loads(result.to_json())["stats"]["n_mispromoted"] == result.stats.n_mispromoted
+    # The mispromotions reported are those of the history: promoted configurations not in
+    # their rung's final top floor(r / eta).
+    ended = [(r.job, r.status, r.value) for r in result.history]
+    expected = count_mispromotions(ended, STUDY["eta"], result.params["mode"])
+    assert result.stats.n_mispromoted == expected
+    if executor == "serial":  # one worker: a reproducible study, with 3 mispromotions
+        assert expected == 3
+    assert json.loads(result.to_json())["stats"]["n_mispromoted"] == expected
 
 
 def test_a_stop_whose_result_was_never_written_is_recorded_on_resume(tmp_path: Path) -> None:
@@ -232,3 +241,22 @@ def test_a_stop_whose_result_was_never_written_is_recorded_on_resume(tmp_path: P
     results = [e["job_id"] for e in events(journal) if e["event"] == "result"]
     assert sorted(results) == sorted(r.job.id for r in full.history)
     assert resumed.best == full.best
+
+
+def test_a_journal_whose_report_decisions_the_machine_does_not_make_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Replay compares every report's decision: one CONTINUE turned into STOP (a hand edit, or a
+    rule of the same class with other thresholds) is an error, not a silent resume."""
+    journal = tmp_path / "study.jsonl"
+    hyperband.run(
+        reporting, SPACE, **MODEL_STUDY, executor="serial", journal=journal, progress=False
+    )
+    RunResult.from_journal(journal)  # the journal as written replays
+    lines = journal.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if '"decision":"CONTINUE"' in line)
+    job_id = json.loads(lines[at])["job_id"]
+    lines[at] = lines[at].replace('"decision":"CONTINUE"', '"decision":"STOP"')
+    journal.write_text("".join(lines))
+    with pytest.raises(hyperband.JournalError, match=rf"decides CONTINUE on job {job_id}'s report"):
+        RunResult.from_journal(journal)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import hyperband
 from hyperband import ConfigurationError, HyperbandError, simulate
 
+from .machine_model import count_mispromotions
 from .optional import require
 
 # Small schedules keep each example fast; both exec modes, both sizings, resume on and off.
@@ -457,7 +458,12 @@ def test_asynchronous_mode_reports_mispromotions() -> None:
     )
     assert r.stats is not None
     assert r.stats.n_promoted > 0
-    assert 0 <= r.stats.n_mispromoted <= r.stats.n_promoted
+    # Crossing curves and 8 workers: ASHA promotes some configurations early that later
+    # results push out of their rung's top. The count is exactly those, found from the jobs.
+    ended = [(j.job, j.status, j.value) for j in r.jobs]
+    expected = count_mispromotions(ended, 3, "maximize")
+    assert r.stats.n_mispromoted == expected
+    assert 0 < expected <= r.stats.n_promoted
 
 
 def test_timeline_rows_carry_status_step_and_spent() -> None:

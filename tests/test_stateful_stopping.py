@@ -89,6 +89,30 @@ class StopRecord(Record):
     def resolved(self, job_id: int) -> bool:
         return super().resolved(job_id) or job_id in self.stopped
 
+    def check_promotion(self, job: Job) -> None:
+        """An asynchronous promotion (asked before ``job`` is recorded) takes the best
+        configuration of its lower rung not promoted yet: the least (signed value, config id)
+        of that rung's successes."""
+        lower = [
+            j
+            for j in self.jobs.values()
+            if (j.bracket, j.rung) == (job.bracket, job.rung - 1) and j.id in self.values
+        ]
+        promoted = {
+            j.config_id
+            for j in self.jobs.values()
+            if (j.bracket, j.rung) == (job.bracket, job.rung)
+        }
+        candidates = sorted(
+            (self.signed(self.values[j.id]), j.config_id)
+            for j in lower
+            if j.config_id not in promoted
+        )
+        assert candidates, "promoted from a rung with nothing left to promote"
+        assert job.config_id == candidates[0][1], (
+            f"promoted config {job.config_id}, the best unpromoted is {candidates[0][1]}"
+        )
+
     def check_async(self, iterations: int, eta: float) -> None:
         """A finished asynchronous run: every rung promoted exactly floor(r / eta) of its
         r results (successes and stops), only successes, each resumed from its lower job."""
@@ -153,6 +177,8 @@ class StoppingRun(RuleBasedStateMachine):
             assert self.hb.done
             return
         assert isinstance(job, Job)
+        if self.params["exec_mode"] == "asynchronous" and job.resume_from is not None:
+            self.rec.check_promotion(job)
         self.rec.asked(job)
         assert job.budget == self.hb.schedule.bracket(job.bracket).rungs[job.rung].budget
         if job.resume_from is not None:
@@ -281,6 +307,8 @@ class StoppingRun(RuleBasedStateMachine):
             job = self.hb.ask()
             self._outcome("ask", (), job)
             if isinstance(job, Job):
+                if self.params["exec_mode"] == "asynchronous" and job.resume_from is not None:
+                    self.rec.check_promotion(job)
                 self.rec.asked(job)
                 continue
             for j in self.hb.pending:

@@ -117,6 +117,12 @@ def test_min_progress_holds_judgement_until_that_fraction_of_the_segment() -> No
     rule = MedianRule(min_progress=0.5)
     assert not rule.should_stop(early)
     assert rule.should_stop(late)
+    # Progress counts from the segment's start, not from step 0: step 5 is 1/3 of (3, 9]
+    # (though 5/9 of the budget), too early for either rule.
+    third = _view(9.0, 5.0, segment=segment, job=job, peers=AHEAD)
+    for rule in (MedianRule(min_progress=0.5), RungRule(min_peers=1, min_progress=0.5)):
+        assert not rule.should_stop(third), rule
+        assert type(rule)(min_peers=1).should_stop(third), rule  # it would stop, judged
 
 
 # --------------------------------------------------------------------------- RungRule
@@ -320,16 +326,27 @@ def test_asynchronous_mode_promotes_as_soon_as_the_top_third_exists() -> None:
     assert hb.schedule.bracket(2).rungs[0].n_configs == 9
     first = _first(hb)
     assert first.bracket == 2  # the order starts with the most aggressive bracket
-    others = [_first(hb) for _ in range(2)]
-    rung0 = [j for j in (first, *others) if j.bracket == 2]
-    for j in (first, *others):
-        hb.tell(j.id, j.config["x"])
+    # The order interleaves the brackets (2, 1, 2, 0, ...): ask until bracket 2 has three
+    # jobs on its first rung; the others stay pending, so only bracket 2 can promote.
+    rung0 = [first]
+    while len(rung0) < 3:
+        job = _first(hb)
+        assert job.rung == 0
+        if job.bracket == 2:
+            rung0.append(job)
+    # Two results: floor(2 / 3) == 0, nothing to promote yet.
+    values = {rung0[0].id: 0.5, rung0[1].id: 0.1, rung0[2].id: 0.9}
+    for j in rung0[:2]:
+        hb.tell(j.id, values[j.id])
+    assert _first(hb).rung == 0
+    # The third result makes a top third of one: the best (the middle one told), at once.
+    hb.tell(rung0[2].id, values[rung0[2].id])
     nxt = _first(hb)
-    if len(rung0) >= 3:
-        best = min(rung0, key=lambda j: j.config["x"])
-        assert (nxt.rung, nxt.config_id, nxt.resume_from) == (1, best.config_id, best.id)
-    else:
-        assert nxt.rung == 0
+    best = rung0[1]
+    assert (nxt.bracket, nxt.rung, nxt.budget) == (2, 1, 3)
+    assert (nxt.config_id, nxt.resume_from, nxt.previous_budget) == (best.config_id, best.id, 1)
+    # Only one of three: the next job starts a configuration again.
+    assert _first(hb).rung == 0
 
 
 def test_asynchronous_mode_balances_brackets_and_ends() -> None:
@@ -423,3 +440,86 @@ def test_snapshot_with_reports_and_stops_continues_identically(exec_mode: str) -
     assert rest == drive(again, np.random.default_rng(1), 400, twin_running)
     assert again.stats == hb.stats
     assert hb.stats.n_stopped > 0
+
+
+class _Spy:
+    """Records every view it judges; never stops."""
+
+    def __init__(self) -> None:
+        self.views: list[hyperband.StopView] = []
+
+    def should_stop(self, view: hyperband.StopView) -> bool:
+        self.views.append(view)
+        return False
+
+
+def test_asynchronous_views_count_the_jobs_started_and_see_the_last_rung() -> None:
+    # StopView's docs: in "asynchronous" mode rung_size is the jobs started on the rung so far,
+    # k is floor(rung_size / eta) (at least 1), and 0 on a bracket's last rung.
+    spy = _Spy()
+    hb = Hyperband(SPACE, max_budget=9, eta=3, seed=0, exec_mode="asynchronous", early_stop=spy)
+    jobs = [_first(hb) for _ in range(14)]
+    assert all(j.rung == 0 for j in jobs)
+    b2 = [j for j in jobs if j.bracket == 2]
+    assert len(b2) == 7
+    hb.report(b2[0].id, 0.5, 1.0)
+    view = spy.views[-1]
+    assert (view.rung_size, view.k) == (7, 2)
+    # A result changes neither: the rung still has seven jobs started.
+    hb.tell(b2[1].id, 0.3)
+    hb.tell(b2[2].id, 0.4)
+    hb.report(b2[0].id, 0.75, 1.0)
+    view = spy.views[-1]
+    assert (view.rung_size, view.k) == (7, 2)
+    # Bracket 0 has one rung (budget 9): its jobs are on the last rung, nothing goes on.
+    b0 = [j for j in jobs if j.bracket == 0]
+    assert b0
+    assert hb.schedule.bracket(0).rungs[-1].budget == b0[0].budget == 9
+    hb.report(b0[0].id, 4.5, 1.0)
+    view = spy.views[-1]
+    assert (view.rung_size, view.k) == (len(b0), 0)
+
+
+def test_asynchronous_mode_promotes_to_the_largest_budget_first() -> None:
+    # When several rungs can promote at one ask (results arrived together: a runner's batch
+    # of finished futures, NNI, a resume), the promotion to the largest budget comes first.
+    hb = Hyperband(SPACE, max_budget=9, eta=3, seed=0, exec_mode="asynchronous", iterations=1)
+    jobs = [_first(hb) for _ in range(17)]
+    assert all(j.rung == 0 for j in jobs)
+    assert hb.ask() is hyperband.WAIT  # every new configuration of the iteration started
+    for j in jobs:
+        hb.tell(j.id, j.config["x"])
+    order = []
+    while isinstance(job := hb.ask(), Job):
+        order.append((job.bracket, job.rung, job.budget))
+    # Bracket 1 (budgets 3, 9) promotes to 9 before bracket 2 (budgets 1, 3, 9) promotes to 3.
+    assert order == [(1, 1, 9), (2, 1, 3), (2, 1, 3), (2, 1, 3)]
+
+
+def test_a_promoted_jobs_finished_curve_is_a_peer_of_its_own_segment_only() -> None:
+    # segment_peers: the succeeded curves over the same (previous_budget or 0, budget].
+    spy = _Spy()
+    hb = Hyperband(SPACE, max_budget=9, eta=3, seed=0, early_stop=spy)
+    first = [_first(hb) for _ in range(9)]
+    assert {(j.bracket, j.rung, j.budget) for j in first} == {(2, 0, 1)}
+    for i, j in enumerate(first):
+        hb.report(j.id, 0.5, float(i))
+        hb.tell(j.id, float(i))
+    promoted = [_first(hb) for _ in range(3)]
+    assert {(j.rung, j.previous_budget, j.budget) for j in promoted} == {(1, 1, 3)}
+    a, b, c = promoted
+    hb.report(a.id, 2.0, 0.0)
+    assert spy.views[-1].segment_peers() == ()  # nothing on (1, 3] has finished
+    hb.tell(a.id, 0.0)
+    hb.report(b.id, 2.0, 1.0)
+    # a's curve is the one peer of b's segment (1, 3], its points past the segment's start.
+    peers = spy.views[-1].segment_peers()
+    assert [[s for s, _ in curve] for curve in peers] == [[2.0, 3.0]]
+    hb.tell(b.id, 1.0)
+    hb.tell(c.id, 2.0)
+    # Bracket 1 starts at budget 3 from scratch: segment (0, 3], which a and b never trained.
+    while (job := _first(hb)).bracket == 2:
+        hb.tell(job.id, 5.0)
+    assert (job.bracket, job.rung, job.previous_budget) == (1, 0, None)
+    hb.report(job.id, 1.5, 0.0)
+    assert spy.views[-1].segment_peers() == ()
