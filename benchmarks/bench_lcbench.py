@@ -84,7 +84,7 @@ ITERATIONS = 4
 TOTAL = ITERATIONS * SCHEDULE.total_budget  # epochs
 FRACTIONS = (0.25, 1.0)
 SEEDS = 10
-METHODS = ("HB", "KDE HB", "KDE HB trust")
+METHODS = ("HB", "KDE HB", "KDE HB trust", "HB adaptive", "KDE HB trust adaptive")
 COST_BUDGETS = lcbench.RUNG_EPOCHS  # 2, 6, 17, 52
 
 Config = dict[str, Any]
@@ -115,7 +115,9 @@ class _Counted(KDESampler):
         return super().sample(rng, n, **kwargs)
 
 
-def _method(sampler: Callable[[lcbench.LCBenchWorkload], Any] | None) -> tuple[Ours, list[Any]]:
+def _method(
+    sampler: Callable[[lcbench.LCBenchWorkload], Any] | None, brackets: str = "cycle"
+) -> tuple[Ours, list[Any]]:
     """A method for ``run_ours``, and the list where each run's sampler is kept (to read its
     final consistency and weights)."""
     made: list[Any] = []
@@ -135,6 +137,7 @@ def _method(sampler: Callable[[lcbench.LCBenchWorkload], Any] | None) -> tuple[O
             iterations=None,
             seed=seed,
             integer_budgets=w.integer_budgets,
+            brackets=brackets,
         )
 
     return Ours(make), made
@@ -144,6 +147,8 @@ FACTORIES: dict[str, Callable[[Any], Any] | None] = {
     "HB": None,
     "KDE HB": lambda w: _Counted(w.space),
     "KDE HB trust": lambda w: _Counted(w.space, trust="rank"),
+    "HB adaptive": None,
+    "KDE HB trust adaptive": lambda w: _Counted(w.space, trust="rank"),
 }
 
 
@@ -167,7 +172,7 @@ def run_task(
     out: dict[str, dict[str, Any]] = {m: {} for m in methods}
     at = np.array([f * total for f in FRACTIONS])
     for method in methods:
-        ours, made = _method(FACTORIES[method])
+        ours, made = _method(FACTORIES[method], "adaptive" if "adaptive" in method else "cycle")
         start = time.perf_counter()
         for seed in seeds:
             with warnings.catch_warnings(record=True) as caught:
@@ -175,7 +180,7 @@ def run_task(
                 record = reduce_trace(w, total, run_ours(ours, w, seed, total))
             record["below_reference"] = sum("beat the reference" in str(c.message) for c in caught)
             record["regret_at"] = [_num(v) for v in regret_at(record, at)]
-            if method != "HB":
+            if FACTORIES[method] is not None:  # a KDE: its final consistency and weights
                 record.update(_sampler_state(made[0]))
             out[method][str(seed)] = record
         log(f"  {w.task} {method}: {len(seeds)} seeds, {time.perf_counter() - start:.1f} s")
@@ -210,7 +215,7 @@ def summarise(runs: dict[str, dict[str, dict[str, Any]]], methods: list[str]) ->
                 "ms_per_config_cpu": 1e3 * float(np.median(overhead)),
                 "below_reference": sum(r["below_reference"] for r in recs),
             }
-            if m != "HB":
+            if FACTORIES[m] is not None:  # a KDE's consistency and weights
                 entry["trust"][m] = _median_state(recs)
         if "KDE HB" in methods and "KDE HB trust" in methods:
             off, rank = by_method["KDE HB"], by_method["KDE HB trust"]

@@ -119,7 +119,7 @@ def test_cli_scheduler_loss_exits_1_and_says_how_to_resume(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "dask scheduler at 'tcp://127.0.0.1:8786'" in err
-    assert f"the journal {str(journal)!r} is complete: start the scheduler" in err
+    assert f"the journal {str(journal)!r} holds every finished job: start the scheduler" in err
     assert err.rstrip().endswith("then run the same command to resume")
 
 

@@ -671,7 +671,7 @@ def test_bench_lcbench_quick_on_the_fake(data: Path, tmp_path: Path) -> None:
         assert final > 0
         run = report["runs"][TASK][method]["0"]
         assert run["spent"] <= 817
-    assert set(entry["trust"]) == {"KDE HB", "KDE HB trust"}
+    assert set(entry["trust"]) == {"KDE HB", "KDE HB trust", "KDE HB trust adaptive"}
     assert report["summary"]["trust_changed"]["compared"] == 1
     for trust in ("off", "rank"):
         row = report["cost"]["rows"][trust]
