@@ -31,6 +31,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+# At import, not in every job: without the examples extra, importing the objective fails at once
+# (in the script that imports it) instead of failing each job in its worker.
+import sklearn  # noqa: F401
+
 N_CLASSES = 10
 VALIDATION_FRACTION = 0.25
 

@@ -40,13 +40,15 @@ STARTS_PROCESSES = re.compile(r"""executor=["'](?:processes|dask)["']|LocalClust
 TIMEOUT = 240
 
 
-def _missing_optional_module(stderr: str) -> str | None:
-    """The optional module whose absence failed the script (raised or chained), if any."""
+def _missing_optional(stderr: str) -> str | None:
+    """Why the script failed for want of an optional package (raised or chained), if so."""
     for name in re.findall(r"ModuleNotFoundError: No module named '([\w.]+)'", stderr):
         top = name.split(".")[0]
         if top in EXTRAS:
-            return top
-    return None
+            return missing_reason(top)
+    # hyperband's own adapters say which extra they need, e.g. OptunaSampler's error.
+    match = re.search(r"needs \w+: (pip install 'hyperband\[\w+\]')", stderr)
+    return None if match is None else f"an extra is not installed: {match.group(1)}"
 
 
 def _workdir(block: Block, tmp_path: Path) -> Path:
@@ -81,9 +83,9 @@ def test_doc_example_runs(block: Block, tmp_path: Path) -> None:
         timeout=TIMEOUT,
     )
     if proc.returncode != 0:
-        module = _missing_optional_module(proc.stderr)
-        if module is not None:
-            pytest.skip(f"{block.where}: {missing_reason(module)}")
+        reason = _missing_optional(proc.stderr)
+        if reason is not None:
+            pytest.skip(f"{block.where}: {reason}")
         pytest.fail(
             f"{block.where}, run as a script, exited with {proc.returncode}:\n"
             f"{proc.stdout}{proc.stderr}",
