@@ -36,15 +36,11 @@ import numpy as np
 
 from hyperband.core.errors import SnapshotError
 from hyperband.core.schedule import Schedule
-from hyperband.core.trust import concordance, trust_weights
+from hyperband.core.trust import rank_consistency, trust_weights
 
-__all__ = ["BRACKET_MODES", "EXPLORE", "MIN_PAIRS", "MIN_TOP", "BracketChooser"]
+__all__ = ["BRACKET_MODES", "EXPLORE", "BracketChooser"]
 
 BRACKET_MODES: Final = ("cycle", "adaptive")
-#: The fewest results at ``max_budget`` before any bracket run is drawn.
-MIN_TOP: Final = 4
-#: The fewest configurations evaluated at a budget and at ``max_budget`` to measure it.
-MIN_PAIRS: Final = 5
 #: The share of bracket runs drawn evenly, whatever the weights.
 EXPLORE: Final = 0.1
 # Draws use SeedSequence keys of length 2 and 3 (iteration, s[, k]); length 4 cannot collide.
@@ -70,7 +66,7 @@ class BracketChooser:
         # each bracket's first budget, by s
         self._budgets = {b.s: float(b.rungs[0].budget) for b in sched.brackets}
         self.runs: dict[int, int] = {}  # s -> runs started
-        self._results: dict[int, dict[float, float]] = {}  # config_id -> budget -> loss
+        self._results: dict[float, dict[int, float]] = {}  # budget -> config_id -> loss
 
     @property
     def schedule(self) -> Schedule:
@@ -102,23 +98,11 @@ class BracketChooser:
     def record(self, config_id: int, budget: float, loss: float) -> None:
         """A success: ``config_id`` at ``budget`` had ``loss`` (lower is better)."""
         if self._adaptive:
-            self._results.setdefault(config_id, {})[float(budget)] = loss
+            self._results.setdefault(float(budget), {})[config_id] = loss
 
     def consistency(self) -> dict[float, float | None]:
         """Each budget's rank consistency with ``max_budget`` (``{}`` before ``MIN_TOP``)."""
-        top = [(r[self._top], r) for r in self._results.values() if self._top in r]
-        if len(top) < MIN_TOP:
-            return {}
-        out: dict[float, float | None] = {}
-        for b in sorted(set(self._budgets.values())):
-            if b == self._top:
-                out[b] = 1.0
-                continue
-            pairs = [(-r[b], -t) for t, r in top if b in r]
-            mine = [p[0] for p in pairs]
-            theirs = [p[1] for p in pairs]
-            out[b] = concordance(mine, theirs) if len(pairs) >= MIN_PAIRS else None
-        return out
+        return rank_consistency(self._results, self._top, sorted(set(self._budgets.values())))
 
     def weights(self) -> dict[int, float]:
         """Each bracket's share of the next draw, by ``s`` (``{}`` while it cycles)."""
@@ -156,8 +140,8 @@ class BracketChooser:
         return {
             "runs": [[s, n] for s, n in sorted(self.runs.items())],
             "results": [
-                [cid, [[b, loss] for b, loss in sorted(r.items())]]
-                for cid, r in sorted(self._results.items())
+                [b, [[cid, loss] for cid, loss in sorted(r.items())]]
+                for b, r in sorted(self._results.items())
             ],
         }
 
@@ -166,7 +150,7 @@ class BracketChooser:
         try:
             self.runs = {int(s): int(n) for s, n in state["runs"]}
             self._results = {
-                int(cid): {float(b): float(loss) for b, loss in r} for cid, r in state["results"]
+                float(b): {int(cid): float(loss) for cid, loss in r} for b, r in state["results"]
             }
         except (KeyError, TypeError, ValueError) as exc:
             raise SnapshotError(f"state: malformed adaptive bracket state: {exc}") from None

@@ -13,15 +13,22 @@ Pure functions of their arguments, numpy only: they keep replays exact.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Final, TypeVar
 
 import numpy as np
 
 from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
 
-__all__ = ["concordance", "trust_weights"]
+__all__ = ["MIN_PAIRS", "MIN_TOP", "concordance", "rank_consistency", "trust_weights"]
 
 Number = int | float
+K = TypeVar("K", bound=Hashable)  # what names one configuration across budgets
+
+#: The fewest results at the top budget before any budget is measured against it.
+MIN_TOP: Final = 4
+#: The fewest configurations evaluated at a budget and at the top budget to measure it.
+MIN_PAIRS: Final = 5
 
 
 def concordance(scores: Sequence[float], targets: Sequence[float]) -> float | None:
@@ -99,3 +106,40 @@ def trust_weights(p: Mapping[Number, float], power: float = 3.0) -> dict[Number,
     if total <= 0.0:
         return {b: 1.0 / len(raw) for b in raw}
     return {b: v / total for b, v in raw.items()}
+
+
+def rank_consistency(
+    losses: Mapping[float, Mapping[K, float]], top: float, budgets: Iterable[float]
+) -> dict[float, float | None]:
+    """Each budget's rank consistency with ``top``, on the configurations evaluated at both.
+
+    Args:
+        losses: the finite losses at each budget, by configuration (any key that names one
+            configuration across budgets).
+        top: the budget the others are measured against; its own consistency is 1.
+        budgets: the budgets to measure, in the order of the result.
+
+    Returns:
+        ``{budget: p}``, with ``None`` for a budget with fewer than ``MIN_PAIRS``
+        configurations evaluated at both; ``{}`` until ``top`` has ``MIN_TOP`` results.
+
+    Examples:
+        >>> at = {1: {"a": 3.0, "b": 2.0, "c": 1.0, "d": 0.0, "e": 0.5}}
+        >>> at[9] = {k: -v for k, v in at[1].items()}
+        >>> rank_consistency(at, 9, [1, 9])
+        {1: 0.0, 9: 1.0}
+    """
+    at_top = losses.get(top, {})
+    if len(at_top) < MIN_TOP:
+        return {}
+    out: dict[float, float | None] = {}
+    for b in budgets:
+        cheap = losses.get(b, {})
+        shared = list(cheap.keys() & at_top.keys())
+        if b == top:
+            out[b] = 1.0
+        elif len(shared) < MIN_PAIRS:
+            out[b] = None
+        else:
+            out[b] = concordance([-cheap[k] for k in shared], [-at_top[k] for k in shared])
+    return out

@@ -239,7 +239,7 @@ def result_figure(result: RunResult, *, title: str | None = None) -> Any:
     unpaid = 0.0  # budget of failed jobs, charged to the next success's point
     for r in finished:
         if r.status != "succeeded" or r.value is None:
-            unpaid += accounting.cost(r)
+            unpaid += r.cost
             continue
         budget = float(r.job.budget)
         results.append((unpaid + budget, r.value, budget, r.job.config_id))

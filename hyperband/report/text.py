@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hyperband.report.accounting import cost, spent
-
 if TYPE_CHECKING:  # pragma: no cover
     from hyperband.drivers.records import RunResult
     from hyperband.drivers.simulate import SimulationResult
@@ -86,7 +84,7 @@ def result_lines(result: RunResult, *, journal: Path | None = None) -> list[str]
         + (f"{result.n_stopped} stopped early, " if result.n_stopped else "")
         + f"{retried} retried"
     )
-    lines.append(f"budget: {counted(spent(result), 'unit')}")
+    lines.append(f"budget: {counted(result.spent, 'unit')}")
     if result.params.get("exec_mode") == "asynchronous" and result.stats is not None:
         lines.append(_promotions_line(result.stats))
     trust = _trust_line(result.stats)
@@ -180,7 +178,7 @@ def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> 
         + (f", {result.n_stopped} stopped early" if result.n_stopped else "")
     )
     lines.append(
-        f"budget: {spent(result):g} units spent of "
+        f"budget: {result.spent:g} units spent of "
         f"{float(result.schedule.total_budget) * iterations:g} scheduled"
     )
     if p.get("exec_mode") == "asynchronous" and result.stats is not None:
@@ -212,7 +210,7 @@ def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> 
                 str(len(recs)),
                 str(sum(r.status == "failed" for r in recs)),
                 str(sum(r.status == "stopped" for r in recs)),
-                f"{math.fsum(cost(r) for r in recs):g}",
+                f"{math.fsum(r.cost for r in recs):g}",
                 "-" if best is None else f"{best:.6g} @ {top:g}",
             )
         )

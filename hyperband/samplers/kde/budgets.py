@@ -26,14 +26,10 @@ from typing import Final
 
 import numpy as np
 
-from hyperband.core.trust import concordance, trust_weights
+from hyperband.core.trust import rank_consistency, trust_weights
 from hyperband.samplers.kde.densities import _Density
 from hyperband.samplers.kde.encoding import FloatArray
 
-#: The fewest finite results at the top budget before any budget is measured against it.
-MIN_TOP: Final = 4
-#: The fewest configurations measured at both budgets for a budget's rank consistency.
-MIN_PAIRS: Final = 5
 #: MFES-HB's exponent: weights ``∝ p ** POWER``.
 POWER: Final = 3.0
 
@@ -118,8 +114,8 @@ class _Budgets:
     def consistency(self) -> dict[float, float | None]:
         """Each budget's rank consistency with the top budget (the top's own is 1).
 
-        ``{}`` until the top budget has ``MIN_TOP`` finite results; a budget with fewer than
-        ``MIN_PAIRS`` configurations measured at both is present with ``None`` (unmeasured,
+        ``{}`` until the top budget has 4 finite results; a budget with fewer than
+        5 configurations measured at both is present with ``None`` (unmeasured,
         which is not the same as untrusted). Recomputed only when an observation arrived.
         """
         key = tuple(sorted((b, s.n) for b, s in self.stores.items()))
@@ -136,21 +132,7 @@ class _Budgets:
     def _measure(self) -> dict[float, float | None]:
         if not self.stores:
             return {}
-        top = max(self.stores)
-        at_top = self._finite.get(top, {})
-        if len(at_top) < MIN_TOP:
-            return {}
-        out: dict[float, float | None] = {}
-        for b in sorted(self.stores):
-            cheap = self._finite.get(b, {})
-            shared = list(cheap.keys() & at_top.keys())
-            if b == top:
-                out[b] = 1.0
-            elif len(shared) < MIN_PAIRS:
-                out[b] = None
-            else:
-                out[b] = concordance([-cheap[k] for k in shared], [-at_top[k] for k in shared])
-        return out
+        return rank_consistency(self._finite, max(self.stores), sorted(self.stores))
 
     @property
     def n(self) -> int:
