@@ -25,7 +25,7 @@ EXTRAS: dict[str, str | None] = {
     "pandas": None,
     "playwright": "browser",
     "plotly": "report",
-    "sklearn": "examples",
+    "sklearn": "sklearn",
     "tqdm": "progress",
 }
 
