@@ -21,6 +21,7 @@ EXTRAS: dict[str, str | None] = {
     "nni": "nni",
     "optuna": "optuna",
     "ConfigSpace": "configspace",
+    "lightgbm": "lightgbm",
     "cmaes": "optuna",
     "pandas": None,
     "playwright": "browser",
