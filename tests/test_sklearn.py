@@ -285,6 +285,8 @@ BAD: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"max_resources": -3}, ConfigurationError, r"max_resources must be .*-3"),
     ({"min_resources": 20}, ConfigurationError, r"min_resources must be <= max_resources .*20"),
     ({"eta": 1}, ConfigurationError, r"eta"),
+    ({"iterations": None}, ArgumentTypeError, r"iterations must be an int >= 1, got None"),
+    ({"iterations": 0}, ConfigurationError, r"iterations"),
     ({"warm_start": "yes"}, ConfigurationError, r"warm_start must be 'auto', True or False"),
     ({"resource": "n_samples", "warm_start": True}, ConfigurationError, r"warm_start=True"),
     ({"scoring": ["accuracy", "f1"]}, ConfigurationError, r"scoring must be .*one metric"),

@@ -252,6 +252,11 @@ class HyperbandSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc
                 f"refit must be True, False or a callable, got {describe(self.refit)}"
             )
         warm = checks.warm_param(self.warm_start, resource, params)
+        if isinstance(self.iterations, bool) or not isinstance(self.iterations, int):
+            # run() takes None for "until interrupted": a fit must end.
+            raise ArgumentTypeError(
+                f"iterations must be an int >= 1, got {describe(self.iterations)}"
+            )
         classifier = is_classifier(estimator)
         splits = list(check_cv(self.cv, y, classifier=classifier).split(X, y, groups))
         labels = np.asarray(y) if classifier and y is not None else None
