@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import doctest
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +14,7 @@ from hyperband import ArgumentTypeError, ConfigurationError
 from hyperband.drivers.context import Context
 from hyperband.integrations import lightgbm as adapter
 from hyperband.integrations.lightgbm import LightGBMCallback
-from tests.optional import missing_reason, require
+from tests.optional import missing_reason, require, run_without
 
 lgb = require("lightgbm")
 datasets = require("sklearn.datasets")
@@ -135,18 +132,13 @@ def test_docstring_examples() -> None:
 def test_without_lightgbm_the_module_imports_and_the_callback_names_the_extra() -> None:
     assert "'.[lightgbm]'" in missing_reason("lightgbm")
     code = (
-        "import sys\n"
-        "sys.modules['lightgbm'] = None\n"
         "from hyperband.integrations.lightgbm import LightGBMCallback\n"
         "try:\n"
         "    LightGBMCallback(None)\n"
         "except ModuleNotFoundError as exc:\n"
         "    print(exc.name, exc)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    ).stdout
+    out = run_without("lightgbm", code)
     assert out.strip() == (
         "lightgbm LightGBMCallback needs lightgbm: pip install 'hyperband[lightgbm]'"
     )

@@ -5,8 +5,6 @@ from __future__ import annotations
 import doctest
 import importlib
 import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.optional import missing_reason, require
+from tests.optional import missing_reason, require, run_without
 
 require("sklearn")
 
@@ -331,18 +329,13 @@ def test_docstring_examples() -> None:
 def test_without_scikit_learn_the_import_names_the_extra() -> None:
     assert "'.[sklearn]'" in missing_reason("sklearn")
     code = (
-        "import sys\n"
-        "sys.modules['sklearn'] = None\n"
         "import hyperband\n"
         "try:\n"
         "    import hyperband.integrations.sklearn\n"
         "except ModuleNotFoundError as exc:\n"
         "    print(exc.name, exc)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    ).stdout
+    out = run_without("sklearn", code)
     assert out.strip() == (
         "sklearn HyperbandSearchCV needs scikit-learn: pip install 'hyperband[sklearn]'"
     )
