@@ -16,9 +16,10 @@ import pytest
 
 import hyperband
 from hyperband.report.html import page as _page
-from hyperband.report.html.data import from_events, read_journal
+from hyperband.report.html.data import from_events, read_journal, trust_series
 from hyperband.report.html.figures import trust_figure
-from hyperband.report.html.trust import TrustSeries, trust_series
+from hyperband.report.text import summary_lines
+from hyperband.report.trust import TrustSeries
 
 from .test_html_report import browser as browser  # the fixture: a real Chromium
 from .test_html_report import events_of, parse
@@ -34,7 +35,9 @@ def backwards(config: dict[str, Any], budget: float) -> float:
     return q + 0.1 / budget
 
 
-def study(folder: Path, sampler: Any, iterations: int = 6) -> tuple[Path, hyperband.RunResult]:
+def study(
+    folder: Path, sampler: Any, iterations: int = 6, brackets: str = "cycle"
+) -> tuple[Path, hyperband.RunResult]:
     path = folder / "study.jsonl"
     result = hyperband.run(
         backwards,
@@ -47,6 +50,7 @@ def study(folder: Path, sampler: Any, iterations: int = 6) -> tuple[Path, hyperb
         seed=0,
         journal=path,
         progress=False,
+        brackets=brackets,
     )
     return path, result
 
@@ -170,3 +174,32 @@ def test_the_chart_in_a_real_browser(
     assert "trust weight" in page.text_content("#chart-trust .g-ytitle")
     assert page.inner_text("#section-trust h2") == "Trust per budget"
     page.close()
+
+
+def trust_lines(path: Path) -> list[str]:
+    lines = summary_lines(hyperband.RunResult.from_journal(path))
+    return [line for line in lines if line.startswith("trust in each budget")]
+
+
+def test_the_text_report_shows_the_final_weights(
+    kde: tuple[Path, hyperband.RunResult],
+    random: tuple[Path, hyperband.RunResult],
+    tmp_path: Path,
+) -> None:
+    # The sampler's weights, as its stats say.
+    assert trust_lines(kde[0]) == [
+        "trust in each budget (weight ∝ rank consistency³ with the top budget): "
+        "1: 0.00, 3: 0.50, 9: 0.50"
+    ]
+    # A random sampler measures nothing, and cycled brackets use nothing...
+    assert trust_lines(random[0]) == []
+    # ...but adaptive brackets draw from the weights measured from the results: shown.
+    path, _ = study(tmp_path, SPACE, brackets="adaptive")
+    (line,) = trust_lines(path)
+    assert 'measured from the results as brackets="adaptive" does' in line
+    final = trust_series(read_journal(path))
+    assert final is not None
+    assert line.endswith(
+        ", ".join(f"{b:g}: {w:.2f}" for b, w in sorted(final.final().weights.items()))
+    )
+    assert final.final().weights[1.0] < 0.05  # budget 1 ranks backwards

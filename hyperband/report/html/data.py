@@ -25,8 +25,8 @@ from hyperband.core.errors import HyperbandError
 from hyperband.core.schedule import Schedule, schedule
 from hyperband.drivers.job_record import cost
 from hyperband.report.accounting import number_workers
-from hyperband.report.html.trust import SamplerTrace, TrustPoint
 from hyperband.report.plots import best_so_far
+from hyperband.report.trust import SamplerTrace, TrustPoint, TrustSeries, measure, series
 
 if TYPE_CHECKING:  # pragma: no cover
     from hyperband.drivers.records import RunResult
@@ -54,6 +54,7 @@ __all__ = [
     "space_hints",
     "start_time",
     "study_complete",
+    "trust_series",
     "worker_index",
 ]
 
@@ -410,6 +411,26 @@ def start_time(data: StudyData) -> float:
     """The study's first known instant (an ask or a start), or 0 when none is known."""
     times = [t for j in data.jobs for t in (j.asked, j.start) if math.isfinite(t)]
     return min(times, default=0.0)
+
+
+# ---------------------------------------------------------------------- trust
+
+
+def trust_series(data: StudyData) -> TrustSeries | None:
+    """The trust per budget after each result (``None``: nothing to measure it on).
+
+    The sampler's weights when the replay recorded them (``StudyData.trust``), else those
+    measured from the results (`hyperband.report.trust.measure`).
+    """
+    if data.trust is not None:
+        source, points = "sampler", list(data.trust)
+    else:
+        sched = data.schedule()
+        if sched is None:
+            return None
+        results = ((j.config_id, j.budget, j.status, j.value) for j in data.finished)
+        source, points = "results", measure(results, sched, maximize=data.maximize)
+    return series(source, points, (j.cost for j in data.finished)) if points else None
 
 
 # ---------------------------------------------------------------------- funnel

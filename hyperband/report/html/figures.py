@@ -18,9 +18,10 @@ from hyperband.report.html.data import (
     funnel,
     learning_curves,
     start_time,
+    trust_series,
     worker_index,
 )
-from hyperband.report.html.trust import steps, trust_series
+from hyperband.report.trust import steps
 
 __all__ = ["FIGURES", "STATUS_COLOURS", "figures", "status_colour"]
 

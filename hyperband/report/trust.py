@@ -1,27 +1,27 @@
-"""How far each budget was trusted after each result: the series of the "Trust per budget" chart.
+"""How far each budget was trusted after each result: the HTML report's "Trust per budget" chart,
+and the text report's weights under adaptive brackets.
 
 A budget's trust weight is MFES-HB's ``w ∝ p ** 3`` (`hyperband.core.trust`), ``p`` being its
 rank consistency with the top budget. The series is the sampler's own weights when it measures
 them (``KDESampler.trust_weights``, read after each result while the journal is replayed:
 `SamplerTrace`), else the weights ``brackets="adaptive"`` measures from the results
-(`hyperband.core.adaptive.BracketChooser`), which need no model and work for any sampler.
+(`measure`, with `hyperband.core.adaptive.BracketChooser`), which need no model and work for
+any sampler.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
 from hyperband.core.adaptive import BracketChooser
+from hyperband.core.schedule import Schedule
 from hyperband.core.trust import trust_weights
 
-if TYPE_CHECKING:  # pragma: no cover
-    from hyperband.report.html.data import JobRow, StudyData
-
-__all__ = ["SamplerTrace", "TrustPoint", "TrustSeries", "steps", "trust_series"]
+__all__ = ["SamplerTrace", "TrustPoint", "TrustSeries", "measure", "series", "steps"]
 
 
 @attrs.frozen
@@ -103,17 +103,23 @@ class TrustSeries:
         )
 
 
-def _from_results(data: StudyData) -> list[TrustPoint] | None:
-    """The weights the bracket chooser measures from the successes, after each result."""
-    sched = data.schedule()
-    if sched is None:
-        return None
+def measure(
+    results: Iterable[tuple[int, float, str, float | None]], sched: Schedule, *, maximize: bool
+) -> list[TrustPoint]:
+    """The weights the bracket chooser measures from the successes, after each result.
+
+    Args:
+        results: ``(configuration id, budget, status, value)`` of each result, in the order
+            they were recorded.
+        sched: the study's schedule (its budgets, and the top budget ``max_budget``).
+        maximize: larger values are better.
+    """
     chooser = BracketChooser(sched, 0, adaptive=True)  # the seed only draws: unused here
-    sign = -1.0 if data.maximize else 1.0
+    sign = -1.0 if maximize else 1.0
     points = []
-    for job in data.finished:
-        if job.status == "succeeded" and job.value is not None:
-            chooser.record(job.config_id, job.budget, sign * job.value)
+    for config_id, budget, status, value in results:
+        if status == "succeeded" and value is not None:
+            chooser.record(config_id, budget, sign * value)
         p = chooser.consistency()
         measured = {b: v for b, v in p.items() if v is not None}
         # A single measured budget is the top one, weighed against nothing.
@@ -121,24 +127,14 @@ def _from_results(data: StudyData) -> list[TrustPoint] | None:
     return points
 
 
-def trust_series(data: StudyData) -> TrustSeries | None:
-    """The trust per budget after each result (``None``: nothing to measure it on).
-
-    The sampler's weights when the replay recorded them (``StudyData.trust``), else the
-    weights measured from the results.
-    """
-    source = "sampler"
-    points: Sequence[TrustPoint] | None = data.trust
-    if points is None:
-        source, points = "results", _from_results(data)
-    if not points:
-        return None
-    finished: Sequence[JobRow] = data.finished[: len(points)]
+def series(source: str, points: Sequence[TrustPoint], costs: Iterable[float]) -> TrustSeries:
+    """The series of ``points``, one per result; ``costs``: the budget each result used."""
     budgets = sorted({b for pt in points for b in (*pt.weights, *pt.p)})
+    spent = list(itertools.accumulate(costs, initial=0.0))[1 : len(points) + 1]
     return TrustSeries(
         source,
         list(range(1, len(points) + 1)),
-        list(itertools.accumulate((j.cost for j in finished), initial=0.0))[1:],
+        spent,
         {b: [pt.weights.get(b) for pt in points] for b in budgets},
         {b: [pt.p.get(b) for pt in points] for b in budgets},
     )
