@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 from .test_lcbench_adapter import BENCH, _fake, _import
 from .test_lcbench_adapter import data as data  # the fixture: a stand-in data folder
@@ -38,24 +37,22 @@ def test_the_weights_after_each_result(data: Path) -> None:
 
 def test_a_quick_run_writes_where_it_is_told(data: Path, tmp_path: Path) -> None:
     plot = _import("plot_trust_weights")
-    ref = tmp_path / "reference.json"
-    ref.write_text(json.dumps({"tasks": {t: {"reference": 0.0} for t in TASKS}}))
-    made: list[Any] = []
-
-    def surrogate(task: str) -> Any:
-        made.append(_fake(data, task=task))
-        return made[-1]
-
-    before = sorted(p.name for p in (BENCH / "results").rglob("*"))
+    reference = tmp_path / "reference.json"
+    reference.write_text(json.dumps({"tasks": {key: {"reference": 0.0} for key in TASKS}}))
+    fakes = {task: _fake(data, task=task) for task in TASKS}
     out = tmp_path / "out"
-    argv = ["--quick", "--results", str(out), "--img", str(out), "--reference", str(ref)]
-    report = plot.main(argv, surrogate)
-    assert sorted(p.name for p in (BENCH / "results").rglob("*")) == before
+    argv = ["--quick", "--results", str(out), "--img", str(out), "--reference", str(reference)]
+    try:
+        report = plot.main(argv, fakes.__getitem__)
+        assert all(fake.closed for fake in fakes.values())  # main closes each task's
+    finally:
+        for fake in fakes.values():
+            fake.close()  # after a failure
+    assert not list(BENCH.rglob("trust_weights_quick*"))  # nothing written into the repo
     assert (out / "trust_weights_quick.png").stat().st_size > 1000
     saved = json.loads((out / "trust_weights_quick.json").read_text())
     assert list(saved["tasks"]) == list(TASKS)
     assert saved["total_budget"] == report["total_budget"] == 817
-    assert all(s.closed for s in made)
     (out / "trust_weights_quick.png").unlink()
     plot.main([*argv, "--plot-only"])  # replots from the JSON alone
     assert (out / "trust_weights_quick.png").exists()
