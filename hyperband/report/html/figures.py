@@ -59,6 +59,7 @@ FUNNEL_ORDER = ["promoted", "final", "not promoted", "stopped", "failed"]
 VIRIDIS = ["#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39"]
 # Value colours of the parallel coordinates: poor values pale, the best dark (drawn on top).
 VALUE_SCALE = [[0.0, "#dbe4ef"], [0.5, "#6f9bd1"], [1.0, "#08306b"]]
+DASHES = ["solid", "dash", "dot", "dashdot"]
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
 
 # The charts, in page order: (key, title, what it shows).
@@ -334,13 +335,14 @@ def trust_figure(data: StudyData) -> tuple[Figure | None, str]:
             "y": [series.weights[b][k] for k in keep],
             "customdata": [[series.results[k], series.p[b][k]] for k in keep],
             "connectgaps": False,
-            "line": {"color": colours[b], "width": 2, "shape": "hv"},
+            # Dashes tell apart budgets of equal weight, whose lines lie on each other.
+            "line": {"color": colours[b], "width": 2, "shape": "hv", "dash": DASHES[k % 4]},
             "hovertemplate": "weight %{y:.3f}, p %{customdata[1]:.3f}<br>after %{x:g} budget "
             "units (%{customdata[0]} results)<extra>budget " + f"{b:g}</extra>",
         }
-        for b in series.measured
+        for k, b in enumerate(series.measured)
     ]
-    by = "the sampler" if series.source == "sampler" else "measured from the results"
+    by = "the sampler's" if series.source == "sampler" else "measured from the results"
     layout = _layout(
         height=340,
         xaxis=_axis("budget spent (units)"),
