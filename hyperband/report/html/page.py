@@ -367,7 +367,8 @@ def html_report(
     """Write an interactive HTML report of a study: one self-contained file, no network needed.
 
     It shows the best value against budget spent and time, the bracket/rung funnel with
-    promotions, the worker timeline, parallel coordinates of the configurations, learning
+    promotions, the trust weight of each budget as results arrived (once two budgets are
+    measured), the worker timeline, parallel coordinates of the configurations, learning
     curves from ``context.report``, and a sortable, filterable table of the jobs. Needs the
     ``report`` extra (plotly): ``pip install 'hyperband[report]'``.
 
