@@ -135,8 +135,9 @@ def test_cycle_stays_the_default_and_out_of_params() -> None:
 def test_bad_bracket_options_get_clear_errors() -> None:
     with pytest.raises(ConfigurationError, match=r"brackets must be one of .*'cycle'.*'x'"):
         hyperband.Hyperband(SPACE, max_budget=27, brackets="x")
-    with pytest.raises(ConfigurationError, match="asynchronous"):
-        hyperband.Hyperband(SPACE, max_budget=27, brackets="adaptive", exec_mode="asynchronous")
+    # asynchronous mode draws each new configuration's bracket (tests/test_adaptive_async.py)
+    hb = hyperband.Hyperband(SPACE, max_budget=27, brackets="adaptive", exec_mode="asynchronous")
+    assert hb.params["brackets"] == "adaptive"
 
 
 def test_a_malformed_adaptive_snapshot_is_refused() -> None:
@@ -214,7 +215,8 @@ def test_the_command_line_runs_adaptive_brackets(tmp_path: Path) -> None:
     assert main(["run", "tests.fixture_objectives:quadratic", "--brackets", "sometimes"]) == 2
 
 
-def test_the_nni_advisor_takes_brackets() -> None:
+@pytest.mark.parametrize("exec_mode", ["parallelism", "asynchronous"])
+def test_the_nni_advisor_takes_brackets(exec_mode: str) -> None:
     from .optional import require
 
     require("nni")
@@ -222,10 +224,13 @@ def test_the_nni_advisor_takes_brackets() -> None:
 
     from hyperband.integrations.nni import HyperbandAdvisor
 
-    advisor = HyperbandAdvisor(R=9, brackets="adaptive", command_channel_url="ws://_unittest_")
+    advisor = HyperbandAdvisor(
+        R=9, brackets="adaptive", exec_mode=exec_mode, command_channel_url="ws://_unittest_"
+    )
     advisor.send = lambda command, data: None  # type: ignore[method-assign]
     advisor.process_command(CommandType.Initialize, SPACE)
     assert advisor.machine is not None
     assert advisor.machine.params["brackets"] == "adaptive"
+    assert advisor.machine.exec_mode == exec_mode
     with pytest.raises(ConfigurationError, match="brackets"):
         HyperbandAdvisor(R=9, brackets="often", command_channel_url="ws://_unittest_")
