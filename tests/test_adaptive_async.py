@@ -257,17 +257,9 @@ def test_bad_bracket_options_get_clear_errors_in_every_exec_mode(brackets: Any) 
 
 def test_a_bad_option_in_run_leaves_no_journal(tmp_path: Path) -> None:
     journal = tmp_path / "j.jsonl"
+    options: dict[str, Any] = {"max_budget": 9, "executor": "serial", "progress": False}
     with pytest.raises(ConfigurationError, match="brackets"):
-        hyperband.run(
-            _objective,
-            SPACE,
-            max_budget=9,
-            exec_mode="asynchronous",
-            brackets="sometimes",
-            executor="serial",
-            journal=journal,
-            progress=False,
-        )
+        hyperband.run(_objective, SPACE, brackets="sometimes", journal=journal, **options)
     assert not journal.exists()
 
 
@@ -337,18 +329,3 @@ def test_simulate_takes_asynchronous_adaptive_brackets() -> None:
     cycle, adaptive = run("cycle"), run("adaptive")
     assert sum(adaptive.values()) == sum(cycle.values()) == 6 * 49
     assert adaptive[0] > 2 * cycle[0]
-
-
-def test_the_command_line_runs_asynchronous_adaptive_brackets(tmp_path: Path) -> None:
-    from hyperband.cli import main
-
-    space = tmp_path / "space.json"
-    space.write_text(json.dumps({"x": SPACE["x"], "y": SPACE["x"]}))
-    journal = tmp_path / "j.jsonl"
-    argv = ["run", "tests.fixture_objectives:quadratic", "--space", str(space)]
-    argv += ["--max-budget", "9", "--iterations", "4", "--seed", "1", "--executor", "serial"]
-    argv += ["--journal", str(journal), "--no-progress"]
-    argv += ["--brackets", "adaptive", "--exec-mode", "asynchronous"]
-    assert main(argv) == 0
-    params = hyperband.RunResult.from_journal(journal).params
-    assert (params["brackets"], params["exec_mode"]) == ("adaptive", "asynchronous")

@@ -201,7 +201,8 @@ def test_simulate_takes_adaptive_brackets() -> None:
     assert runs[0] > 6  # the cycle would run each bracket 6 times
 
 
-def test_the_command_line_runs_adaptive_brackets(tmp_path: Path) -> None:
+@pytest.mark.parametrize("exec_mode", ["parallelism", "asynchronous"])
+def test_the_command_line_runs_adaptive_brackets(tmp_path: Path, exec_mode: str) -> None:
     from hyperband.cli import main
 
     space = tmp_path / "space.json"
@@ -210,8 +211,10 @@ def test_the_command_line_runs_adaptive_brackets(tmp_path: Path) -> None:
     argv = ["run", "tests.fixture_objectives:quadratic", "--space", str(space)]
     argv += ["--max-budget", "9", "--iterations", "4", "--seed", "1", "--executor", "serial"]
     argv += ["--journal", str(journal), "--no-progress", "--brackets", "adaptive"]
+    argv += ["--exec-mode", exec_mode]
     assert main(argv) == 0
-    assert hyperband.RunResult.from_journal(journal).params["brackets"] == "adaptive"
+    params = hyperband.RunResult.from_journal(journal).params
+    assert (params["brackets"], params["exec_mode"]) == ("adaptive", exec_mode)
     assert main(["run", "tests.fixture_objectives:quadratic", "--brackets", "sometimes"]) == 2
 
 
