@@ -109,7 +109,8 @@ class Hyperband:
         seed: an int >= 0; ``None`` draws fresh entropy (recorded in `snapshot`).
         integer_budgets: round non-integral budgets to ints (see `hyperband.schedule`).
         early_stop: ``None`` (no early stopping: `report` only records), ``"median"``
-            (`hyperband.MedianRule`), ``"rung"`` (`hyperband.RungRule`), or any object with
+            (`hyperband.MedianRule`), ``"rung"`` (`hyperband.RungRule`), ``"curve"``
+            (`hyperband.CurveRule`), or any object with
             ``should_stop(view) -> bool`` (`hyperband.StoppingRule`).
         max_jobs: refuse a schedule of more jobs per iteration than this (see
             `hyperband.schedule`); ``None`` for no bound.

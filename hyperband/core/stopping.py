@@ -322,6 +322,7 @@ class RungRule(_Thresholds):
 STOPPING_RULES: dict[str, str] = {
     "median": "hyperband.core.stopping:MedianRule",
     "rung": "hyperband.core.stopping:RungRule",
+    "curve": "hyperband.core.curve_rule:CurveRule",
 }
 
 

@@ -1,0 +1,267 @@
+"""Learning-curve extrapolation: monotone curve families fitted to a job's reports.
+
+A family is ``loss(t) = c + a * phi(t / target)`` with ``a >= 0`` and a basis ``phi`` that
+decreases in ``t``, so every fitted curve is monotone (the loss never rises with more budget).
+``phi`` has one or two nonlinear shape parameters; instead of iterating on them, each family
+spans a fixed grid of shapes, and for each shape the linear part ``(c, a)`` is the closed-form
+least-squares fit, bounded to ``a >= 0`` (a fit that would rise is the flat fit). Every grid
+point is a model; the forecast at the target budget is the mixture of their Gaussian
+predictive distributions, each weighted by its profile likelihood (fit quality) tempered so
+that the mixture's spread covers extrapolation error. No random numbers: the same reports
+give the same forecast.
+
+The families (``x = t / target``, the grids are relative to the last report ``x_n``):
+
+- ``"pow3"``: ``phi = x ** -alpha`` (power law; Domhan et al. 2015);
+- ``"exp3"``: ``phi = exp(-beta * x / x_n)`` (exponential decay);
+- ``"logpow"``: ``phi = 1 / (1 + (x / tau) ** gamma)`` (log-power: a sigmoid in log budget);
+- ``"weibull"``: ``phi = exp(-(x / lam) ** delta)`` (Janoschek/Weibull-like saturation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["DEFAULT_FAMILIES", "FAMILIES", "Forecast", "forecast"]
+
+Array = npt.NDArray[np.float64]
+
+# Calibrated on the dev tasks of benchmarks/bench_curves.py: the likelihood weights are
+# tempered (a grid point that fits a little worse still counts), and each model's predictive
+# standard deviation is inflated, so that 80% intervals cover about 80% of real final values.
+_TEMPERATURE = 4.0
+_INFLATION = 1.5
+# The best grid point of each family is polished by this many rounds of a local grid (5
+# points across one coarse step each way for one shape parameter, 3 x 3 for two), each round
+# narrower than the previous one.
+_ROUNDS = 3
+
+
+@attrs.frozen(slots=True, eq=False)
+class _Family:
+    """A family's basis ``phi(u, shape)`` (``u = step / last step``; the shape parameters in
+    log space), its coarse grid of shapes and the grid's spacing."""
+
+    basis: Callable[[Array, Array], Array]  # (u (m,), shapes (G, d)) -> (G, m)
+    grid: Array
+    spacing: Array
+
+
+def _grid(*axes: Array) -> tuple[Array, Array]:
+    logs = [np.log(a) for a in axes]
+    mesh = np.stack([m.ravel() for m in np.meshgrid(*logs, indexing="ij")], axis=1)
+    return mesh, np.array([lg[1] - lg[0] for lg in logs])
+
+
+def _pow3(u: Array, shape: Array) -> Array:
+    out: Array = np.exp(-np.exp(shape[:, :1]) * np.log(u)[None, :])
+    return out
+
+
+def _exp3(u: Array, shape: Array) -> Array:
+    return np.exp(-np.exp(shape[:, :1]) * u[None, :])
+
+
+def _logpow(u: Array, shape: Array) -> Array:
+    logu = np.log(u)[None, :]
+    return 1.0 / (1.0 + np.exp(np.exp(shape[:, 1:2]) * (logu - shape[:, :1])))
+
+
+def _weibull(u: Array, shape: Array) -> Array:
+    logu = np.log(u)[None, :]
+    return np.exp(-np.exp(np.exp(shape[:, 1:2]) * (logu - shape[:, :1])))
+
+
+_RELATIVE = np.geomspace(0.05, 20.0, 6)  # times the last report's step
+FAMILIES: dict[str, _Family] = {
+    # loss = c + a * u ** -alpha (power law; Domhan et al. 2015)
+    "pow3": _Family(_pow3, *_grid(np.geomspace(0.02, 3.0, 12))),
+    # loss = c + a * exp(-beta * u)
+    "exp3": _Family(_exp3, *_grid(np.geomspace(0.05, 20.0, 12))),
+    # loss = c + a / (1 + (u / tau) ** gamma): log-power, a sigmoid in log budget
+    "logpow": _Family(_logpow, *_grid(_RELATIVE, np.array([0.5, 1.5, 4.0]))),
+    # loss = c + a * exp(-(u / lam) ** delta): Janoschek/Weibull-like saturation
+    "weibull": _Family(_weibull, *_grid(_RELATIVE, np.array([0.3, 0.7, 2.0]))),
+}
+DEFAULT_FAMILIES: tuple[str, ...] = ("pow3", "exp3", "logpow", "weibull")
+
+
+def _erf(z: Array) -> Array:
+    # Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7): numpy has no erf, and the core
+    # takes no scipy.
+    s = np.sign(z)
+    a = np.abs(z)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    out: Array = s * (1.0 - poly * np.exp(-a * a))
+    return out
+
+
+@attrs.frozen(slots=True, eq=False)
+class Forecast:
+    """The predictive distribution of a curve's loss at the target budget: a mixture of normals.
+
+    Attributes:
+        means: each model's predicted loss.
+        sds: each model's predictive standard deviation (> 0).
+        weights: each model's weight (they sum to 1).
+    """
+
+    means: Array
+    sds: Array
+    weights: Array
+
+    def cdf(self, loss: float) -> float:
+        """The probability that the loss at the target is below ``loss``."""
+        z = np.clip((loss - self.means) / self.sds, -40.0, 40.0)
+        return float(np.clip(self.weights @ (0.5 * (1.0 + _erf(z / np.sqrt(2.0)))), 0.0, 1.0))
+
+    def quantile(self, q: float) -> float:
+        """The loss below which the target's loss falls with probability ``q`` (bisection)."""
+        lo = float(np.min(self.means - 8 * self.sds))
+        hi = float(np.max(self.means + 8 * self.sds))
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if self.cdf(mid) < q:
+                lo = mid
+            else:
+                hi = mid
+        return 0.5 * (lo + hi)
+
+    @property
+    def median(self) -> float:
+        """The median predicted loss."""
+        return self.quantile(0.5)
+
+    def interval(self, level: float = 0.8) -> tuple[float, float]:
+        """The central ``level`` predictive interval of the loss."""
+        tail = (1.0 - level) / 2
+        return self.quantile(tail), self.quantile(1.0 - tail)
+
+
+def _points(steps: Sequence[float], losses: Sequence[float]) -> tuple[Array, Array]:
+    """The curve with one point per step (the later report at a step counts)."""
+    t = np.asarray(steps, dtype=np.float64)
+    y = np.asarray(losses, dtype=np.float64)
+    keep = np.append(t[1:] != t[:-1], True)
+    return t[keep], y[keep]
+
+
+@attrs.frozen(slots=True, eq=False)
+class _Fits:
+    """The bounded least-squares fits of ``z = c + a * phi`` (``a >= 0``) for each basis row:
+    residual sums of squares, predictions at the target and their standard deviations."""
+
+    rss: Array
+    means: Array
+    sds: Array
+
+
+def _fit(basis: Array, z: Array) -> _Fits:
+    n = z.size
+    phi = basis[:, :-1]
+    mean_phi = phi.sum(axis=1) / n
+    dev_t = basis[:, -1] - mean_phi
+    sxx = np.einsum("ij,ij->i", phi, phi) - n * mean_phi * mean_phi
+    zc = z - z.sum() / n
+    sxy = phi @ zc  # zc sums to 0, so phi need not be centred
+    # A basis flat over the reports says nothing about the target: the flat fit. So does a
+    # fit that would rise: the bound a >= 0 is active.
+    ok = (sxx > 1e-12 * (1.0 + mean_phi * mean_phi)) & (sxy > 0)
+    sxx[~ok] = 1.0
+    sxy[~ok] = 0.0
+    slope = sxy / sxx
+    rss = np.maximum(float(zc @ zc) - slope * sxy, 0.0)
+    var = rss / max(n - 2, 1) + _FLOOR**2
+    var *= 1.0 + 1.0 / n + np.where(ok, dev_t * dev_t / sxx, 0.0)
+    return _Fits(rss, z.sum() / n + slope * dev_t, _INFLATION * np.sqrt(var))
+
+
+_FLOOR = 1e-6  # the noise floor, in units of the curve's span
+
+
+def _polish(chosen: Sequence[_Family], u: Array, z: Array, fits: _Fits) -> None:
+    """Replace each family's best grid point by a local search around it (in place): rounds
+    of a local grid, each a quarter as wide as the previous one."""
+    rows, shapes, widths = [], [], []
+    start = 0
+    for family in chosen:
+        end = start + family.grid.shape[0]
+        best = start + int(np.argmin(fits.rss[start:end]))
+        rows.append(best)
+        shapes.append(family.grid[best - start])
+        widths.append(family.spacing)
+        start = end
+    for _ in range(_ROUNDS):
+        trial = [s + _OFFSETS[s.size] * w for s, w in zip(shapes, widths, strict=True)]
+        local = _fit(np.concatenate([f.basis(u, g) for f, g in zip(chosen, trial, strict=True)]), z)
+        start = 0
+        for j, row in enumerate(rows):
+            end = start + trial[j].shape[0]
+            i = start + int(np.argmin(local.rss[start:end]))
+            if local.rss[i] < fits.rss[row]:
+                shapes[j] = trial[j][i - start]
+                fits.rss[row], fits.means[row], fits.sds[row] = (
+                    local.rss[i],
+                    local.means[i],
+                    local.sds[i],
+                )
+            widths[j] = widths[j] / _NARROWING[shapes[j].size]
+            start = end
+
+
+_OFFSETS = {
+    1: np.linspace(-1.0, 1.0, 5)[:, None],
+    2: np.stack([m.ravel() for m in np.meshgrid([-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0])], axis=1),
+}
+_NARROWING = {1: 4.0, 2: 2.0}
+
+
+def forecast(
+    steps: Sequence[float],
+    losses: Sequence[float],
+    target: float,
+    families: Sequence[str] = DEFAULT_FAMILIES,
+) -> Forecast:
+    """Fit the monotone families to a curve and forecast its loss at ``target``.
+
+    Args:
+        steps: the report steps (> 0, non-decreasing); at least 3 distinct ones.
+        losses: the loss at each step (finite; lower is better).
+        target: the budget to forecast at (>= the last step).
+        families: names of `FAMILIES` to mix, each with equal prior weight.
+
+    Returns:
+        The predictive distribution of the loss at ``target``.
+
+    Examples:
+        >>> steps = [1, 2, 3, 4, 5, 6]
+        >>> f = forecast(steps, [0.2 + 0.8 * s ** -0.5 for s in steps], 50)
+        >>> round(f.median, 3)
+        0.313
+    """
+    t, y = _points(steps, losses)
+    u = np.append(t, target) / t[-1]
+    # Work in a scale where the curve spans [-1, 1] around its last point: no overflow for
+    # huge losses, and one noise floor whatever the units.
+    big = float(np.max(np.abs(y))) or 1.0
+    z = y / big
+    anchor = float(z[-1])
+    span = float(np.max(z) - np.min(z)) or 1.0
+    z = (z - anchor) / span
+    chosen = [FAMILIES[name] for name in families]
+    sizes = [f.grid.shape[0] for f in chosen]
+    fits = _fit(np.concatenate([f.basis(u, f.grid) for f in chosen]), z)
+    # Each family's best grid point is replaced by its polished shape, so that exact curves
+    # are recovered; the other grid points keep the spread of plausible extrapolations.
+    _polish(chosen, u, z, fits)
+    prior = np.repeat([-np.log(size) for size in sizes], sizes)
+    logw = prior - 0.5 * z.size * np.log(fits.rss / z.size + _FLOOR**2) / _TEMPERATURE
+    w = np.exp(logw - logw.max())
+    return Forecast((fits.means * span + anchor) * big, fits.sds * (span * big), w / w.sum())
