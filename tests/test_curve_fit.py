@@ -76,7 +76,8 @@ def test_a_noisy_curve_gives_a_finite_forecast_whose_interval_holds_the_truth() 
 
 def test_three_points_are_enough_and_the_later_report_at_a_step_counts() -> None:
     fc = forecast([1, 2, 3], [0.9, 0.6, 0.5], 9)
-    assert np.isfinite(fc.median) and fc.median <= 0.5 + 1e-6
+    assert np.isfinite(fc.median)
+    assert fc.median <= 0.5 + 1e-6
     again = forecast([1, 2, 2, 3], [0.9, 5.0, 0.6, 0.5], 9)  # (2, 5.0) is replaced
     assert again.median == pytest.approx(fc.median)
 
@@ -121,10 +122,12 @@ def test_any_finite_curve_gives_a_finite_normalised_forecast(
 ) -> None:
     steps = np.cumsum(gaps[: len(losses)])
     fc = forecast(steps, losses, float(steps[-1] * ahead))
-    assert np.all(np.isfinite(fc.means)) and np.all(np.isfinite(fc.sds))
+    assert np.all(np.isfinite(fc.means))
+    assert np.all(np.isfinite(fc.sds))
     assert np.all(fc.sds > 0)
     assert fc.weights.sum() == pytest.approx(1.0)
     low, high = fc.interval(0.8)
-    assert math.isfinite(low) and low <= fc.median <= high
+    assert math.isfinite(low)
+    assert low <= fc.median <= high
     assert fc.median <= max(losses) + 1e-6 * (1 + abs(max(losses)))
     assert 0.0 <= fc.cdf(low) <= fc.cdf(high) <= 1.0
