@@ -45,7 +45,7 @@ def _done(cid: int, loss: float, budget: float = 27) -> Peer:
 
 
 # Five succeeded peers: the third best (the edge of a rung promoting k=3) is 0.3.
-PEERS = tuple(_done(i, 0.1 * i) for i in range(1, 6))
+PEERS = tuple(_done(i + 1, loss) for i, loss in enumerate((0.1, 0.2, 0.3, 0.4, 0.5)))
 FLAT = tuple((float(s), 0.6 + 0.001 * (8 - s)) for s in range(1, 9))  # flat well above 0.3
 STEEP = tuple((float(s), 0.05 + 1.2 * s**-0.5) for s in range(1, 9))  # 0.47 now, 0.28 at 27
 
