@@ -105,10 +105,37 @@ def test_run_on_processes_journals_the_decisions_and_replays_them(tmp_path: Path
     stops = [e for e in events if e["event"] == "report" and e["decision"] == "STOP"]
     assert len(stops) == result.n_stopped
     again = RunResult.from_journal(journal)
-    assert [(r.job.id, r.status, r.value) for r in again.history] == [
-        (r.job.id, r.status, r.value) for r in result.history
+    assert [(r.job.id, r.status, r.value, r.extra) for r in again.history] == [
+        (r.job.id, r.status, r.value, r.extra) for r in result.history
     ]
     assert again.best == result.best
+    # The prediction that stopped each job is journaled with it, in losses (-accuracy).
+    for record in (r for r in again.history if r.status == "stopped"):
+        why = record.extra["stop"]
+        assert why["rule"] == "curve"
+        assert why["budget"] == record.job.budget
+        low, high = why["interval_loss"]
+        assert low <= why["median_loss"] <= high
+        assert why["probability"] < 0.05
+        assert why["median_loss"] > why["edge_loss"] - (high - low)
+
+
+def test_a_stopped_result_keeps_the_rule_s_explanation_and_others_have_none() -> None:
+    hb = Hyperband(SPACE, max_budget=27, eta=3, mode="maximize", early_stop="curve", seed=0)
+    decisions = drive(hb)
+    stopped = [job_id for job_id, d in decisions if d == "STOP"]
+    result = hb.stopped_result(stopped[0])
+    assert result is not None
+    assert result.status == "stopped"
+    assert set(result.extra["stop"]) == {
+        "rule", "budget", "median_loss", "interval_loss", "edge_loss", "probability",
+    }  # fmt: skip
+    assert hb.stopped_result(decisions[0][0] if decisions[0][0] not in stopped else -1) is None
+    rung = Hyperband(SPACE, max_budget=27, eta=3, mode="maximize", early_stop="rung", seed=0)
+    stops = [job_id for job_id, d in drive(rung) if d == "STOP"]
+    stopped_by_rung = rung.stopped_result(stops[0])
+    assert stopped_by_rung is not None
+    assert stopped_by_rung.extra == {}  # a rule without explain(): nothing to keep
 
 
 def test_the_cli_takes_early_stop_curve(

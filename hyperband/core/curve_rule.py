@@ -131,6 +131,25 @@ class CurveRule:
         judged = self.judge(view)
         return judged is not None and judged[2] < self.threshold
 
+    def explain(self, view: StopView) -> dict[str, Any]:
+        """Why the job is stopped, as the machine keeps it (``Result.extra["stop"]``) and
+        ``run()`` journals it: the forecast at the job's budget (its median and central 80%
+        interval), the edge of the promotion set, all as losses (lower is better: ``-value``
+        when maximizing), and the probability of beating the edge. ``{}`` if not judged."""
+        judged = self.judge(view)
+        if judged is None:
+            return {}
+        prediction, edge, p = judged
+        low, high = prediction.interval(0.8)
+        return {
+            "rule": self.name,
+            "budget": view.job.budget,
+            "median_loss": prediction.median,
+            "interval_loss": [low, high],
+            "edge_loss": edge,
+            "probability": p,
+        }
+
     def judge(self, view: StopView) -> tuple[Forecast, float, float] | None:
         """The forecast of the job's loss at its budget, the edge of the promotion set and the
         probability of beating it; ``None`` while the job is not judged (see the class).
