@@ -39,7 +39,7 @@ _TEMPERATURE = 4.0
 _NMAX = 8
 _INFLATION = 1.5
 _GAP = 0.8
-# The best grid point of each family is polished by this many rounds of a local grid (5
+# The best grid point of each family is polished by this many rounds of a local grid (9
 # points across one coarse step each way for one shape parameter, 3 x 3 for two), each round
 # narrower than the previous one.
 _ROUNDS = 4
@@ -198,36 +198,38 @@ _FLOOR = 1e-6  # the noise floor, in units of the curve's span
 
 def _polish(chosen: Sequence[_Family], u: Array, z: Array, fits: _Fits) -> None:
     """Replace each family's best grid point by a local search around it (in place): rounds
-    of a local grid, each a quarter as wide as the previous one."""
-    rows, shapes, widths = [], [], []
-    start = 0
-    for family in chosen:
-        end = start + family.grid.shape[0]
-        best = start + int(np.argmin(fits.rss[start:end]))
-        rows.append(best)
-        shapes.append(family.grid[best - start])
-        widths.append(family.spacing)
-        start = end
+    of a local grid of _TRIALS shapes per family, each round narrower than the previous."""
+    sizes = [family.grid.shape[0] for family in chosen]
+    starts = np.cumsum([0, *sizes[:-1]])
+    rows = np.array(
+        [
+            start + int(np.argmin(fits.rss[start : start + size]))
+            for start, size in zip(starts, sizes, strict=True)
+        ]
+    )
+    shapes = [
+        family.grid[row - start] for family, row, start in zip(chosen, rows, starts, strict=True)
+    ]
+    widths = [family.spacing for family in chosen]
+    # Every family tries _TRIALS shapes a round, so one argmin over a reshape finds each
+    # family's best: the rounds cost a few vectorised steps, not a loop over families.
+    first = np.arange(len(chosen)) * _TRIALS
     for _ in range(_ROUNDS):
         trial = [s + _OFFSETS[s.size] * w for s, w in zip(shapes, widths, strict=True)]
         local = _fit(np.concatenate([f.basis(u, g) for f, g in zip(chosen, trial, strict=True)]), z)
-        start = 0
-        for j, row in enumerate(rows):
-            end = start + trial[j].shape[0]
-            i = start + int(np.argmin(local.rss[start:end]))
-            if local.rss[i] < fits.rss[row]:
-                shapes[j] = trial[j][i - start]
-                fits.rss[row], fits.means[row], fits.sds[row] = (
-                    local.rss[i],
-                    local.means[i],
-                    local.sds[i],
-                )
-            widths[j] = widths[j] / _NARROWING[shapes[j].size]
-            start = end
+        pick = first + local.rss.reshape(len(chosen), _TRIALS).argmin(axis=1)
+        better = local.rss[pick] < fits.rss[rows]
+        fits.rss[rows[better]] = local.rss[pick[better]]
+        fits.means[rows[better]] = local.means[pick[better]]
+        fits.sds[rows[better]] = local.sds[pick[better]]
+        for j in np.flatnonzero(better):
+            shapes[j] = trial[j][pick[j] - first[j]]
+        widths = [w / _NARROWING[w.size] for w in widths]
 
 
+_TRIALS = 9
 _OFFSETS = {
-    1: np.linspace(-1.0, 1.0, 5)[:, None],
+    1: np.linspace(-1.0, 1.0, _TRIALS)[:, None],
     2: np.stack([m.ravel() for m in np.meshgrid([-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0])], axis=1),
 }
 _NARROWING = {1: 4.0, 2: 2.0}
