@@ -14,17 +14,9 @@ from typing import Any
 
 from hyperband.core.curve_fit import DEFAULT_FAMILIES, FAMILIES, Forecast, forecast
 from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
-from hyperband.core.stopping import StopView
+from hyperband.core.stopping import StopView, _check_int
 
 __all__ = ["CurveRule"]
-
-
-def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(f"CurveRule: {name} must be an int >= {low}, got {describe(value)}")
-    if value < low:
-        raise ConfigurationError(f"CurveRule: {name} must be >= {low}, got {describe(value)}")
-    return int(value)
 
 
 def _check_threshold(value: object) -> float:
@@ -105,8 +97,8 @@ class CurveRule:
         families: Sequence[str] = DEFAULT_FAMILIES,
     ) -> None:
         self.threshold = _check_threshold(threshold)
-        self.min_reports = _check_int("min_reports", min_reports, 3)
-        self.min_peers = _check_int("min_peers", min_peers, 1)
+        self.min_reports = _check_int("CurveRule", "min_reports", min_reports, 3)
+        self.min_peers = _check_int("CurveRule", "min_peers", min_peers, 1)
         self.families = _check_families(families)
 
     @property
