@@ -1,21 +1,23 @@
 """Learning-curve extrapolation: monotone curve families fitted to a job's reports.
 
-A family is ``loss(t) = c + a * phi(t / target)`` with ``a >= 0`` and a basis ``phi`` that
-decreases in ``t``, so every fitted curve is monotone (the loss never rises with more budget).
-``phi`` has one or two nonlinear shape parameters; instead of iterating on them, each family
-spans a fixed grid of shapes, and for each shape the linear part ``(c, a)`` is the closed-form
-least-squares fit, bounded to ``a >= 0`` (a fit that would rise is the flat fit). Every grid
-point is a model; the forecast at the target budget is the mixture of their Gaussian
-predictive distributions, each weighted by its profile likelihood (fit quality) tempered so
-that the mixture's spread covers extrapolation error. No random numbers: the same reports
-give the same forecast.
+A family is ``loss = c + a * phi(u)`` with ``u = step / last report's step``, ``a >= 0`` and a
+basis ``phi`` that decreases in ``u``, so every fitted curve is monotone (the loss never rises
+with more budget). ``phi`` has one or two shape parameters; instead of iterating on them, each
+family spans a fixed grid of shapes (relative to the last report, so that shapes that bend
+inside the observed window are always there), and for each shape the linear part ``(c, a)`` is
+the closed-form least-squares fit, bounded to ``a >= 0`` (a fit that would rise is the flat
+fit). Each family's best shape is then polished by a local search. Every shape is a model; the
+forecast at the target budget is the mixture of their Gaussian predictive distributions, each
+weighted by its likelihood (fit quality), tempered and widened so that the mixture's spread
+covers the extrapolation error of real curves. No random numbers: the same reports give the
+same forecast.
 
-The families (``x = t / target``, the grids are relative to the last report ``x_n``):
+The families:
 
-- ``"pow3"``: ``phi = x ** -alpha`` (power law; Domhan et al. 2015);
-- ``"exp3"``: ``phi = exp(-beta * x / x_n)`` (exponential decay);
-- ``"logpow"``: ``phi = 1 / (1 + (x / tau) ** gamma)`` (log-power: a sigmoid in log budget);
-- ``"weibull"``: ``phi = exp(-(x / lam) ** delta)`` (Janoschek/Weibull-like saturation).
+- ``"pow3"``: ``phi = u ** -alpha`` (power law; Domhan et al. 2015);
+- ``"exp3"``: ``phi = exp(-beta * u)`` (exponential decay);
+- ``"logpow"``: ``phi = 1 / (1 + (u / tau) ** gamma)`` (log-power: a sigmoid in log budget);
+- ``"weibull"``: ``phi = exp(-(u / lam) ** delta)`` (Janoschek/Weibull-like saturation).
 """
 
 from __future__ import annotations
