@@ -177,6 +177,8 @@ def score(curves: list[Curve], fraction: float, sets: dict[str, tuple[str, ...]]
     """Errors and coverage of each family set and baseline at one fraction of the budget."""
     cut = np.array([int(np.sum(s <= fraction * s[-1])) for _, s, _ in curves])
     usable = [i for i in range(len(curves)) if cut[i] >= 3 and cut[i] < len(curves[i][1])]
+    if not usable:
+        return {"n": 0, "sets": {}}
     finals = np.array([curves[i][2][-1] for i in usable])
     last = np.array([curves[i][2][cut[i] - 1] for i in usable])
     median_final, with_gain = _peer_predictions(curves, cut)
