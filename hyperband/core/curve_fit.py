@@ -44,7 +44,7 @@ _GAP = 0.8
 # The best grid point of each family is polished by this many rounds of a local grid (9
 # points across one coarse step each way for one shape parameter, 3 x 3 for two), each round
 # narrower than the previous one.
-_ROUNDS = 4
+_ROUNDS = 3
 
 
 @attrs.frozen(slots=True, eq=False)
