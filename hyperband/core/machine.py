@@ -41,7 +41,6 @@ from hyperband.core.curves import CurveBook
 from hyperband.core.discipline import BracketState, Discipline, Draws, Key, Number
 from hyperband.core.errors import (
     ArgumentTypeError,
-    ConfigurationError,
     HyperbandError,
     JobResolvedError,
     SnapshotError,
@@ -109,15 +108,18 @@ class Hyperband:
         seed: an int >= 0; ``None`` draws fresh entropy (recorded in `snapshot`).
         integer_budgets: round non-integral budgets to ints (see `hyperband.schedule`).
         early_stop: ``None`` (no early stopping: `report` only records), ``"median"``
-            (`hyperband.MedianRule`), ``"rung"`` (`hyperband.RungRule`), or any object with
+            (`hyperband.MedianRule`), ``"rung"`` (`hyperband.RungRule`), ``"curve"``
+            (`hyperband.CurveRule`), or any object with
             ``should_stop(view) -> bool`` (`hyperband.StoppingRule`).
         max_jobs: refuse a schedule of more jobs per iteration than this (see
             `hyperband.schedule`); ``None`` for no bound.
         brackets: ``"cycle"`` (NNI's order, ``s_max`` down to 0, again and again) or
             ``"adaptive"`` (Hyper-Tune: each new bracket run is drawn with probability
             proportional to the trust weight of its first budget, measured on the results
-            once ``max_budget`` has 4 of them; see `hyperband.core.adaptive`). The synchronous
-            modes only. A job's ``iteration`` counts the runs of its bracket before its own.
+            once ``max_budget`` has 4 of them and a cheaper budget 5 configurations evaluated
+            at both; see `hyperband.core.adaptive`). A job's ``iteration`` counts the runs of
+            its bracket before its own. In ``"asynchronous"`` mode each new configuration's
+            bracket is drawn instead, with probability ``∝ w(r_s) n_s``.
 
     Examples:
         >>> hb = Hyperband({"lr": {"_type": "loguniform", "_value": [1e-4, 1]}},
@@ -157,11 +159,6 @@ class Hyperband:
         check_choice("mode", mode, MODES)
         check_choice("exec_mode", exec_mode, EXEC_MODES)
         check_choice("brackets", brackets, BRACKET_MODES)
-        if brackets == "adaptive" and exec_mode == "asynchronous":
-            raise ConfigurationError(
-                "brackets='adaptive' needs exec_mode 'parallelism' or 'serial' (asynchronous "
-                "mode keeps its balanced bracket order), got exec_mode='asynchronous'"
-            )
         iterations = check_iterations(iterations)
         seed = self._seed = check_seed(seed)
         rule = self._rule = make_rule(early_stop)
@@ -354,22 +351,29 @@ class Hyperband:
         )
         if not self._rule.should_stop(view):
             return CONTINUE
-        self._stop(job, b, t, v)
+        # A rule that can say why (CurveRule: the forecast) has it kept with the result.
+        explain = getattr(self._rule, "explain", None)
+        self._stop(job, b, t, v, explain(view) if callable(explain) else None)
         return STOP
 
-    def _stop(self, job: Job, b: BracketState, step: float, value: float) -> None:
+    def _stop(self, job: Job, b: BracketState, step: float, value: float, why: Any = None) -> None:
         """The rule stopped a pending job at ``step``: resolved, never promoted."""
         del self._pending[job.id]
         self._curves.running.pop(job.id, None)
         b.rungs[job.rung].stopped.add(job.config_id)
         self._n_stopped += 1
-        result = Result(job, "stopped", value, {}, None, _plain(step))
+        result = Result(job, "stopped", value, {} if not why else {"stop": why}, None, _plain(step))
         self._stopped[job.id] = result
         self._brackets.resolved(b, job)
         if self._observe is not None:
             loss = self._sign * value
             self._observed.append((job.config, _plain(step), loss))
             self._observe(job.config, _plain(step), loss)
+
+    def stopped_result(self, job_id: int) -> Result | None:
+        """The result of a job the stopping rule stopped, else ``None``. Its ``extra["stop"]``
+        says why, when the rule explains its stops (`hyperband.CurveRule` does)."""
+        return self._late(job_id)
 
     def _late(self, job_id: object) -> Result | None:
         """The result of a job already stopped, for a tell/fail/report that raced the stop."""
@@ -645,7 +649,7 @@ def _discipline(
     """The brackets of ``exec_mode``."""
     sched = chooser.schedule
     if exec_mode == "asynchronous":
-        return Asynchronous(sched, draws, iterations, pending)
+        return Asynchronous(sched, draws, iterations, pending, chooser)
     limit = None if iterations is None else iterations * len(sched.brackets)
     return Synchronous(sched, draws, limit, exec_mode == "serial", chooser)
 
