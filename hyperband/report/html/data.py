@@ -48,6 +48,7 @@ __all__ = [
     "from_events",
     "from_result",
     "funnel",
+    "header",
     "learning_curves",
     "read_journal",
     "read_study",
@@ -117,6 +118,9 @@ class StudyData:
         trust: the sampler's trust weights after each result, read while the journal was
             replayed (``None``: the sampler does not measure them, or nothing was replayed;
             see `hyperband.report.html.trust`).
+        header: what the journal's study header says about the study besides ``params``
+            and ``space``: ``study_name``, ``objective``, ``sampler_spec`` (its name and
+            options), when recorded (see `header`).
     """
 
     source: str
@@ -128,6 +132,7 @@ class StudyData:
     complete: bool | None = None
     torn: int = 0
     trust: tuple[TrustPoint, ...] | None = None
+    header: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def maximize(self) -> bool:
@@ -238,7 +243,19 @@ def from_events(events: Sequence[Mapping[str, Any]], source: str, torn: int = 0)
         jobs=tuple(rows.values()),
         order=tuple(order),
         torn=torn,
+        header=header(study),
     )
+
+
+def header(study: Mapping[str, Any]) -> dict[str, Any]:
+    """The study header's descriptive entries: its name, objective and sampler spec.
+
+    Examples:
+        >>> header({"event": "study", "objective": "m:f", "study_name": None, "time": 1.0})
+        {'objective': 'm:f'}
+    """
+    keys = ("study_name", "objective", "sampler_spec")
+    return {k: study[k] for k in keys if study.get(k) not in (None, "", {})}
 
 
 def read_journal(path: str | os.PathLike[str]) -> StudyData:
@@ -286,6 +303,7 @@ def read_study(path: str | os.PathLike[str]) -> StudyData | None:
         complete=result.done,
         torn=size - good,
         trust=None if trace.points is None else tuple(trace.points),
+        header=header(study),
     )
 
 
@@ -339,13 +357,15 @@ def from_result(
     complete: bool | None = None,
     torn: int = 0,
     trust: tuple[TrustPoint, ...] | None = None,
+    header: dict[str, Any] | None = None,
 ) -> StudyData:
     """The report's data from a ``RunResult``: its records, in the order they finished, and
     its pending jobs (asked, no result).
 
     ``source``, ``space``, ``sampler``, ``complete`` and ``torn`` describe where it came from
     (a journal: see ``read_study``); ``trust``: the sampler's trust after each result, when
-    the replay recorded it.
+    the replay recorded it; ``header``: the journal header's name, objective and sampler
+    spec (see `header`).
     """
     rows = [_finish(_row(r.job.to_dict(), math.nan), r.event()) for r in result.history]
     order = [row.id for row in rows]
@@ -360,6 +380,7 @@ def from_result(
         complete=complete,
         torn=torn,
         trust=trust,
+        header=dict(header or {}),
     )
 
 

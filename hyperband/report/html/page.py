@@ -164,6 +164,83 @@ def best_job(data: StudyData) -> JobRow | None:
     )
 
 
+def _options(options: Any) -> str:
+    if not isinstance(options, Mapping) or not options:
+        return ""
+    return " (" + ", ".join(f"{k}={_short(v)}" for k, v in options.items()) + ")"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=jsonable)
+
+
+def _space_lines(space: Any) -> list[str]:
+    """One line per parameter of an NNI space (``name: type [values]``), else the JSON."""
+    if not isinstance(space, Mapping) or not space:
+        return [] if space is None else [_short(space)]
+    if isinstance(space.get("hyperparameters"), list):  # ConfigSpace's JSON format
+        return [
+            f"{hp.get('name')}: " + _short({k: v for k, v in hp.items() if k != "name"})
+            for hp in space["hyperparameters"]
+            if isinstance(hp, Mapping)
+        ]
+    lines = []
+    for name, spec in space.items():
+        if isinstance(spec, Mapping) and "_type" in spec:
+            lines.append(f"{name}: {spec['_type']} {_short(spec.get('_value'))}")
+        else:
+            lines.append(f"{name}: {_short(spec)}")
+    return lines
+
+
+def study_facts(data: StudyData) -> list[tuple[str, str]]:
+    """What the study is, as ``(label, text)`` pairs: name, objective, sampler, stopping
+    rule, modes, schedule, seed and search space (one line per parameter), from the
+    journal's header; entries the journal does not record are left out.
+    """
+    p, h = data.params, data.header
+    raw = h.get("sampler_spec")
+    spec: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    facts = [("study", str(h["study_name"]))] if "study_name" in h else []
+    if "objective" in h:
+        facts.append(("objective", str(h["objective"])))
+    facts.append(("direction", str(p.get("mode", "maximize"))))
+    sampler = str(spec.get("name") or data.sampler.rsplit(".", 1)[-1] or "unknown")
+    facts.append(("sampler", sampler + _options(spec.get("options"))))
+    stop = p.get("early_stop")
+    if isinstance(stop, Mapping):
+        facts.append(("stopping rule", f"{stop.get('name')}{_options(stop.get('options'))}"))
+    else:
+        facts.append(("stopping rule", "none" if stop is None else str(stop)))
+    facts.append(("exec mode", str(p.get("exec_mode", "parallelism"))))
+    facts.append(("brackets", str(p.get("brackets", "cycle"))))
+    keys = ("max_budget", "min_budget", "eta", "sizing", "iterations", "integer_budgets")
+    facts.append(("schedule", ", ".join(f"{k}={_short(p[k])}" for k in keys if k in p)))
+    if "max_jobs" in p:
+        facts.append(("max jobs", str(p["max_jobs"])))
+    if "seed" in p:
+        facts.append(("seed", str(p["seed"])))
+    space = _space_lines(data.space)
+    if space:
+        facts.append(("search space", "\n".join(space)))
+    return facts
+
+
+def _study_card(data: StudyData) -> str:
+    rows = "".join(
+        f"<dt>{html.escape(label)}</dt><dd>{html.escape(text).replace(chr(10), '<br>')}</dd>"
+        for label, text in study_facts(data)
+    )
+    return (
+        '<section class="card" id="section-study"><h2>Study</h2>'
+        f'<dl class="facts">{rows}</dl></section>'
+    )
+
+
 def _stats(data: StudyData, best: JobRow | None) -> list[tuple[str, str]]:
     finished = data.finished
     scheduled = data.scheduled
@@ -303,6 +380,7 @@ def render(
 <main>
 <div class="stats">{stats}</div>
 {best_config}
+{_study_card(data)}
 {sections}
 <section class="card" id="section-jobs"><h2>Jobs</h2>
 <p class="what">Click a column title to sort (again to reverse); type to filter (every word
