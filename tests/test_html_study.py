@@ -99,3 +99,82 @@ def test_the_page_shows_the_study_card(
     assert "six iterations" in page
     assert "x: uniform [0, 1]<br>lr: loguniform" in page
     assert str(path) in page
+
+
+# ---------------------------------------------------------------------- the jobs table
+
+
+def test_hyperparameters_are_columns(study: tuple[Path, hyperband.RunResult]) -> None:
+    path, result = study
+    table = _page.table(read_journal(path))
+    params = [c for c in table["columns"] if c.get("param")]
+    assert [(c["label"], c["type"]) for c in params] == [
+        ("x", "num"),
+        ("lr", "num"),
+        ("act", "str"),
+    ]
+    labels = [c["label"] for c in table["columns"]]
+    assert "configuration" not in labels  # no JSON blob any more
+    k = labels.index("lr")
+    by_id = {r.job.id: r.job.config for r in result.history}
+    assert all(row[k] == by_id[row[0]]["lr"] for row in table["rows"])  # exact, not rounded
+
+
+def open_report(browser: Any, out: Path, **viewport: int) -> Any:
+    page = browser.new_page(viewport={"width": 1280, "height": 900, **viewport})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(out.resolve().as_uri())
+    page.wait_for_selector("body[data-ready]", timeout=30_000)
+    assert page.evaluate("document.body.dataset.ready") == "1"
+    assert problems == []
+    return page
+
+
+def column(page: Any, key: str) -> list[str]:
+    texts: list[str] = page.eval_on_selector_all(
+        f"#jobs tbody tr:not([hidden]) td.col-{key}", "tds => tds.map(td => td.textContent)"
+    )
+    return texts
+
+
+def significant(text: str) -> int:
+    mantissa = f"{float(text):e}".split("e")[0].rstrip("0").replace(".", "").lstrip("-")
+    return len(mantissa)
+
+
+def test_parameter_columns_in_a_real_browser(
+    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+) -> None:
+    path, result = study
+    out = hyperband.html_report(path, tmp_path / "report.html")
+    page = open_report(browser, out)
+    headers = page.eval_on_selector_all("#jobs thead th", "ths => ths.map(t => t.textContent)")
+    assert headers[-4:] == ["x", "lr", "act", "failure"]
+    key = page.get_attribute("#jobs thead th >> nth=-3", "class").removeprefix("col-")
+    shown = column(page, key)
+    assert all(significant(v) <= 4 for v in shown), shown[:5]
+    assert any(significant(v) == 4 for v in shown)
+    page.click(f"#jobs thead th.col-{key} button")  # numeric sort, not lexicographic
+    exact = {r.job.id: r.job.config["lr"] for r in result.history}
+    ids = [int(v) for v in column(page, "job")]
+    assert [exact[i] for i in ids] == sorted(exact.values())
+    # The filter matches what is shown, whole numbers exactly.
+    page.fill("#jobs-filter", "stopped 9")
+    ids = {int(v) for v in column(page, "job")}
+    records = {r.job.id: r for r in result.history}
+    wanted = {i for i, r in records.items() if r.status == "stopped" and r.job.budget == 9}
+    assert wanted
+    assert wanted <= ids
+    assert all(records[i].status == "stopped" for i in ids)
+    assert all("9" in column_texts for column_texts in row_texts(page)), "a row without 9"
+    page.close()
+
+
+def row_texts(page: Any) -> list[list[str]]:
+    rows: list[list[str]] = page.eval_on_selector_all(
+        "#jobs tbody tr:not([hidden])",
+        "trs => trs.map(tr => Array.from(tr.children).map(td => td.textContent))",
+    )
+    return rows

@@ -21,6 +21,7 @@ from hyperband.report.html.data import (
     PENDING,
     JobRow,
     StudyData,
+    flatten,
     from_result,
     read_journal,
     read_study,
@@ -95,21 +96,56 @@ COLUMNS = [
     ("duration", "seconds", "num"),
     ("worker", "worker", "str"),
     ("attempts", "attempts", "num"),
-    ("config", "configuration", "str"),
-    ("error", "failure", "str"),
 ]
+PARAM_DIGITS = 4  # significant digits a hyperparameter shows (the CSV and sorting keep all)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def param_columns(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A column per flattened hyperparameter (in the order first seen): numeric when every
+    value present is a number (sorted as numbers, shown rounded), else text."""
+    names: dict[str, None] = {}
+    for config in configs:
+        names.update(dict.fromkeys(config))
+    columns = []
+    for k, name in enumerate(names):
+        present = [c[name] for c in configs if c.get(name) is not None]
+        numeric = all(_is_number(x) for x in present)
+        columns.append(
+            {
+                "key": f"hp{k}",
+                "label": name,
+                "type": "num" if numeric else "str",
+                "digits": PARAM_DIGITS if numeric else None,
+                "param": True,
+            }
+        )
+    return columns
+
+
+def _param_cell(value: Any) -> Any:
+    if value is None or isinstance(value, str) or _is_number(value):
+        return value
+    return json.dumps(value, sort_keys=True, default=jsonable)
 
 
 def table(data: StudyData) -> dict[str, Any]:
     """The jobs table: columns, one row per job (finished first, then pending), and colours.
 
+    A column per hyperparameter follows the job's own (``param_columns``), then the failure.
     Each row has two hidden cells after the columns: the failure's last line (the summary
     of its collapsed traceback) and the worker's full label.
     """
     workers = worker_index(data)
     rows = []
     pending = [j for j in data.jobs if not j.finished]
-    for j in [*data.finished, *pending]:
+    jobs = [*data.finished, *pending]
+    configs = [flatten(j.config) for j in jobs]
+    params = param_columns(configs)
+    for j, config in zip(jobs, configs, strict=True):
         error = j.error
         if error is not None and len(error) > ERROR_CHARS:
             error = "…" + error[-ERROR_CHARS:]
@@ -126,7 +162,7 @@ def table(data: StudyData) -> dict[str, Any]:
                 (j.end - j.start) if j.timed else None,
                 f"w{workers[j.worker]}" if j.worker in workers else (j.worker or None),
                 j.attempts if j.finished else None,
-                json.dumps(j.config, sort_keys=True, default=jsonable),
+                *(_param_cell(config.get(c["label"])) for c in params),
                 error,
                 None if error is None else last_line(error),
                 j.worker,
@@ -134,17 +170,19 @@ def table(data: StudyData) -> dict[str, Any]:
         )
     statuses = sorted({j.status for j in data.jobs})
     digits = {"value": 6, "duration": 3, "budget": 6}
+    columns = [
+        {"key": key, "label": label, "type": kind, "digits": digits.get(key)}
+        for key, label, kind in COLUMNS
+    ]
+    columns += [*params, {"key": "error", "label": "failure", "type": "str", "digits": None}]
     return {
-        "columns": [
-            {"key": key, "label": label, "type": kind, "digits": digits.get(key)}
-            for key, label, kind in COLUMNS
-        ],
+        "columns": columns,
         "rows": rows,
         "statuses": statuses,
         "colours": {s: status_colour(s, statuses) for s in statuses},
         "statusIndex": 2,
-        "reason": len(COLUMNS),
-        "workerLabel": len(COLUMNS) + 1,
+        "reason": len(columns),
+        "workerLabel": len(columns) + 1,
     }
 
 
@@ -383,8 +421,11 @@ def render(
 {_study_card(data)}
 {sections}
 <section class="card" id="section-jobs"><h2>Jobs</h2>
-<p class="what">Click a column title to sort (again to reverse); type to filter (every word
-must match somewhere in the row). A failure's reason opens to its traceback.</p>
+<p class="what">One column per hyperparameter (numbers rounded to {PARAM_DIGITS} significant
+digits; sorting and the CSV use the exact values). Click a column title to sort (again to
+reverse); type to filter: every word must begin a word of the row as shown (a number must
+be one), so <code>stopped 27</code> finds the stopped jobs of budget 27. A failure's reason
+opens to its traceback.</p>
 <div class="controls">
 <input id="jobs-filter" type="search" placeholder="filter jobs, e.g. failed 27"
  aria-label="filter jobs">

@@ -31,7 +31,7 @@
 
   function cell(col, value, row) {
     var td = document.createElement("td");
-    td.className = "col-" + col.key;
+    td.className = "col-" + col.key + (col.type === "num" ? " num" : "");
     if (value === null || value === undefined || value === "") {
       td.textContent = col.key === "error" ? "" : "–";
       return td;
@@ -51,10 +51,6 @@
       details.appendChild(summary);
       details.appendChild(pre);
       td.appendChild(details);
-    } else if (col.key === "config") {
-      var code = document.createElement("code");
-      code.textContent = value;
-      td.appendChild(code);
     } else if (col.key === "worker") {
       td.textContent = value;
       td.title = row[table.workerLabel] || "";
@@ -72,11 +68,18 @@
       var tr = document.createElement("tr");
       tr.dataset.status = row[table.statusIndex];
       columns.forEach(function (col, k) { tr.appendChild(cell(col, row[k], row)); });
-      var text = row.map(function (v) { return v === null ? "" : String(v); }).join(" ").toLowerCase();
-      rows.push({ tr: tr, row: row, text: text, index: index });
+      var shown = Array.prototype.map.call(tr.children, function (td) { return td.textContent; });
+      shown.push(row[table.workerLabel] || "");
+      rows.push({ tr: tr, row: row, words: words(shown.join(" ")), index: index });
       fragment.appendChild(tr);
     });
     tbody.appendChild(fragment);
+  }
+
+  // A row's words, as shown (rounded). A filter word must begin one of them, and a number
+  // must be one of them: "27" finds budget 27, not 0.0275 nor job 270.
+  function words(text) {
+    return text.toLowerCase().split(/[\s,;:()\[\]{}"'=<>]+/).filter(Boolean);
   }
 
   function missing(v) { return v === null || v === undefined || v === ""; }
@@ -102,12 +105,15 @@
   }
 
   function applyFilter() {
-    var words = filterBox.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var wanted = filterBox.value.toLowerCase().split(/\s+/).filter(Boolean);
     var status = statusBox.value;
     var shown = 0;
     rows.forEach(function (r) {
       var ok = (!status || r.row[table.statusIndex] === status) &&
-        words.every(function (w) { return r.text.indexOf(w) >= 0; });
+        wanted.every(function (w) {
+          var number = /^[-+]?[\d.]+(e[-+]?\d+)?$/.test(w);
+          return r.words.some(function (x) { return number ? x === w : x.lastIndexOf(w, 0) === 0; });
+        });
       r.tr.hidden = !ok;
       if (ok) shown += 1;
     });
