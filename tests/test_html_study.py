@@ -8,6 +8,7 @@ and six iterations, on an objective whose value depends strongly on ``x``, a lit
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def objective(config: dict[str, Any], budget: float, context: Any) -> float:
     """Strongly x, a little act, never lr; reported every unit of budget."""
     bonus = {"relu": 0.0, "tanh": 0.08, "gelu": 0.04}[config["act"]]
     value = 0.0
-    for step in range(1, int(budget) + 1):
+    for step in range(int(context.job.previous_budget or 0) + 1, int(budget) + 1):
         value = 2 * config["x"] + bonus - 1.0 / step
         context.report(step, value)
     return value
@@ -55,7 +56,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, hyperband.Run
         journal=path,
         progress=False,
     )
-    assert result.n_succeeded > 0
+    assert result.n_failed == 0
+    assert result.n_stopped > 0
     return path, result
 
 
@@ -178,3 +180,32 @@ def row_texts(page: Any) -> list[list[str]]:
         "trs => trs.map(tr => Array.from(tr.children).map(td => td.textContent))",
     )
     return rows
+
+
+# ---------------------------------------------------------------------- hover
+
+
+def test_hovering_a_result_shows_its_configuration(
+    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+) -> None:
+    path, result = study
+    out = hyperband.html_report(path, tmp_path / "report.html")
+    page = open_report(browser, out)
+    point = page.locator("#chart-best .scatterlayer .trace:first-child .point").first
+    page.locator("#chart-best").scroll_into_view_if_needed()
+    box = point.bounding_box()
+    assert box is not None
+    # Plotly's drag layer, on top, takes the pointer: move the mouse there.
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x - 3, y)
+    page.mouse.move(x, y, steps=3)
+    page.wait_for_selector("#chart-best .hoverlayer .hovertext", timeout=5_000)
+    label = page.text_content("#chart-best .hoverlayer .hovertext") or ""
+    found = re.search(r"job (\d+)", label)
+    assert found is not None, label
+    job = int(found[1])
+    config = next(r.job.config for r in result.history if r.job.id == job)
+    assert f"x = {config['x']:.4g}" in label
+    assert f"lr = {config['lr']:.4g}" in label
+    assert f"act = {config['act']}" in label
+    page.close()

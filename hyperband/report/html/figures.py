@@ -15,6 +15,7 @@ from hyperband.report.html.data import (
     StudyData,
     best_curves,
     dimensions,
+    flatten,
     funnel,
     learning_curves,
     start_time,
@@ -116,6 +117,20 @@ def status_colour(status: str, known: list[str] | None = None) -> str:
     return OTHER_COLOURS[k % len(OTHER_COLOURS)]
 
 
+def config_text(config: dict[str, Any]) -> str:
+    """A configuration for a hover label: ``name = value`` lines, numbers to 4 digits.
+
+    Examples:
+        >>> config_text({"lr": 0.000123456, "opt": {"_name": "sgd", "momentum": 0.9}})
+        'lr = 0.0001235<br>opt = sgd<br>opt.momentum = 0.9'
+    """
+    lines = []
+    for name, value in flatten(config).items():
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        lines.append(f"{name} = {shown}")
+    return "<br>".join(lines)
+
+
 def _budget_colours(budgets: list[float]) -> dict[float, str]:
     ordered = sorted(set(budgets))
     if len(ordered) == 1:
@@ -192,8 +207,9 @@ def best_figure(data: StudyData) -> tuple[Figure | None, str]:
                 "symbol": ["circle" if j.status == "succeeded" else "x" for j in jobs],
             },
             "customdata": [[j.id, j.config_id, j.status] for j in jobs],
+            "text": [config_text(j.config) for j in jobs],
             "hovertemplate": "job %{customdata[0]} (configuration %{customdata[1]}, "
-            "%{customdata[2]})<br>value %{y:.6g}<extra>budget " + f"{budget:g}</extra>",
+            "%{customdata[2]})<br>value %{y:.6g}<br>%{text}<extra>budget " + f"{budget:g}</extra>",
         }
         traces.append({**common, "x": [by_budget.x[k] for k in pos]})
         if timed:
