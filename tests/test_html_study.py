@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import hyperband
+from hyperband.report.html import figures as _figures
 from hyperband.report.html import page as _page
 from hyperband.report.html.data import read_journal
 
@@ -208,4 +209,32 @@ def test_hovering_a_result_shows_its_configuration(
     assert f"x = {config['x']:.4g}" in label
     assert f"lr = {config['lr']:.4g}" in label
     assert f"act = {config['act']}" in label
+    page.close()
+
+
+# ---------------------------------------------------------------------- parallel coordinates
+
+
+def test_parallel_coordinates_start_at_the_largest_budget(
+    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+) -> None:
+    path, _ = study
+    data = read_journal(path)
+    fig, _ = _figures.parcoords_figure(data)
+    assert fig is not None
+    budget = fig["data"][0]["dimensions"][0]
+    assert budget["label"] == "budget"
+    lo, hi = budget["constraintrange"]
+    positions = sorted(set(budget["values"]))
+    assert len(positions) == 3
+    assert [p for p in positions if lo <= p <= hi] == [positions[-1]]  # only the top budget
+    out = hyperband.html_report(path, tmp_path / "report.html")
+    page = open_report(browser, out)
+    drawn = page.evaluate(
+        "document.getElementById('chart-parcoords')._fullData[0].dimensions[0].constraintrange"
+    )
+    # plotly snaps the range to the axis' ticks: it still holds the top budget alone.
+    # (The page's figures carry 7 significant digits.)
+    kept = [p for p in positions if drawn[0] - 1e-6 <= p <= drawn[1] + 1e-6]
+    assert kept == [positions[-1]]
     page.close()

@@ -96,8 +96,9 @@ FIGURES = [
     (
         "parcoords",
         "Configurations",
-        "One line per finished job with a value, coloured by that value. Drag along an axis "
-        "to filter (e.g. keep only the largest budget); drag an axis title to reorder.",
+        "One line per finished job with a value, coloured by that value; at first only the "
+        "largest budget's are highlighted (the budget axis' filter: click beside it to show "
+        "every budget). Drag along an axis to filter; drag an axis title to reorder.",
     ),
     (
         "curves",
@@ -506,6 +507,13 @@ def parcoords_figure(data: StudyData) -> tuple[Figure | None, str]:
             "ticktext": [text for _, text in d.ticks],
         }
         specs.append(spec)
+    budgets = specs[0]["values"]  # dimensions() puts the budget first
+    if len(set(budgets)) > 1:
+        # Start at the largest budget: values of smaller budgets are not comparable with it
+        # (and rung 0's many would set the colours). A click on the axis clears it.
+        top = max(budgets)
+        pad = 0.02 * (specs[0]["range"][1] - specs[0]["range"][0])
+        specs[0]["constraintrange"] = [top - pad, top + pad]
     values = [j.value for j in lines]
     trace = {
         "type": "parcoords",
