@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import hyperband
+from hyperband.report.html import data as _data
 from hyperband.report.html import figures as _figures
 from hyperband.report.html import page as _page
 from hyperband.report.html.data import read_journal
@@ -237,4 +238,57 @@ def test_parallel_coordinates_start_at_the_largest_budget(
     # (The page's figures carry 7 significant digits.)
     kept = [p for p in positions if drawn[0] - 1e-6 <= p <= drawn[1] + 1e-6]
     assert kept == [positions[-1]]
+    page.close()
+
+
+# ---------------------------------------------------------------------- brackets and rungs
+
+
+def test_the_funnel_of_six_iterations_sums_them(study: tuple[Path, hyperband.RunResult]) -> None:
+    path, result = study
+    data = read_journal(path)
+    cells = _data.funnel(data)
+    assert len({c.iteration for c in cells}) == ITERATIONS
+    fig, _ = _figures.funnel_figure(data)
+    assert fig is not None
+    brackets, rungs = fig["data"][0]["x"]
+    assert list(zip(brackets, rungs, strict=True)) == [
+        ("s=2", "i=0 r=1"),
+        ("s=2", "i=1 r=3"),
+        ("s=2", "i=2 r=9"),
+        ("s=1", "i=0 r=3"),
+        ("s=1", "i=1 r=9"),
+        ("s=0", "i=0 r=9"),
+    ]
+    bars = [t for t in fig["data"] if t["type"] == "bar"]
+    assert sum(n or 0 for t in bars for n in t["y"]) == len(result.history)
+    stopped = next(t for t in bars if t["name"] == "stopped")
+    assert sum(n or 0 for n in stopped["y"]) == result.n_stopped
+    assert "6 iterations" in fig["layout"]["title"]["text"]
+
+
+def overlaps(boxes: list[dict[str, float]]) -> list[tuple[int, int]]:
+    return [
+        (a, b)
+        for a in range(len(boxes))
+        for b in range(a + 1, len(boxes))
+        if boxes[a]["x"] < boxes[b]["x"] + boxes[b]["width"]
+        and boxes[b]["x"] < boxes[a]["x"] + boxes[a]["width"]
+        and boxes[a]["y"] < boxes[b]["y"] + boxes[b]["height"]
+        and boxes[b]["y"] < boxes[a]["y"] + boxes[a]["height"]
+    ]
+
+
+def test_the_funnel_labels_do_not_overlap_in_a_real_browser(
+    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+) -> None:
+    out = hyperband.html_report(study[0], tmp_path / "report.html")
+    page = open_report(browser, out, width=1000)
+    boxes = page.eval_on_selector_all(
+        "#chart-funnel .xaxislayer-above text",
+        "els => els.map(e => { const b = e.getBoundingClientRect();"
+        " return {x: b.x, y: b.y, width: b.width, height: b.height}; })",
+    )
+    assert overlaps(boxes) == []
+    assert len(boxes) == 6 + 3  # a label per rung, and one per bracket under them
     page.close()

@@ -50,6 +50,7 @@ __all__ = [
     "funnel",
     "header",
     "learning_curves",
+    "merge_iterations",
     "read_journal",
     "read_study",
     "space_hints",
@@ -533,6 +534,29 @@ def funnel(data: StudyData) -> list[FunnelCell]:
                     budget = next((j.budget for j in jobs if j.rung == i), math.nan)
                 cells.append(FunnelCell(it, s, i, budget, n, counts))
     return cells
+
+
+def merge_iterations(cells: Sequence[FunnelCell]) -> list[FunnelCell]:
+    """The funnel summed over iterations: one cell per bracket and rung (iteration -1).
+
+    Brackets keep their order (largest ``s`` first); a count is the sum of the iterations'.
+    """
+    merged: dict[tuple[int, int], FunnelCell] = {}
+    for c in cells:
+        key = (c.bracket, c.rung)
+        if key not in merged:
+            merged[key] = FunnelCell(-1, c.bracket, c.rung, c.budget, c.scheduled, dict(c.counts))
+            continue
+        m = merged[key]
+        counts = dict(m.counts)
+        for k, n in c.counts.items():
+            counts[k] = counts.get(k, 0) + n
+        scheduled = (
+            None if m.scheduled is None or c.scheduled is None else m.scheduled + c.scheduled
+        )
+        budget = m.budget if math.isfinite(m.budget) else c.budget
+        merged[key] = FunnelCell(-1, c.bracket, c.rung, budget, scheduled, counts)
+    return sorted(merged.values(), key=lambda c: (-c.bracket, c.rung))
 
 
 # ---------------------------------------------------------------------- timeline

@@ -18,6 +18,7 @@ from hyperband.report.html.data import (
     flatten,
     funnel,
     learning_curves,
+    merge_iterations,
     start_time,
     trust_series,
     worker_index,
@@ -61,6 +62,10 @@ VIRIDIS = ["#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a
 # Value colours of the parallel coordinates: poor values pale, the best dark (drawn on top).
 VALUE_SCALE = [[0.0, "#dbe4ef"], [0.5, "#6f9bd1"], [1.0, "#08306b"]]
 DASHES = ["solid", "dash", "dot", "dashdot"]
+# The funnel sums its iterations from this many on (or when it would draw more bars): a bar
+# per iteration, bracket and rung stops being legible.
+MERGE_ITERATIONS = 4
+MAX_FUNNEL_BARS = 40
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
 
 # The charts, in page order: (key, title, what it shows).
@@ -76,7 +81,8 @@ FIGURES = [
         "funnel",
         "Brackets and rungs",
         "Per bracket s, the configurations of each rung i (budget r): promoted to the next "
-        "rung, not promoted, failed, stopped, still running or not started.",
+        "rung, not promoted, failed, stopped, still running or not started. From 4 "
+        "iterations on, the iterations are summed (one bar per bracket and rung).",
     ),
     (
         "trust",
@@ -270,12 +276,16 @@ def funnel_figure(data: StudyData) -> tuple[Figure | None, str]:
     cells = funnel(data)
     if not cells:
         return None, "No bracket has started yet."
-    iterations = {c.iteration for c in cells}
+    iterations = len({c.iteration for c in cells})
+    merged = iterations >= MERGE_ITERATIONS or len(cells) > MAX_FUNNEL_BARS
+    if merged:
+        cells = merge_iterations(cells)
     brackets = [
-        f"it {c.iteration}, s={c.bracket}" if len(iterations) > 1 else f"s={c.bracket}"
+        f"it {c.iteration}, s={c.bracket}" if iterations > 1 and not merged else f"s={c.bracket}"
         for c in cells
     ]
-    rungs = [f"i={c.rung} r={c.budget:g}" for c in cells]
+    # Short labels when bars are many: the rung's index is its place in its bracket.
+    rungs = [f"r={c.budget:g}" if len(cells) > 20 else f"i={c.rung} r={c.budget:g}" for c in cells]
     keys = {k for c in cells for k in c.counts}
     known = [k for k in FUNNEL_ORDER if k in keys]
     others = sorted(keys - set(FUNNEL_ORDER) - {PENDING})
@@ -326,6 +336,13 @@ def funnel_figure(data: StudyData) -> tuple[Figure | None, str]:
         yaxis=_axis("configurations", rangemode="tozero"),
     )
     layout["legend"] = {"orientation": "h", "y": -0.3}
+    if merged:
+        layout["title"] = {
+            "text": f"all {iterations} iterations summed",
+            "font": {"size": 12},
+            "x": 0.0,
+            "xanchor": "left",
+        }
     return {"data": traces, "layout": layout}, ""
 
 
