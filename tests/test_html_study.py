@@ -12,11 +12,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import hyperband
 from hyperband.report.html import data as _data
 from hyperband.report.html import figures as _figures
+from hyperband.report.html import importance as _importance
 from hyperband.report.html import page as _page
 from hyperband.report.html.data import read_journal
 
@@ -292,3 +294,96 @@ def test_the_funnel_labels_do_not_overlap_in_a_real_browser(
     assert overlaps(boxes) == []
     assert len(boxes) == 6 + 3  # a label per rung, and one per bracket under them
     page.close()
+
+
+# ---------------------------------------------------------------------- importance
+
+
+def test_rank_measures_match_scipy() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 5, 40).astype(float)  # ties
+    y = x + rng.normal(0, 2, 40)
+    assert _importance.spearman(x.tolist(), y.tolist()) == pytest.approx(
+        stats.spearmanr(x, y).statistic
+    )
+    groups = rng.choice(["a", "b", "c"], 40)
+    r = _importance.ranks(y.tolist())
+    # η² of ranks is the Kruskal-Wallis H scaled by (n - 1) (no tie correction).
+    h = stats.kruskal(*(r[groups == g] for g in "abc")).statistic
+    n = len(r)
+    ties = 1 - float(np.sum((c := np.unique(r, return_counts=True)[1]) ** 3 - c)) / (n**3 - n)
+    eta = _importance.correlation_ratio(groups.tolist(), y.tolist())
+    assert eta**2 == pytest.approx(h * ties / (n - 1))
+
+
+def test_importance_ranks_the_hyperparameters(study: tuple[Path, hyperband.RunResult]) -> None:
+    path, result = study
+    found = {m.name: m for m in _importance.importance(read_journal(path))}
+    assert set(found) == {"x", "lr", "act"}
+    top = max(r.job.budget for r in result.history)
+    at_top = [r for r in result.history if r.job.budget == top and r.status == "succeeded"]
+    assert {m.budget for m in found.values()} == {top}
+    assert {m.n for m in found.values()} == {len(at_top)}
+    assert (found["x"].kind, found["act"].kind) == ("spearman", "eta")
+    assert found["x"].rho is not None
+    assert found["x"].rho > 0.9  # the value is 2 x + a little
+    assert found["x"].score > found["act"].score
+    # (lr does not matter, but the KDE sampler's picks at the top budget can tie it to x.)
+    assert found["x"].score > found["lr"].score
+
+
+def test_importance_of_independent_draws() -> None:
+    """Random configurations: x matters most, act some, lr not at all."""
+    rng = np.random.default_rng(1)
+    events: list[dict[str, Any]] = [{"event": "study", "params": {"max_budget": 1}}]
+    space = {**SPACE, "act": {"_type": "choice", "_value": ["relu", "tanh", "gelu"]}}
+    events[0]["space"] = space
+    for k in range(80):
+        config = {
+            "x": float(rng.uniform()),
+            "lr": float(10 ** rng.uniform(-5, -1)),
+            "act": str(rng.choice(["relu", "tanh", "gelu"])),
+        }
+        value = 2 * config["x"] + {"relu": 0.0, "tanh": 0.6, "gelu": 0.3}[config["act"]]
+        job = {"id": k, "config": config, "config_id": k, "budget": 1, "bracket": 0}
+        events.append({"event": "ask", "job": {**job, "rung": 0, "iteration": 0}})
+        events.append({"event": "result", "job_id": k, "status": "succeeded", "value": value})
+    found = _importance.importance(_data.from_events(events, "random"))
+    assert [m.name for m in found] == ["x", "act", "lr"]
+    assert found[0].score > 0.8
+    assert 0.2 < found[1].score < 0.8
+    assert found[2].score < 0.25
+
+
+def test_importance_chart(
+    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+) -> None:
+    path, _ = study
+    fig, _ = _figures.importance_figure(read_journal(path))
+    assert fig is not None
+    assert fig["data"][0]["y"][-1] == "x"  # the most important on top
+    import plotly.graph_objects as go
+
+    go.Figure(fig)  # raises on any property plotly.js does not know
+    out = hyperband.html_report(path, tmp_path / "report.html")
+    page = open_report(browser, out)
+    bars = page.eval_on_selector_all("#chart-importance .barlayer .point", "els => els.length")
+    assert bars == 3
+    ticks = page.eval_on_selector_all(
+        "#chart-importance .yaxislayer-above text", "els => els.map(e => e.textContent)"
+    )
+    assert ticks[-1] == "x"
+    assert page.inner_text("#section-importance h2") == "Hyperparameter importance"
+    page.close()
+
+
+def test_importance_needs_enough_results() -> None:
+    events: list[dict[str, Any]] = [{"event": "study", "params": {"max_budget": 1}}]
+    for k in range(_importance.MIN_RESULTS - 1):
+        job = {"id": k, "config": {"x": k / 10}, "config_id": k, "budget": 1, "bracket": 0}
+        events.append({"event": "ask", "job": {**job, "rung": 0, "iteration": 0}})
+        events.append({"event": "result", "job_id": k, "status": "succeeded", "value": k})
+    data = _data.from_events(events, "few")
+    assert _importance.importance(data) == []
+    assert _figures.importance_figure(data)[0] is None

@@ -23,6 +23,7 @@ from hyperband.report.html.data import (
     trust_series,
     worker_index,
 )
+from hyperband.report.html.importance import MIN_RESULTS, importance
 from hyperband.report.trust import steps
 
 __all__ = ["FIGURES", "STATUS_COLOURS", "figures", "status_colour"]
@@ -107,6 +108,15 @@ FIGURES = [
         "every budget). Drag along an axis to filter; drag an axis title to reorder.",
     ),
     (
+        "importance",
+        "Hyperparameter importance",
+        "How strongly each hyperparameter goes with the value at the largest budget with "
+        f"{MIN_RESULTS} or more results: for a number |Spearman \u03c1| (the bar's label gives the "
+        "sign: + when larger settings give larger values), for a category the correlation "
+        "ratio η of the values' ranks. 0: no relation the ranks show. Rank measures miss "
+        "interactions and effects that rise then fall: a first look, not fANOVA.",
+    ),
+    (
         "curves",
         "Learning curves",
         "The values each configuration reported (context.report(step, value)) across its "
@@ -181,6 +191,7 @@ def figures(data: StudyData) -> dict[str, tuple[Figure | None, str]]:
         "trust": trust_figure(data),
         "timeline": timeline_figure(data),
         "parcoords": parcoords_figure(data),
+        "importance": importance_figure(data),
         "curves": curves_figure(data),
     }
 
@@ -550,6 +561,41 @@ def parcoords_figure(data: StudyData) -> tuple[Figure | None, str]:
     }
     layout = _layout(height=460)
     layout["margin"] = {"l": 70, "r": 40, "t": 80, "b": 30}
+    return {"data": [trace], "layout": layout}, ""
+
+
+# ---------------------------------------------------------------------- importance
+
+
+def importance_figure(data: StudyData) -> tuple[Figure | None, str]:
+    """A horizontal bar per hyperparameter: its rank relation with the value, largest on top.
+
+    ``None`` (the page leaves the chart out) until a budget has ``MIN_RESULTS`` results.
+    """
+    found = importance(data)
+    if not found:
+        return None, f"No budget has {MIN_RESULTS} successful results yet."
+    shown = list(reversed(found))  # plotly draws the first bar at the bottom
+    labels = [f"η = {m.score:.2f}" if m.rho is None else f"\u03c1 = {m.rho:+.2f}" for m in shown]
+    trace = {
+        "type": "bar",
+        "orientation": "h",
+        "y": [m.name for m in shown],
+        "x": [m.score for m in shown],
+        "text": labels,
+        "textposition": "outside",
+        "cliponaxis": False,
+        "customdata": [[m.n] for m in shown],
+        "marker": {"color": [PALETTE[0] if m.rho is None else PALETTE[1] for m in shown]},
+        "hovertemplate": "%{y}: %{text}<br>%{customdata[0]} results<extra></extra>",
+    }
+    layout = _layout(
+        height=min(120 + 28 * len(shown), 700),
+        xaxis=_axis(f"rank relation with the value at budget {found[0].budget:g}", range=[0, 1.15]),
+        yaxis=_axis("", automargin=True),
+        showlegend=False,
+    )
+    layout["margin"] = {"l": 20, "r": 20, "t": 20, "b": 50}
     return {"data": [trace], "layout": layout}, ""
 
 

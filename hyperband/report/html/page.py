@@ -37,7 +37,7 @@ __all__ = ["EXTRA", "html_report", "live", "plotly_js", "render", "write_atomic"
 
 EXTRA = "report"  # pip install 'hyperband[report]'
 # Charts left out of the page while they have nothing to show (a note would only puzzle).
-OPTIONAL = frozenset({"trust"})
+OPTIONAL = frozenset({"trust", "importance"})
 ERROR_CHARS = 4000  # a failure's traceback is cut to its last characters (its useful end)
 
 
