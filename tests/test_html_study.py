@@ -8,6 +8,8 @@ and six iterations, on an objective whose value depends strongly on ``x``, a lit
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -387,3 +389,58 @@ def test_importance_needs_enough_results() -> None:
     data = _data.from_events(events, "few")
     assert _importance.importance(data) == []
     assert _figures.importance_figure(data)[0] is None
+
+
+# ---------------------------------------------------------------------- CSV export
+
+
+def test_the_csv_button_downloads_the_rows_shown(
+    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+) -> None:
+    path, result = study
+    out = hyperband.html_report(path, tmp_path / "report.html")
+    page = open_report(browser, out)
+    page.select_option("#jobs-status", "stopped")
+    key = page.get_attribute("#jobs thead th >> nth=-3", "class").removeprefix("col-")
+    page.click(f"#jobs thead th.col-{key} button")  # by lr
+    page.click(f"#jobs thead th.col-{key} button")  # descending
+    with page.expect_download() as info:
+        page.click("#jobs-csv")
+    download = info.value
+    assert download.suggested_filename == "study-jobs.csv"
+    text = Path(download.path()).read_text(encoding="utf-8")
+    table = list(csv.reader(io.StringIO(text)))
+    header, rows = table[0], table[1:]
+    assert header[:3] == ["job", "config", "status"]
+    assert header[-4:] == ["x", "lr", "act", "failure"]
+    stopped = sorted(
+        (r for r in result.history if r.status == "stopped"),
+        key=lambda r: -r.job.config["lr"],
+    )
+    assert [int(row[0]) for row in rows] == [r.job.id for r in stopped]
+    for row, record in zip(rows, stopped, strict=True):
+        assert row[2] == "stopped"
+        assert float(row[header.index("lr")]) == record.job.config["lr"]  # exact
+        assert float(row[header.index("x")]) == record.job.config["x"]
+        assert row[header.index("act")] == record.job.config["act"]
+        assert float(row[header.index("value")]) == record.value
+        assert float(row[header.index("budget")]) == record.job.budget
+    page.close()
+
+
+def test_csv_quotes_what_needs_it(tmp_path: Path, browser: Any) -> None:
+    events: list[dict[str, Any]] = [{"event": "study", "params": {"max_budget": 1}}]
+    name = 'a "quoted", two-line\nname'
+    job = {"id": 0, "config": {"name": name}, "config_id": 0, "budget": 1, "bracket": 0}
+    events.append({"event": "ask", "job": {**job, "rung": 0, "iteration": 0}})
+    events.append({"event": "result", "job_id": 0, "status": "failed", "error": "E: x, y"})
+    out = tmp_path / "odd.html"
+    out.write_text(_page.render(_data.from_events(events, "odd.jsonl")))
+    page = open_report(browser, out)
+    with page.expect_download() as info:
+        page.click("#jobs-csv")
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    header, row = list(csv.reader(io.StringIO(text)))
+    assert row[header.index("name")] == name
+    assert row[header.index("failure")] == "E: x, y"
+    page.close()

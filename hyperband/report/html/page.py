@@ -132,6 +132,17 @@ def _param_cell(value: Any) -> Any:
     return json.dumps(value, sort_keys=True, default=jsonable)
 
 
+def csv_name(source: str) -> str:
+    """The CSV download's file name: the journal's stem, then ``-jobs.csv``.
+
+    Examples:
+        >>> csv_name("runs/study.jsonl")
+        'study-jobs.csv'
+    """
+    stem = Path(source).stem if source and source != "RunResult" else "hyperband"
+    return f"{stem or 'hyperband'}-jobs.csv"
+
+
 def table(data: StudyData) -> dict[str, Any]:
     """The jobs table: columns, one row per job (finished first, then pending), and colours.
 
@@ -181,6 +192,7 @@ def table(data: StudyData) -> dict[str, Any]:
         "statuses": statuses,
         "colours": {s: status_colour(s, statuses) for s in statuses},
         "statusIndex": 2,
+        "csvName": csv_name(data.source),
         "reason": len(columns),
         "workerLabel": len(columns) + 1,
     }
@@ -425,12 +437,14 @@ def render(
 digits; sorting and the CSV use the exact values). Click a column title to sort (again to
 reverse); type to filter: every word must begin a word of the row as shown (a number must
 be one), so <code>stopped 27</code> finds the stopped jobs of budget 27. A failure's reason
-opens to its traceback.</p>
+opens to its traceback. CSV downloads the rows shown, in their order, with exact values.</p>
 <div class="controls">
 <input id="jobs-filter" type="search" placeholder="filter jobs, e.g. failed 27"
  aria-label="filter jobs">
 <select id="jobs-status" aria-label="status"><option value="">any status</option></select>
-<output id="jobs-count"></output></div>
+<output id="jobs-count"></output>
+<button id="jobs-csv" type="button"
+ title="download the rows shown, in their order, with exact values">CSV</button></div>
 <div class="table-wrap"><table id="jobs"><thead><tr></tr></thead><tbody></tbody></table></div>
 </section>
 </main>

@@ -120,6 +120,34 @@
     countOut.textContent = shown + " of " + rows.length + " jobs";
   }
 
+  // ------------------------------------------------------------------ CSV export
+  function csvField(v) {
+    if (v === null || v === undefined) return "";
+    var text = String(v);
+    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  // The rows shown (filtered, in their current order), with exact values (not rounded).
+  function csv() {
+    var lines = [columns.map(function (col) { return csvField(col.label); }).join(",")];
+    rows.forEach(function (r) {
+      if (r.tr.hidden) return;
+      lines.push(columns.map(function (col, k) { return csvField(r.row[k]); }).join(","));
+    });
+    return lines.join("\r\n") + "\r\n";
+  }
+
+  function download() {
+    var blob = new Blob([csv()], { type: "text/csv;charset=utf-8" });
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = table.csvName;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(link.href); }, 0);
+  }
+
   function header() {
     var tr = document.querySelector("#jobs thead tr");
     columns.forEach(function (col, k) {
@@ -147,6 +175,7 @@
   applyFilter();
   filterBox.addEventListener("input", applyFilter);
   statusBox.addEventListener("change", applyFilter);
+  document.getElementById("jobs-csv").addEventListener("click", download);
 
   drawCharts().then(
     function () { document.body.dataset.ready = "1"; },
