@@ -444,3 +444,76 @@ def test_csv_quotes_what_needs_it(tmp_path: Path, browser: Any) -> None:
     assert row[header.index("name")] == name
     assert row[header.index("failure")] == "E: x, y"
     page.close()
+
+
+# ---------------------------------------------------------------------- live updates in place
+
+
+def test_live_updates_in_place_in_a_real_browser(
+    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+) -> None:
+    """A live page opened while the study runs is updated from its feed: the same page (no
+    reload), with more jobs each time, its filter and sorting kept, until it is final."""
+    path, result = study
+    journal, out = tmp_path / "growing.jsonl", tmp_path / "live.html"
+    feed = feeder(path, journal, 4)
+    seen: list[tuple[int, int]] = []  # (jobs shown, jobs in all) after each update
+    opened: list[Any] = []
+
+    def counts(page: Any) -> tuple[int, int]:
+        shown, total = page.text_content("#jobs-count").split(" jobs")[0].split(" of ")
+        return int(shown), int(total)
+
+    def sleep(seconds: float) -> None:
+        if out.exists() and "Waiting for the study" not in out.read_text():
+            if not opened:
+                page = open_report(browser, out)
+                page.evaluate("window.marker = 'first load'")
+                page.fill("#jobs-filter", "stopped")
+                page.click("#jobs thead th.col-job button")
+                page.click("#jobs thead th.col-job button")  # descending
+                opened.append(page)
+                seen.append(counts(page))
+            else:
+                wait_for_update(opened[0], len(seen))
+                seen.append(counts(opened[0]))
+        feed(0.5)
+
+    code = _page.live(journal, out, interval=0.5, sleep=sleep, out=io.StringIO())
+    assert code == 0
+    page = opened[0]
+    page.wait_for_selector("body[data-final]", timeout=15_000)  # the final data
+    seen.append(counts(page))
+    assert page.evaluate("window.marker") == "first load"  # never reloaded
+    assert page.input_value("#jobs-filter") == "stopped"
+    assert page.get_attribute("#jobs thead th.col-job", "aria-sort") == "descending"
+    ids = [int(v) for v in column(page, "job")]
+    stopped = [r.job.id for r in result.history if r.status == "stopped"]
+    assert ids == sorted(stopped, reverse=True)
+    assert set(column(page, "status")) == {"stopped"}
+    totals = [total for _, total in seen]
+    assert totals == sorted(totals)
+    assert totals[0] < totals[-1] == len(result.history)
+    assert page.text_content("h1 .state") == "study complete"
+    # The charts follow: one bar of the importance chart per hyperparameter by now.
+    assert page.eval_on_selector_all("#chart-importance .barlayer .point", "e => e.length") == 3
+    # Final: the page has stopped loading its feed.
+    updates = page.evaluate("document.body.dataset.updates")
+    page.wait_for_timeout(1500)
+    assert page.evaluate("document.body.dataset.updates") == updates
+    assert page.evaluate("document.querySelectorAll('script[src]').length") == 0
+    page.close()
+
+
+def wait_for_update(page: Any, count: int) -> None:
+    page.wait_for_function(f"Number(document.body.dataset.updates || 0) >= {count}", timeout=15_000)
+
+
+def feeder(source: Path, target: Path, steps: int) -> Any:
+    data = source.read_bytes()
+    cuts = [len(data) * k // steps for k in range(1, steps + 1)]
+
+    def sleep(seconds: float) -> None:
+        target.write_bytes(data[: cuts.pop(0)])
+
+    return sleep

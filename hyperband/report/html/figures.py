@@ -168,6 +168,8 @@ def _layout(**extra: Any) -> dict[str, Any]:
         "plot_bgcolor": "white",
         "hoverlabel": {"align": "left"},
         "legend": {"orientation": "h", "y": -0.22},
+        # A live update (Plotly.react) keeps what the reader did: zoom, hidden traces, filters.
+        "uirevision": "report",
     }
     layout.update(extra)
     return layout

@@ -328,7 +328,7 @@ def _state(data: StudyData, refresh: float | None, stopped: bool) -> tuple[str, 
     if data.complete:
         return "complete", "study complete"
     if refresh is not None:
-        return "live", f"live: this page reloads every {refresh:g} s"
+        return "live", f"live: updated every {refresh:g} s"
     if stopped:
         return "", "live updates stopped; study not complete"
     unknown = data.complete is None and data.source != "RunResult"
@@ -345,19 +345,23 @@ def _headline(data: StudyData) -> tuple[str, str]:
     best_config = (
         ""
         if best is None
-        else '<p class="best-config">best configuration: <code>'
+        else "best configuration: <code>"
         + html.escape(json.dumps(best.config, sort_keys=True, default=jsonable))
-        + "</code></p>"
+        + "</code>"
     )
     return stats, best_config
 
 
-def _sections(charts: Mapping[str, tuple[Figure | None, str]]) -> str:
-    """A card per chart, in ``FIGURES``' order: its heading, what it shows, its place."""
+def _sections(charts: Mapping[str, tuple[Figure | None, str]], every: bool = False) -> str:
+    """A card per chart, in ``FIGURES``' order: its heading, what it shows, its place.
+
+    ``every``: optional charts too while they have nothing to show (a live page fills them
+    in place once they do).
+    """
     sections = []
     for key, heading, what in FIGURES:
         fig, note = charts[key]
-        if fig is None and key in OPTIONAL:
+        if fig is None and key in OPTIONAL and not every:
             continue
         inner = f'<div class="note">{html.escape(note)}</div>' if note else ""
         # The chart's height before plotly draws it: the page does not jump as charts appear,
@@ -371,20 +375,62 @@ def _sections(charts: Mapping[str, tuple[Figure | None, str]]) -> str:
     return "".join(sections)
 
 
+def payload(
+    data: StudyData, *, refresh: float | None = None, stopped: bool = False
+) -> tuple[dict[str, Any], dict[str, tuple[Figure | None, str]]]:
+    """What the page's script shows, as JSON-ready data, and the charts it was made of.
+
+    The page embeds it; in live mode the feed file passes the next one to the open page
+    (``window.hyperbandLive``), which updates in place. ``final``: no update will follow.
+    """
+    charts = figures(data)
+    stats, best_config = _headline(data)
+    state = _state(data, refresh, stopped)
+    return {
+        "figures": _finite({key: fig for key, (fig, _) in charts.items()}, digits=7),
+        "table": _finite(table(data)),
+        "stats": stats,
+        "best": best_config,
+        "state": list(state),
+        "final": refresh is None,
+    }, charts
+
+
+_JOBS = f"""<section class="card" id="section-jobs"><h2>Jobs</h2>
+<p class="what">One column per hyperparameter (numbers rounded to {PARAM_DIGITS} significant
+digits; sorting and the CSV use the exact values). Click a column title to sort (again to
+reverse); type to filter: every word must begin a word of the row as shown (a number must
+be one), so <code>stopped 27</code> finds the stopped jobs of budget 27. A failure's reason
+opens to its traceback. CSV downloads the rows shown, in their order, with exact values.</p>
+<div class="controls">
+<input id="jobs-filter" type="search" placeholder="filter jobs, e.g. failed 27"
+ aria-label="filter jobs">
+<select id="jobs-status" aria-label="status"><option value="">any status</option></select>
+<output id="jobs-count"></output>
+<button id="jobs-csv" type="button"
+ title="download the rows shown, in their order, with exact values">CSV</button></div>
+<div class="table-wrap"><table id="jobs"><thead><tr></tr></thead><tbody></tbody></table></div>
+</section>"""
+
+
 def render(
     data: StudyData,
     *,
     refresh: float | None = None,
     title: str | None = None,
     stopped: bool = False,
+    feed: str | None = None,
 ) -> str:
     """The report page of ``data``.
 
     Args:
         data: the study.
-        refresh: reload the page every this many seconds (live mode); ``None``: never.
+        refresh: live mode: update every this many seconds; ``None``: never.
         title: the page title (default: the journal's path).
         stopped: live mode was stopped before the study completed (said in the header).
+        feed: with ``refresh``: the file (a URL relative to the page) that ``live`` rewrites
+            with the next data; the page loads it every ``refresh`` seconds and updates in
+            place, keeping its filter, sorting and scroll. ``None``: the page reloads itself.
 
     Raises:
         ImportError: plotly is not installed (the message names the extra).
@@ -393,18 +439,16 @@ def render(
     from hyperband import __version__
 
     title = title or f"hyperband report: {data.source}"
-    charts = figures(data)
-    payload = {
-        "figures": _finite({key: fig for key, (fig, _) in charts.items()}, digits=7),
-        "table": _finite(table(data)),
-    }
-    state_class, state_text = _state(data, refresh, stopped)
+    content, charts = payload(data, refresh=refresh, stopped=stopped)
+    if refresh is not None and feed is not None:
+        content["live"] = {"feed": feed, "interval": refresh}
+    state_class, state_text = content["state"]
     p = data.params
     keys = ("max_budget", "eta", "min_budget", "mode", "exec_mode", "sizing", "iterations", "seed")
     params = " ".join(f"{k}={p[k]}" for k in keys if k in p)
-    stats, best_config = _headline(data)
-    sections = _sections(charts)
-    meta = "" if refresh is None else f'<meta http-equiv="refresh" content="{refresh:g}">'
+    sections = _sections(charts, every=refresh is not None)
+    reload = refresh is not None and feed is None
+    meta = f'<meta http-equiv="refresh" content="{refresh:g}">' if reload else ""
     written = time.strftime("%Y-%m-%d %H:%M:%S")
     torn = f"; ignored a partly written last line ({data.torn} bytes)" if data.torn else ""
     return f"""<!DOCTYPE html>
@@ -428,29 +472,15 @@ def render(
 <div class="muted">{html.escape(params)}</div>
 </header>
 <main>
-<div class="stats">{stats}</div>
-{best_config}
+<div class="stats">{content["stats"]}</div>
+<p class="best-config">{content["best"]}</p>
 {_study_card(data)}
 {sections}
-<section class="card" id="section-jobs"><h2>Jobs</h2>
-<p class="what">One column per hyperparameter (numbers rounded to {PARAM_DIGITS} significant
-digits; sorting and the CSV use the exact values). Click a column title to sort (again to
-reverse); type to filter: every word must begin a word of the row as shown (a number must
-be one), so <code>stopped 27</code> finds the stopped jobs of budget 27. A failure's reason
-opens to its traceback. CSV downloads the rows shown, in their order, with exact values.</p>
-<div class="controls">
-<input id="jobs-filter" type="search" placeholder="filter jobs, e.g. failed 27"
- aria-label="filter jobs">
-<select id="jobs-status" aria-label="status"><option value="">any status</option></select>
-<output id="jobs-count"></output>
-<button id="jobs-csv" type="button"
- title="download the rows shown, in their order, with exact values">CSV</button></div>
-<div class="table-wrap"><table id="jobs"><thead><tr></tr></thead><tbody></tbody></table></div>
-</section>
+{_JOBS}
 </main>
 <footer>Written {written} by hyperband {__version__} from {html.escape(data.source)}{torn};
 charts by plotly.js {plotly_version}, inlined: this file needs no network.</footer>
-<script id="report-data" type="application/json">{_script_json(payload)}</script>
+<script id="report-data" type="application/json">{_script_json(content)}</script>
 <script>
 {_asset("report.js")}
 </script>
@@ -543,6 +573,16 @@ def _read_live(journal: Path) -> StudyData | None:
         return None
 
 
+def feed_name(target: Path) -> str:
+    """The live feed's file name beside the page ``target``: its name, then ``.live.js``."""
+    return f"{target.name}.live.js"
+
+
+def write_feed(path: Path, content: Mapping[str, Any]) -> None:
+    """The live feed: a script that hands ``content`` to the open page."""
+    write_atomic(path, f"window.hyperbandLive({_script_json(content)});\n")
+
+
 def live(
     journal: str | os.PathLike[str],
     path: str | os.PathLike[str],
@@ -551,35 +591,53 @@ def live(
     out: IO[str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Rewrite the report every ``interval`` seconds until the study is complete.
+    """Keep the report up to date every ``interval`` seconds until the study is complete.
 
-    The page reloads itself (a meta refresh) while the study runs; the last version does not.
+    The page is written once (with the study so far); then only a small feed file beside it
+    (``feed_name``: ``PAGE.live.js``) is rewritten, which the open page loads every
+    ``interval`` seconds to update its charts, numbers and table in place: no reload of the
+    whole page (plotly alone is megabytes), and the table keeps its filter and sorting.
+    Before the journal has its header, a small waiting page reloads itself. At the end the
+    page is written once more, final (no live updates), and the feed tells open pages so.
     The journal is read without its lock, so the running study is never disturbed; a torn
-    last line (a write in progress) is ignored. Ctrl-C stops it: the page is written once
-    more without the reload.
+    last line (a write in progress) is ignored. Ctrl-C stops it: the page and feed say so.
 
     Returns:
         0 when the study completed, 130 when interrupted.
     """
     journal, target = Path(journal), Path(path)
+    feed = target.with_name(feed_name(target))
     out = out if out is not None else sys.stdout
-    print(f"live: rewriting {target} every {interval:g} s; Ctrl-C to stop", file=out, flush=True)
+    print(f"live: updating {target} every {interval:g} s; Ctrl-C to stop", file=out, flush=True)
     data: StudyData | None = None
+    written = False  # the live page is on disk; from then on only the feed changes
     try:
         while True:
             data = _read_live(journal)
             if data is None:
                 write_atomic(target, waiting_page(journal, interval))
             elif data.complete:
-                write_atomic(target, render(data))
+                _finish_live(data, target, feed if written else None, stopped=False)
                 print(f"live: the study is complete; {target} is final", file=out)
                 return 0
+            elif not written:
+                write_feed(feed, payload(data, refresh=interval)[0])
+                write_atomic(target, render(data, refresh=interval, feed=feed.name))
+                written = True
             else:
-                write_atomic(target, render(data, refresh=interval))
+                write_feed(feed, payload(data, refresh=interval)[0])
             sleep(interval)
     except KeyboardInterrupt:
         with contextlib.suppress(KeyboardInterrupt):
             if data is not None:
-                write_atomic(target, render(data, stopped=True))
-        print(f"live: stopped; {target} no longer reloads", file=out)
+                _finish_live(data, target, feed if written else None, stopped=True)
+        print(f"live: stopped; {target} no longer updates", file=out)
         return 130
+
+
+def _finish_live(data: StudyData, target: Path, feed: Path | None, *, stopped: bool) -> None:
+    """The final page, and a last feed (if a live page was written) that tells an open page
+    to stop polling."""
+    if feed is not None:
+        write_feed(feed, payload(data, stopped=stopped)[0])
+    write_atomic(target, render(data, stopped=stopped))

@@ -1,21 +1,28 @@
-// The report's own script: draws the plotly figures and runs the jobs table (sort, filter).
-// Everything it needs is in the page: the data is the JSON in #report-data.
+// The report's own script: draws the plotly figures and runs the jobs table (sort, filter,
+// CSV). Everything it needs is in the page: the data is the JSON in #report-data. A live page
+// also loads its feed file every few seconds, which hands it the next data (hyperbandLive):
+// charts, numbers and table are updated in place, the filter and sorting kept.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("report-data").textContent);
 
-  function drawCharts() {
+  function drawCharts(figures) {
     var config = { responsive: true, displaylogo: false, scrollZoom: false };
     var drawn = [];
-    Object.keys(data.figures).forEach(function (key) {
-      var fig = data.figures[key];
+    Object.keys(figures).forEach(function (key) {
+      var fig = figures[key];
       var div = document.getElementById("chart-" + key);
       if (!fig || !div) return;
       if (typeof Plotly === "undefined") {
         div.textContent = "plotly.js did not load: the charts cannot be drawn.";
         return;
       }
-      drawn.push(Plotly.newPlot(div, fig.data, fig.layout, config));
+      var note = div.querySelector(":scope > .note");
+      if (note) note.remove();
+      div.style.height = fig.layout.height + "px";
+      div.closest("section").hidden = false;
+      // react: a chart already drawn is updated, not redrawn from scratch.
+      drawn.push(Plotly.react(div, fig.data, fig.layout, config));
     });
     return Promise.all(drawn);
   }
@@ -64,6 +71,8 @@
 
   function build() {
     var fragment = document.createDocumentFragment();
+    rows = [];
+    tbody.textContent = "";
     table.rows.forEach(function (row, index) {
       var tr = document.createElement("tr");
       tr.dataset.status = row[table.statusIndex];
@@ -88,6 +97,12 @@
   function sortBy(k) {
     sortDir = sortKey === k ? -sortDir : 1;
     sortKey = k;
+    sortRows();
+  }
+
+  function sortRows() {
+    var k = sortKey;
+    if (k < 0) return;
     var numeric = columns[k].type === "num";
     rows.sort(function (a, b) {
       var x = a.row[k], y = b.row[k], xm = missing(x), ym = missing(y);
@@ -148,8 +163,9 @@
     setTimeout(function () { URL.revokeObjectURL(link.href); }, 0);
   }
 
-  function header() {
+  function columnsHeader() {
     var tr = document.querySelector("#jobs thead tr");
+    tr.textContent = "";
     columns.forEach(function (col, k) {
       var th = document.createElement("th");
       th.setAttribute("aria-sort", "none");
@@ -162,7 +178,12 @@
       th.appendChild(button);
       tr.appendChild(th);
     });
+  }
+
+  // New statuses join the menu; the one chosen stays chosen.
+  function statusOptions() {
     table.statuses.forEach(function (s) {
+      if (statusBox.querySelector('option[value="' + CSS.escape(s) + '"]')) return;
       var option = document.createElement("option");
       option.value = s;
       option.textContent = s;
@@ -170,15 +191,69 @@
     });
   }
 
-  header();
+  // The next data (live mode): the table keeps its sorting (by column key) and filter.
+  function setTable(next) {
+    var key = sortKey >= 0 ? columns[sortKey].key : null;
+    var changed = JSON.stringify(next.columns) !== JSON.stringify(columns);
+    table = next;
+    columns = next.columns;
+    if (changed) columnsHeader();
+    statusOptions();
+    sortKey = -1;
+    columns.forEach(function (col, k) { if (col.key === key) sortKey = k; });
+    build();
+    sortRows();
+    applyFilter();
+  }
+
+  columnsHeader();
+  statusOptions();
   build();
   applyFilter();
   filterBox.addEventListener("input", applyFilter);
   statusBox.addEventListener("change", applyFilter);
   document.getElementById("jobs-csv").addEventListener("click", download);
 
-  drawCharts().then(
-    function () { document.body.dataset.ready = "1"; },
+  // ------------------------------------------------------------------ live updates
+  function update(next) {
+    document.querySelector(".stats").innerHTML = next.stats;  // escaped by the writer
+    document.querySelector(".best-config").innerHTML = next.best;
+    var state = document.querySelector("h1 .state");
+    state.className = "state " + next.state[0];
+    state.textContent = next.state[1];
+    setTable(next.table);
+    return drawCharts(next.figures);
+  }
+
+  function follow(live) {
+    var timer = null;
+    var updates = 0;
+    window.hyperbandLive = function (next) {
+      if (next.final) { clearTimeout(timer); timer = "done"; }
+      update(next).then(function () {
+        updates += 1;
+        document.body.dataset.updates = String(updates);
+        if (next.final) document.body.dataset.final = "1";
+      });
+    };
+    function poll() {
+      var script = document.createElement("script");
+      // A new URL each time: the browser must not answer from its cache.
+      script.src = encodeURI(live.feed) + "?t=" + Date.now();
+      script.onload = script.onerror = function () {
+        script.remove();
+        if (timer !== "done") timer = setTimeout(poll, live.interval * 1000);
+      };
+      document.head.appendChild(script);
+    }
+    timer = setTimeout(poll, live.interval * 1000);
+  }
+
+  drawCharts(data.figures).then(
+    function () {
+      document.body.dataset.ready = "1";
+      if (data.live) follow(data.live);
+    },
     function (err) { document.body.dataset.ready = "error"; throw err; }
   );
 })();
