@@ -637,6 +637,19 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+def open_report(browser: Any, out: Path, **viewport: int) -> Any:
+    """A new tab on the report ``out``, drawn, with no console error."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900, **viewport})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(out.resolve().as_uri())
+    page.wait_for_selector("body[data-ready]", timeout=30_000)
+    assert page.evaluate("document.body.dataset.ready") == "1"
+    assert problems == []
+    return page
+
+
 NONE = "\u2013"  # what the table shows for a missing value (an en dash)
 
 

@@ -25,6 +25,7 @@ from hyperband.report.html import page as _page
 from hyperband.report.html.data import read_journal
 
 from .test_html_report import browser as browser  # the fixture: a real Chromium
+from .test_html_report import open_report
 
 SPACE = {
     "x": {"_type": "uniform", "_value": [0, 1]},
@@ -32,6 +33,17 @@ SPACE = {
     "act": {"_type": "choice", "_value": ["relu", "tanh", "gelu"]},
 }
 ITERATIONS = 6
+# One worker in serial mode: the results' order, and so the KDE's draws, are reproducible.
+STUDY: dict[str, Any] = {
+    "max_budget": 9,
+    "iterations": ITERATIONS,
+    "sampler": "kde",
+    "early_stop": "rung",
+    "exec_mode": "serial",
+    "executor": "serial",
+    "seed": 11,
+    "study_name": "six iterations",
+}
 
 
 def objective(config: dict[str, Any], budget: float, context: Any) -> float:
@@ -47,24 +59,19 @@ def objective(config: dict[str, Any], budget: float, context: Any) -> float:
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, hyperband.RunResult]:
     path = tmp_path_factory.mktemp("study") / "study.jsonl"
-    result = hyperband.run(
-        objective,
-        SPACE,
-        max_budget=9,
-        eta=3,
-        iterations=ITERATIONS,
-        sampler="kde",
-        early_stop="rung",
-        exec_mode="serial",
-        executor="serial",
-        seed=11,
-        study_name="six iterations",
-        journal=path,
-        progress=False,
-    )
+    result = hyperband.run(objective, SPACE, **STUDY, journal=path, progress=False)
     assert result.n_failed == 0
     assert result.n_stopped > 0
     return path, result
+
+
+@pytest.fixture(scope="module")
+def report(
+    study: tuple[Path, hyperband.RunResult], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The study's report, written once for the browser tests."""
+    pytest.importorskip("plotly", reason="the HTML report needs the 'report' extra")
+    return hyperband.html_report(study[0], tmp_path_factory.mktemp("report") / "report.html")
 
 
 @pytest.fixture
@@ -128,18 +135,6 @@ def test_hyperparameters_are_columns(study: tuple[Path, hyperband.RunResult]) ->
     assert all(row[k] == by_id[row[0]]["lr"] for row in table["rows"])  # exact, not rounded
 
 
-def open_report(browser: Any, out: Path, **viewport: int) -> Any:
-    page = browser.new_page(viewport={"width": 1280, "height": 900, **viewport})
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(out.resolve().as_uri())
-    page.wait_for_selector("body[data-ready]", timeout=30_000)
-    assert page.evaluate("document.body.dataset.ready") == "1"
-    assert problems == []
-    return page
-
-
 def column(page: Any, key: str) -> list[str]:
     texts: list[str] = page.eval_on_selector_all(
         f"#jobs tbody tr:not([hidden]) td.col-{key}", "tds => tds.map(td => td.textContent)"
@@ -153,11 +148,10 @@ def significant(text: str) -> int:
 
 
 def test_parameter_columns_in_a_real_browser(
-    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+    study: tuple[Path, hyperband.RunResult], report: Path, browser: Any
 ) -> None:
-    path, result = study
-    out = hyperband.html_report(path, tmp_path / "report.html")
-    page = open_report(browser, out)
+    result = study[1]
+    page = open_report(browser, report)
     headers = page.eval_on_selector_all("#jobs thead th", "ths => ths.map(t => t.textContent)")
     assert headers[-4:] == ["x", "lr", "act", "failure"]
     key = page.get_attribute("#jobs thead th >> nth=-3", "class").removeprefix("col-")
@@ -192,11 +186,10 @@ def row_texts(page: Any) -> list[list[str]]:
 
 
 def test_hovering_a_result_shows_its_configuration(
-    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+    study: tuple[Path, hyperband.RunResult], report: Path, browser: Any
 ) -> None:
-    path, result = study
-    out = hyperband.html_report(path, tmp_path / "report.html")
-    page = open_report(browser, out)
+    result = study[1]
+    page = open_report(browser, report)
     point = page.locator("#chart-best .scatterlayer .trace:first-child .point").first
     page.locator("#chart-best").scroll_into_view_if_needed()
     box = point.bounding_box()
@@ -221,7 +214,7 @@ def test_hovering_a_result_shows_its_configuration(
 
 
 def test_parallel_coordinates_start_at_the_largest_budget(
-    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+    study: tuple[Path, hyperband.RunResult], report: Path, browser: Any
 ) -> None:
     path, _ = study
     data = read_journal(path)
@@ -233,8 +226,7 @@ def test_parallel_coordinates_start_at_the_largest_budget(
     positions = sorted(set(budget["values"]))
     assert len(positions) == 3
     assert [p for p in positions if lo <= p <= hi] == [positions[-1]]  # only the top budget
-    out = hyperband.html_report(path, tmp_path / "report.html")
-    page = open_report(browser, out)
+    page = open_report(browser, report)
     drawn = page.evaluate(
         "document.getElementById('chart-parcoords')._fullData[0].dimensions[0].constraintrange"
     )
@@ -283,11 +275,8 @@ def overlaps(boxes: list[dict[str, float]]) -> list[tuple[int, int]]:
     ]
 
 
-def test_the_funnel_labels_do_not_overlap_in_a_real_browser(
-    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
-) -> None:
-    out = hyperband.html_report(study[0], tmp_path / "report.html")
-    page = open_report(browser, out, width=1000)
+def test_the_funnel_labels_do_not_overlap_in_a_real_browser(report: Path, browser: Any) -> None:
+    page = open_report(browser, report, width=1000)
     boxes = page.eval_on_selector_all(
         "#chart-funnel .xaxislayer-above text",
         "els => els.map(e => { const b = e.getBoundingClientRect();"
@@ -359,7 +348,7 @@ def test_importance_of_independent_draws() -> None:
 
 
 def test_importance_chart(
-    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+    study: tuple[Path, hyperband.RunResult], report: Path, browser: Any
 ) -> None:
     path, _ = study
     fig, _ = _figures.importance_figure(read_journal(path))
@@ -368,8 +357,7 @@ def test_importance_chart(
     import plotly.graph_objects as go
 
     go.Figure(fig)  # raises on any property plotly.js does not know
-    out = hyperband.html_report(path, tmp_path / "report.html")
-    page = open_report(browser, out)
+    page = open_report(browser, report)
     bars = page.eval_on_selector_all("#chart-importance .barlayer .point", "els => els.length")
     assert bars == 3
     ticks = page.eval_on_selector_all(
@@ -395,11 +383,10 @@ def test_importance_needs_enough_results() -> None:
 
 
 def test_the_csv_button_downloads_the_rows_shown(
-    study: tuple[Path, hyperband.RunResult], tmp_path: Path, browser: Any
+    study: tuple[Path, hyperband.RunResult], report: Path, browser: Any
 ) -> None:
-    path, result = study
-    out = hyperband.html_report(path, tmp_path / "report.html")
-    page = open_report(browser, out)
+    result = study[1]
+    page = open_report(browser, report)
     page.select_option("#jobs-status", "stopped")
     key = page.get_attribute("#jobs thead th >> nth=-3", "class").removeprefix("col-")
     page.click(f"#jobs thead th.col-{key} button")  # by lr
