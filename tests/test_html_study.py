@@ -226,6 +226,10 @@ def test_parallel_coordinates_start_at_the_largest_budget(
     positions = sorted(set(budget["values"]))
     assert len(positions) == 3
     assert [p for p in positions if lo <= p <= hi] == [positions[-1]]  # only the top budget
+    # Its colours span the top budget's values (rung 0's many values would set them).
+    top = [j.value for j in data.finished if j.budget == 9 and j.value is not None]
+    line = fig["data"][0]["line"]
+    assert (line["cmin"], line["cmax"]) == (min(top), max(top))
     page = open_report(browser, report)
     drawn = page.evaluate(
         "document.getElementById('chart-parcoords')._fullData[0].dimensions[0].constraintrange"

@@ -545,6 +545,9 @@ def parcoords_figure(data: StudyData) -> tuple[Figure | None, str]:
         pad = 0.02 * (specs[0]["range"][1] - specs[0]["range"][0])
         specs[0]["constraintrange"] = [top - pad, top + pad]
     values = [j.value for j in lines]
+    # The colours span the largest budget's values, those highlighted at first (other
+    # budgets' values, not comparable, take the scale's ends).
+    shown = [v for v, b in zip(values, budgets, strict=True) if b == max(budgets)]
     trace = {
         "type": "parcoords",
         "dimensions": specs,
@@ -554,7 +557,12 @@ def parcoords_figure(data: StudyData) -> tuple[Figure | None, str]:
             # Dark is best in either direction.
             "reversescale": not data.maximize,
             "showscale": True,
-            "colorbar": {"title": {"text": f"value<br>({_better(data)})"}, "thickness": 14},
+            "cmin": min(v for v in shown if v is not None),
+            "cmax": max(v for v in shown if v is not None),
+            "colorbar": {
+                "title": {"text": f"value at the largest budget<br>({_better(data)})"},
+                "thickness": 14,
+            },
         },
         "labelangle": -20 if len(dims) > 7 else 0,
         "labelside": "top",
