@@ -239,7 +239,7 @@
     function poll() {
       var script = document.createElement("script");
       // A new URL each time: the browser must not answer from its cache.
-      script.src = encodeURI(live.feed) + "?t=" + Date.now();
+      script.src = encodeURIComponent(live.feed) + "?t=" + Date.now();
       script.onload = script.onerror = function () {
         script.remove();
         if (timer !== "done") timer = setTimeout(poll, live.interval * 1000);
