@@ -227,8 +227,6 @@ def run(
         driver.progress = _progress(progress, hb, records, iterations)
         resumed.start(driver)
         _drive(driver, driver.progress)
-        if driver.pruner is not None:
-            driver.pruner.prune(hb, driver.stuck.values())
         return RunResult._of(hb, driver.records)
 
 
@@ -433,7 +431,8 @@ def _progress(
 
 
 def _drive(driver: Driver, bar: Progress) -> None:
-    """Run the loop to the end; a run stopped by an exception attaches its result so far."""
+    """Run the loop to the end, then remove the checkpoints no promotion needs; a run stopped
+    by an exception attaches its result so far."""
     hb = driver.hb
     try:
         driver.loop()
@@ -456,3 +455,5 @@ def _drive(driver: Driver, bar: Progress) -> None:
         raise
     finally:
         bar.close(hb.best, complete=hb.done)
+    if driver.pruner is not None:
+        driver.pruner.prune(hb, driver.stuck.values())
