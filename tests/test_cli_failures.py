@@ -54,6 +54,11 @@ def run_argv(target: str, *more: str) -> list[str]:
     return ["run", f"cli_fail.py:{target}", "--space", "space.json", *more, "--no-progress"]
 
 
+def serially(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``hyperband run`` with ``argv`` on the serial executor: jobs end in the order asked."""
+    return run_main(capsys, *run_argv(*argv, "--executor", "serial"))
+
+
 # ---------------------------------------------------------------------- where it failed
 
 
@@ -61,8 +66,7 @@ def test_a_failure_names_the_file_and_line_of_the_users_code(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(isolated)
-    argv = run_argv("misspelt", "--max-budget", "9", "--seed", "0", "--max-failures", "none")
-    code, out, _ = run_main(capsys, *argv, "--executor", "serial")
+    code, out, _ = serially(capsys, "misspelt", "--max-budget", "9", "--max-failures", "none")
     assert code == 3
     failed = [line for line in out.splitlines() if line.startswith("failed: job")]
     assert failed
@@ -110,8 +114,7 @@ def test_an_objective_that_always_fails_stops_after_its_first_jobs(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(isolated)
-    argv = run_argv("misspelt", "--max-budget", "27", "--seed", "0", "--journal", "s.jsonl")
-    code, out, err = run_main(capsys, *argv, "--executor", "serial")
+    code, out, err = serially(capsys, "misspelt", "--max-budget", "27", "--seed", "0")
     assert code == 3
     assert f"jobs: {FAIL_FAST} of 69 scheduled finished: 0 succeeded, {FAIL_FAST} failed" in out
     assert err.startswith(
