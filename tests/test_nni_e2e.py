@@ -477,3 +477,58 @@ def test_real_experiment_stops_trials_early(home: Path) -> None:
         ]
         assert later == [], job
     assert run.wall < TIME_LIMIT
+
+
+class FakeClock:
+    """``time`` for NNI's launcher and tests/nni_launch.py: sleeping only advances it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Running:
+    """A dispatcher process that is still running."""
+
+    returncode = None
+
+    def poll(self) -> None:
+        return None
+
+
+def test_the_launch_waits_for_a_slow_web_server_where_nni_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NNI's launcher asks the new web server four times, a second apart (the cause of "Create
+    experiment failed" on a loaded machine); the tests' launch waits until it answers."""
+    import requests
+    from nni.experiment import launcher
+
+    from . import nni_launch
+
+    clock = FakeClock()
+    monkeypatch.setattr(launcher, "time", clock)
+    monkeypatch.setattr(nni_launch, "time", clock)
+
+    def get(port: int, api: str, prefix: str | None = None) -> dict[str, str]:
+        if clock.now < 30:  # node still starting
+            raise requests.ConnectionError("connection refused")
+        return {"status": "INITIALIZED"}
+
+    monkeypatch.setattr(rest, "get", get)
+    with pytest.raises(requests.ConnectionError):
+        launcher._check_rest_server(20000)
+    assert clock.now < 5
+    clock.now = 0.0
+    (tmp_path / "imported").touch()
+    with nni_launch._patient_launcher(Running(), tmp_path / "imported"):  # type: ignore[arg-type]
+        launcher._check_rest_server(20000)
+    assert clock.now >= 30
