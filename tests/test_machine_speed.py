@@ -65,21 +65,28 @@ def test_report_takes_any_real_step_and_value(step: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("step", "value", "error"),
+    ("step", "value", "error", "match"),
     [
-        (True, 0.5, hyperband.ArgumentTypeError),
-        ("1", 0.5, hyperband.ArgumentTypeError),
-        (float("nan"), 0.5, hyperband.ConfigurationError),
-        (1, float("inf"), hyperband.InvalidResultError),
-        (1, float("nan"), hyperband.InvalidResultError),
-        (1, True, hyperband.InvalidResultError),
+        (True, 0.5, hyperband.ArgumentTypeError, "must be a real number"),
+        ("1", 0.5, hyperband.ArgumentTypeError, "must be a real number"),
+        (float("nan"), 0.5, hyperband.ConfigurationError, "must be finite"),
+        (float("inf"), 0.5, hyperband.ConfigurationError, "must be finite"),
+        (-float("inf"), 0.5, hyperband.ConfigurationError, "must be finite"),
+        (2, 0.5, hyperband.ConfigurationError, r"must be in \(0, 1\]"),
+        (0, 0.5, hyperband.ConfigurationError, r"must be in \(0, 1\]"),
+        (1, float("inf"), hyperband.InvalidResultError, "must be finite"),
+        (1, float("nan"), hyperband.InvalidResultError, "must be finite"),
+        (1, True, hyperband.InvalidResultError, "must be a finite real number"),
+        (1, "0.5", hyperband.InvalidResultError, "must be a finite real number"),
     ],
 )
-def test_report_refuses_what_it_refused(step: object, value: object, error: type) -> None:
+def test_report_refuses_what_it_refused(
+    step: object, value: object, error: type[Exception], match: str
+) -> None:
     hb = hyperband.Hyperband(SPACE, max_budget=27, eta=3, seed=0)
     job = hb.ask()
-    assert isinstance(job, hyperband.Job)
-    with pytest.raises(error):
+    assert isinstance(job, hyperband.Job) and job.budget == 1
+    with pytest.raises(error, match=match):
         hb.report(job.id, step, value)
     assert hb.reports(job.id) == ()
 

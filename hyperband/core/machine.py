@@ -338,7 +338,10 @@ class Hyperband:
         job, b = self._lookup(job_id) if entry is None else entry
         curve = self._curves.running.get(job.id)
         t = check_step(job, step, curve[-1][0] if curve else None)
-        v, _ = parse_value(job.id, value)
+        if type(value) is float and value - value == 0.0:  # finite float: the common case
+            v = value
+        else:
+            v, _ = parse_value(job.id, value)
         # Validation is over.
         point = (t, self._sign * v)
         self._n_reports += 1

@@ -100,10 +100,11 @@ def check_step(job: Job, step: object, last: float | None) -> float:
             f"step for job {job.id} must be a real number, got {describe(step)}"
         )
     t = float(step)
-    if not math.isfinite(t):
-        raise ConfigurationError(f"step for job {job.id} must be finite, got {describe(step)}")
     start = job.previous_budget or 0
+    # A NaN or infinite step is never inside the segment: asked only then.
     if not start < t <= job.budget:
+        if not math.isfinite(t):
+            raise ConfigurationError(f"step for job {job.id} must be finite, got {describe(step)}")
         raise ConfigurationError(
             f"step for job {job.id} must be in ({start}, {job.budget}] (its budget segment, "
             f"in budget units), got {describe(step)}"
