@@ -85,7 +85,8 @@ def test_report_refuses_what_it_refused(
 ) -> None:
     hb = hyperband.Hyperband(SPACE, max_budget=27, eta=3, seed=0)
     job = hb.ask()
-    assert isinstance(job, hyperband.Job) and job.budget == 1
+    assert isinstance(job, hyperband.Job)
+    assert job.budget == 1
     with pytest.raises(error, match=match):
         hb.report(job.id, step, value)
     assert hb.reports(job.id) == ()
