@@ -3,6 +3,7 @@
 Run:  python benchmarks/bench_compare.py                 (our methods; peers from saved results)
       python benchmarks/bench_compare.py --peers         (also run the missing peer runs: hours)
       python benchmarks/bench_compare.py --quick --results DIR   (a smoke run, ours only)
+      python benchmarks/bench_compare.py --render-only   (the report from the saved records)
       nice -n 19 python benchmarks/bench_compare.py --peers --methods DEHB ... --batch-only
                                                          (a batch of peer runs in the background)
 
@@ -540,6 +541,93 @@ def regret_cells(
     return cells
 
 
+def versus(
+    entry: dict[str, Any], ours: list[str], peers: list[str], fractions: tuple[float, ...]
+) -> dict[str, Any]:
+    """At each fraction: the best of ``ours`` and the best of ``peers`` in a workload's
+    summary entry (``[lowest median, its method]``) and whether ours is at or below (None: a
+    side has no method or no incumbent yet)."""
+    out: dict[str, Any] = {}
+    for f in fractions:
+        key = f"{f:g}"
+        best = {}
+        for side, names in (("ours", ours), ("peer", peers)):
+            meds = [(entry["methods"][m]["at"][key][0], m) for m in names]
+            finite = [(v, m) for v, m in meds if v is not None]
+            best[side] = list(min(finite)) if finite else None
+        o, p = best["ours"], best["peer"]
+        out[key] = {
+            "ours": o,
+            "peer": p,
+            "ours_at_or_below": None if o is None or p is None else o[0] <= p[0],
+        }
+    return out
+
+
+def _side(best: list[Any] | None) -> str:
+    return "-" if best is None else f"{best[0]:.3g} ({best[1]})"
+
+
+def versus_lines(
+    entries: list[tuple[str, dict[str, Any]]], fractions: tuple[float, ...], label: str
+) -> tuple[list[str], dict[float, int]]:
+    """The table of :func:`versus` (each entry has it under ``"versus"``), ours in bold where
+    at or below the best peer, and at each fraction the number of entries where it is."""
+    lines = [
+        "| "
+        + label
+        + " | "
+        + " | ".join(f"best of ours at {f:.0%} | best peer at {f:.0%}" for f in fractions)
+        + " |",
+        "|---|" + "---|---|" * len(fractions),
+    ]
+    wins = dict.fromkeys(fractions, 0)
+    for name, entry in entries:
+        cells = []
+        for f in fractions:
+            v = entry["versus"][f"{f:g}"]
+            mark = "**" if v["ours_at_or_below"] else ""
+            cells += [f"{mark}{_side(v['ours'])}{mark}", _side(v["peer"])]
+            wins[f] += bool(v["ours_at_or_below"])
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines, wins
+
+
+def targets_markdown(summary: list[dict[str, Any]]) -> str:
+    """The issue's targets on these workloads: the best of the candidates for the defaults
+    (:data:`CANDIDATES`) against the best peer at 25% and 100% of the budget, and KDE HB trust
+    against KDE HB on the badly correlated Hartmann-6."""
+    fractions = (0.25, 1.0)
+    entries = []
+    for entry in summary:
+        ours = [m for m in CANDIDATES if m in entry["methods"]]
+        peers = [m for m in PEERS if m in entry["methods"]]
+        entry["versus"] = versus(entry, ours, peers, fractions)
+        entries.append((entry["title"], entry))
+    lines, wins = versus_lines(entries, fractions, "workload")
+    lines = [
+        "The best of our candidates for the defaults (" + ", ".join(CANDIDATES) + ") against "
+        "the best peer (lowest median regret; which method):",
+        "",
+        *lines,
+        "",
+        "The best of ours at or below the best peer: "
+        + ", ".join(f"{wins[f]} of {len(entries)} at {f:.0%} of the budget" for f in fractions)
+        + " (target: at least 5 of 6 at both).",
+    ]
+    bad = next((e for e in summary if e["workload"] == "hartmann6_bad"), None)
+    pair = ("KDE HB trust li2018", "KDE HB li2018")
+    if bad is not None and all(m in bad["methods"] for m in pair):
+        trust, kde = (bad["methods"][m]["at"]["1"][0] for m in pair)
+        ratio = kde / trust if trust else math.inf
+        lines += [
+            "",
+            f"Hartmann-6, badly correlated, median regret at 100%: KDE HB trust {trust:.3g}, "
+            f"KDE HB {kde:.3g}: {ratio:.2f}x lower with trust (target: 1.5x).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def markdown(summary: list[dict[str, Any]], methods: list[str], seeds: int) -> str:
     """One regret table per workload (rows: methods; columns: fractions of the budget) and the
     table of optimizer costs."""
@@ -585,7 +673,7 @@ def markdown(summary: list[dict[str, Any]], methods: list[str], seeds: int) -> s
         run_s = f"{_g(min(cpu))}-{_g(max(cpu))} ({_g(min(secs))}-{_g(max(secs))})" if secs else "-"
         lines.append(f"| {m} | {version} | " + " | ".join(cells) + f" | {run_s} |")
     lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + targets_markdown(summary)
 
 
 def plot(summary: list[dict[str, Any]], methods: list[str], path: Path) -> None:
@@ -637,6 +725,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--batch-only", action="store_true", help="only run the runs; write no report or plot"
     )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="run nothing: the report and plot from the saved records of every method",
+    )
     args = parser.parse_args(argv)
     seeds = 2 if args.quick else args.seeds
     scale = 0.1 if args.quick else 1.0
@@ -645,12 +738,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     peers = [] if args.quick else [m for m in PEERS if not args.methods or m in args.methods]
 
     start = time.perf_counter()
-    fresh = [m for m in ours if not OURS[m].cached]
+    fresh = [m for m in ours if not OURS[m].cached and not args.render_only]
     run_batch(fresh, args.workloads, seeds, results, scale, rerun=True)
-    run_batch(
-        [m for m in ours if OURS[m].cached], args.workloads, seeds, results, scale, rerun=False
-    )
-    if args.peers:
+    cached = [m for m in ours if OURS[m].cached and not args.render_only]
+    run_batch(cached, args.workloads, seeds, results, scale, rerun=False)
+    if args.peers and not args.render_only:
         order = [m for m in PEER_ORDER if m in peers]
         run_batch(order, args.workloads, seeds, results, scale, rerun=False)
     if args.batch_only:

@@ -55,8 +55,10 @@ from bench_compare import (
     regret_cells,
     store,
     trace_path,
+    versus,
+    versus_lines,
 )
-from bench_lcbench import FRACTIONS, SEEDS, TOTAL
+from bench_lcbench import FRACTIONS, METHODS, SEEDS, TOTAL
 from yahpo import lcbench
 from yahpo.client import LCBenchSurrogate
 
@@ -64,6 +66,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 RUNS = "lcbench_peers"
 OURS_FILE = "bench_lcbench.json"
+COMPARE_FILE = "bench_compare.json"
 
 # Run order: cheap peers on every task first, then HpBandSter, then SMAC3.
 GROUPS: tuple[tuple[str, ...], ...] = (
@@ -154,14 +157,35 @@ def _run_task(
     run: Callable[[list[str]], None],
     log: Callable[[str], None],
 ) -> int:
+    """The missing ``seeds`` of ``peer`` on ``task`` in one process; how many were reduced.
+    Traces a killed batch left (a runner writes each when its run ends) are reduced first."""
     name = f"lcbench_{task}"
     pattern = trace_path(peer, name, "{seed}")
     pattern.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    try:
-        run(peer_command(peer, name, seeds, total, str(pattern)))
-    except (subprocess.SubprocessError, OSError) as exc:
-        log(f"FAILED {peer} {task} {seeds}: {exc} (the finished seeds are kept)")
+    made = _collect(peer, w, task, seeds, pattern, results, total)
+    left = [s for s in seeds if not run_path(results, peer, task, s).exists()]
+    if left:
+        start = time.perf_counter()
+        try:
+            run(peer_command(peer, name, left, total, str(pattern)))
+        except (subprocess.SubprocessError, OSError) as exc:
+            log(f"FAILED {peer} {task} {left}: {exc} (the finished seeds are kept)")
+        done = _collect(peer, w, task, left, pattern, results, total)
+        log(f"{peer} {task}: {done} of {len(left)} seeds, {time.perf_counter() - start:.0f} s")
+        made += done
+    return made
+
+
+def _collect(
+    peer: str,
+    w: Any,
+    task: str,
+    seeds: list[int],
+    pattern: Path,
+    results: Path,
+    total: float,
+) -> int:
+    """Reduce the traces of ``seeds`` that exist into their result files (removing them)."""
     made = 0
     for seed in seeds:
         trace = Path(str(pattern).format(seed=seed))
@@ -175,7 +199,6 @@ def _run_task(
         tmp.replace(out)
         trace.unlink()  # reduced: the full trace is not kept (it is large)
         made += 1
-    log(f"{peer} {task}: {made} of {len(seeds)} seeds, {time.perf_counter() - start:.0f} s")
     return made
 
 
@@ -226,32 +249,14 @@ def summarise(
         methods.update({p: _entry(r) for p, r in by_peer.items() if r})
         peers = [p for p in by_peer if p in methods]
         entry: dict[str, Any] = {"methods": methods, "ours": our_names, "peers": peers}
-        entry["versus"] = versus(entry, our_names, peers)
+        entry["versus"] = versus(entry, our_names, peers, FRACTIONS)
         tasks[task] = entry
     return {"tasks": tasks}
 
 
-def versus(entry: dict[str, Any], ours: list[str], peers: list[str]) -> dict[str, Any]:
-    """At each fraction: the best of ours and the best peer (lowest median; its name) and
-    whether ours is at or below (None: a side has no method or no incumbent)."""
-    out: dict[str, Any] = {}
-    for f in FRACTIONS:
-        key = f"{f:g}"
-        best = {}
-        for side, names in (("ours", ours), ("peer", peers)):
-            meds = [(entry["methods"][m]["at"][key][0], m) for m in names]
-            finite = [(v, m) for v, m in meds if v is not None]
-            best[side] = list(min(finite)) if finite else None
-        o, p = best["ours"], best["peer"]
-        out[key] = {
-            "ours": o,
-            "peer": p,
-            "ours_at_or_below": None if o is None or p is None else o[0] <= p[0],
-        }
-    return out
-
-
-def markdown(summary: dict[str, Any], seeds: int) -> str:
+def markdown(
+    summary: dict[str, Any], seeds: int, synthetic: list[tuple[str, dict[str, Any]]] = ()
+) -> str:
     tasks = summary["tasks"]
     lines = [
         f"Total budget {TOTAL:g} epochs per run. Cells: median [25%, 75%] over seeds of the "
@@ -271,54 +276,89 @@ def markdown(summary: dict[str, Any], seeds: int) -> str:
             name = m if m in entry["ours"] else f"*{m}*"
             lines.append(f"| {task} | {name} | {e['seeds']} | " + " | ".join(cells) + " |")
     lines += ["", *versus_table(tasks, seeds), "", *cost_table(tasks)]
+    everywhere = [(f"lcbench {t}", e) for t, e in tasks.items()] + list(synthetic)
+    summary["candidates"] = candidates(everywhere)
+    lines += ["", *candidates_lines(summary["candidates"], len(everywhere))]
     return "\n".join(lines) + "\n"
-
-
-def _side(best: list[Any] | None) -> str:
-    return "-" if best is None else f"{best[0]:.3g} ({best[1]})"
 
 
 def versus_table(tasks: dict[str, Any], seeds: int) -> list[str]:
     """Per task and fraction: the best of ours, the best peer, and the count of tasks where
     ours is at or below (the issue's target: at least 8 of 10 at both fractions)."""
-    lines = [
-        "The best of our methods against the best peer (lowest median regret, which method):",
-        "",
-        "| task | "
-        + " | ".join(f"ours at {f:.0%} | best peer at {f:.0%}" for f in FRACTIONS)
-        + " |",
-        "|---|" + "---|---|" * len(FRACTIONS),
-    ]
-    wins = dict.fromkeys(FRACTIONS, 0)
-    for task, entry in tasks.items():
-        cells = []
-        for f in FRACTIONS:
-            v = entry["versus"][f"{f:g}"]
-            mark = "**" if v["ours_at_or_below"] else ""
-            cells += [f"{mark}{_side(v['ours'])}{mark}", _side(v["peer"])]
-            wins[f] += bool(v["ours_at_or_below"])
-        lines.append(f"| {task} | " + " | ".join(cells) + " |")
-    short = [t for t, e in tasks.items() for p in e["peers"] if e["methods"][p]["seeds"] < seeds]
+    lines, wins = versus_lines(list(tasks.items()), FRACTIONS, "task")
     lines += [
         "",
         "The best of ours at or below the best peer: "
         + ", ".join(f"{wins[f]} of {len(tasks)} tasks at {f:.0%} of the budget" for f in FRACTIONS)
         + " (target: at least 8 of 10 at both).",
     ]
-    if short:
-        missing = sorted(
-            {
-                f"{p} on {t} ({e['methods'][p]['seeds']} seeds)"
-                for t, e in tasks.items()
-                for p in e["peers"]
-                if e["methods"][p]["seeds"] < seeds
-            }
-        )
+    missing = sorted(
+        {
+            f"{p} on {t} ({e['methods'][p]['seeds']} seeds)"
+            for t, e in tasks.items()
+            for p in e["peers"]
+            if e["methods"][p]["seeds"] < seeds
+        }
+    )
+    if missing:
         lines += ["", f"Cells with fewer than {seeds} seeds: " + "; ".join(missing) + "."]
     absent = sorted({p for e in tasks.values() for p in PEER_NAMES if p not in e["peers"]})
     if absent:
         lines += ["", "Peers not run on some tasks: " + ", ".join(absent) + "."]
     return lines
+
+
+def candidates(entries: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Over workloads (name, summary entry with ``METHODS``' names): per method of ours, where
+    it has the lowest median of ours (ties count for each) and where its median is above
+    random Hyperband's by more than random Hyperband's interquartile range, at each fraction."""
+    out: dict[str, Any] = {m: {"best": {}, "worse_than_hb": {}} for m in METHODS}
+    for f in FRACTIONS:
+        key = f"{f:g}"
+        for m in METHODS:
+            out[m]["best"][key], out[m]["worse_than_hb"][key] = [], []
+        for name, entry in entries:
+            at = {m: entry["methods"][m]["at"][key] for m in METHODS if m in entry["methods"]}
+            meds = {m: math.inf if q[0] is None else q[0] for m, q in at.items()}
+            low = min(meds.values())
+            hb = at.get("HB")
+            for m, med in meds.items():
+                if med == low and math.isfinite(low):
+                    out[m]["best"][key].append(name)
+                if hb is not None and None not in hb and med > hb[0] + (hb[2] - hb[1]):
+                    out[m]["worse_than_hb"][key].append(name)
+    return out
+
+
+def candidates_lines(table: dict[str, Any], n: int) -> list[str]:
+    cols = [f"{f:.0%}" for f in FRACTIONS]
+    lines = [
+        f"Our methods over the {n} workloads (the {len(lcbench.DEV_TASKS)} LCBench tasks and "
+        "the six of the side-by-side section, whose li2018 methods are these): on how many "
+        "each has the lowest median of ours (ties count for each), and where its median is "
+        "above random Hyperband's by more than random Hyperband's interquartile range:",
+        "",
+        "| method | "
+        + " | ".join(f"lowest of ours at {c}" for c in cols)
+        + " | "
+        + " | ".join(f"worse than HB by > its IQR at {c}" for c in cols)
+        + " |",
+        "|---|" + "---:|" * len(cols) + "---|" * len(cols),
+    ]
+    for m, e in table.items():
+        best = [str(len(e["best"][f"{f:g}"])) for f in FRACTIONS]
+        worse = [", ".join(e["worse_than_hb"][f"{f:g}"]) or "never" for f in FRACTIONS]
+        lines.append(f"| {m} | " + " | ".join(best) + " | " + " | ".join(worse) + " |")
+    return lines
+
+
+def synthetic_entries(compare: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """bench_compare.json's workloads with its li2018 methods under ``METHODS``' names."""
+    out = []
+    for w in compare["workloads"]:
+        methods = {m: w["methods"][f"{m} li2018"] for m in METHODS if f"{m} li2018" in w["methods"]}
+        out.append((w["workload"], {"methods": methods}))
+    return out
 
 
 def cost_table(tasks: dict[str, Any]) -> list[str]:
@@ -355,7 +395,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         run_batch(peers, args.tasks, seeds, args.results, TOTAL)
     ours = json.loads((args.results / OURS_FILE).read_text())["summary"]
     summary = summarise(ours, load_peer_runs(args.results, peers, args.tasks, seeds))
-    table = markdown(summary, args.seeds)
+    compare = args.results / COMPARE_FILE
+    synthetic = synthetic_entries(json.loads(compare.read_text())) if compare.exists() else []
+    table = markdown(summary, args.seeds, synthetic)
     report = {
         "benchmark": "bench_lcbench_peers",
         "total_budget": TOTAL,

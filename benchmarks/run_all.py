@@ -65,6 +65,8 @@ RESULT_FILES = {
     "stopping": "stopping.json",
     "compare": "bench_compare.json",
     "lcbench": "bench_lcbench.json",
+    # Rendered from the saved runs by bench_lcbench_peers.py (its --run batch takes hours).
+    "lcbench_peers": "bench_lcbench_peers.json",
 }
 # Extra tables of a result file: placeholder -> (file, key).
 EXTRA_TABLES = {"stopping_variants": ("stopping.json", "markdown_variants")}

@@ -224,14 +224,21 @@ def test_lcbench_peer_batch_is_resumable_and_orders_the_work(
     assert record["regret_at"] == [0.0, 0.0]  # 54 epochs spent: within 25% of 3268
     assert not lp.run_path(tmp_path, "DEHB", "7593", 1).exists()
     assert not list((tmp_path / "t").iterdir())  # reduced traces are removed
-    # Resumed: only the missing seed of each (peer, task) runs.
+    # Resumed: only the missing seed of each (peer, task) runs; a trace a killed batch left is
+    # reduced without running it again.
     calls.clear()
+    left = {"version": "9", "wall": 2.0, "cpu": 1.0, "objective_wall": 0.5, "objective_cpu": 0.5}
+    left["trace"] = [[{"x": 0.5}, 52.0, 0.1, 52.0]]
+    (tmp_path / "t" / "lcbench_7593-1").write_text(json.dumps(left))
     made = lp.run_batch(
         peers, tasks, [0, 1], tmp_path, 3268.0, workload=lambda t: _Task(t, closed),
         execute=_fake_execute(calls),
     )  # fmt: skip
     assert made == 9
     assert {c[-3] for c in calls} == {"1"}
+    assert len(calls) == 8  # not DEHB on 7593 (the first to look): its trace was there
+    record = json.loads(lp.run_path(tmp_path, "DEHB", "7593", 1).read_text())
+    assert record["final_regret"] == 0.5
     calls.clear()
     assert lp.run_batch(peers, tasks, [0, 1], tmp_path, 3268.0, execute=_fake_execute(calls)) == 0
     assert calls == []  # nothing left: no surrogate is even started
@@ -319,3 +326,20 @@ def test_compare_lists_the_candidates_and_syne_tune() -> None:
     assert cmp.PEERS["Syne Tune BOHB"].args == ("bohb",)
     assert set(cmp.PEER_ORDER) == set(cmp.PEERS)
     assert math.isfinite(cmp.TOTAL["branin"])
+
+
+def test_compare_render_only_runs_nothing(tmp_path: Path) -> None:
+    cmp = _import("bench_compare")
+    cmp.run_batch(["HB li2018", "RS"], ["branin"], 2, tmp_path / "compare", 0.1, rerun=True)
+    saved = (tmp_path / "compare" / "hb_li2018.json").read_text()
+    report = cmp.main(
+        ["--quick", "--render-only", "--results", str(tmp_path), "--workloads", "branin"]
+    )
+    assert (tmp_path / "compare" / "hb_li2018.json").read_text() == saved
+    assert sorted(p.name for p in (tmp_path / "compare").iterdir()) == ["hb_li2018.json", "rs.json"]
+    (entry,) = report["workloads"]
+    assert sorted(entry["methods"]) == ["HB li2018", "RS"]
+    assert "| HB li2018 | 2 |" in report["markdown"]
+    assert "best of ours at 25%" in report["markdown"]
+    assert entry["versus"]["1"]["ours"][1] == "HB li2018"
+    assert entry["versus"]["1"]["peer"] is None
