@@ -42,22 +42,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import bench_compare as cmp
 import numpy as np
-from bench_compare import (
-    PEER_ENV,
-    PEERS,
-    _num,
-    best_medians,
-    peer_command,
-    quartiles,
-    reduce_trace,
-    regret_at,
-    regret_cells,
-    store,
-    trace_path,
-    versus,
-    versus_lines,
-)
 from bench_lcbench import FRACTIONS, METHODS, SEEDS, TOTAL
 from yahpo import lcbench
 from yahpo.client import LCBenchSurrogate
@@ -82,7 +68,7 @@ Record = dict[str, Any]
 
 
 def run_path(results: Path, peer: str, task: str, seed: int) -> Path:
-    return results / RUNS / store(peer).stem / f"{task}-{seed}.json"
+    return results / RUNS / cmp.store(peer).stem / f"{task}-{seed}.json"
 
 
 def task_order(peer: str, tasks: list[str]) -> list[str]:
@@ -93,9 +79,9 @@ def task_order(peer: str, tasks: list[str]) -> list[str]:
 
 def reduce_run(w: Any, total: float, run: dict[str, Any]) -> Record:
     """The compact record of one peer run (as ``bench_lcbench.run_task`` makes ours)."""
-    record = reduce_trace(w, total, run)
+    record = cmp.reduce_trace(w, total, run)
     at = np.array([f * total for f in FRACTIONS])
-    record["regret_at"] = [_num(v) for v in regret_at(record, at)]
+    record["regret_at"] = [cmp._num(v) for v in cmp.regret_at(record, at)]
     record["below_reference"] = len(w.below_reference)
     w.below_reference.clear()
     return record
@@ -160,14 +146,14 @@ def _run_task(
     """The missing ``seeds`` of ``peer`` on ``task`` in one process; how many were reduced.
     Traces a killed batch left (a runner writes each when its run ends) are reduced first."""
     name = f"lcbench_{task}"
-    pattern = trace_path(peer, name, "{seed}")
+    pattern = cmp.trace_path(peer, name, "{seed}")
     pattern.parent.mkdir(parents=True, exist_ok=True)
     made = _collect(peer, w, task, seeds, pattern, results, total)
     left = [s for s in seeds if not run_path(results, peer, task, s).exists()]
     if left:
         start = time.perf_counter()
         try:
-            run(peer_command(peer, name, left, total, str(pattern)))
+            run(cmp.peer_command(peer, name, left, total, str(pattern)))
         except (subprocess.SubprocessError, OSError) as exc:
             log(f"FAILED {peer} {task} {left}: {exc} (the finished seeds are kept)")
         done = _collect(peer, w, task, left, pattern, results, total)
@@ -203,7 +189,7 @@ def _collect(
 
 
 def _execute(cmd: list[str]) -> None:
-    subprocess.run(cmd, check=True, env={**os.environ, **PEER_ENV}, timeout=4 * 3600)
+    subprocess.run(cmd, check=True, env={**os.environ, **cmp.PEER_ENV}, timeout=4 * 3600)
 
 
 # ---------------------------------------------------------------------- the report
@@ -224,12 +210,15 @@ def load_peer_runs(
 
 def _entry(records: list[Record]) -> dict[str, Any]:
     fr = np.array([[math.inf if v is None else v for v in r["regret_at"]] for r in records])
-    med, lo, hi = quartiles(fr)
+    med, lo, hi = cmp.quartiles(fr)
     cpu = [(r["cpu"] - r["objective_cpu"]) / r["run_configs"] for r in records]
     return {
         "seeds": len(records),
         "version": records[0]["version"],
-        "at": {f"{f:g}": [_num(med[i]), _num(lo[i]), _num(hi[i])] for i, f in enumerate(FRACTIONS)},
+        "at": {
+            f"{f:g}": [cmp._num(med[i]), cmp._num(lo[i]), cmp._num(hi[i])]
+            for i, f in enumerate(FRACTIONS)
+        },
         "ms_per_config_cpu": 1e3 * float(np.median(cpu)),
         "seconds_per_run_wall": float(np.median([r["wall"] for r in records])),
         "seconds_per_run_cpu": float(np.median([r["cpu"] for r in records])),
@@ -249,7 +238,7 @@ def summarise(
         methods.update({p: _entry(r) for p, r in by_peer.items() if r})
         peers = [p for p in by_peer if p in methods]
         entry: dict[str, Any] = {"methods": methods, "ours": our_names, "peers": peers}
-        entry["versus"] = versus(entry, our_names, peers, FRACTIONS)
+        entry["versus"] = cmp.versus(entry, our_names, peers, FRACTIONS)
         tasks[task] = entry
     return {"tasks": tasks}
 
@@ -269,10 +258,10 @@ def markdown(
     ]
     for task, entry in tasks.items():
         present = entry["ours"] + entry["peers"]
-        best = best_medians(entry, present, FRACTIONS)
+        best = cmp.best_medians(entry, present, FRACTIONS)
         for m in present:
             e = entry["methods"][m]
-            cells = regret_cells(e, best, FRACTIONS)
+            cells = cmp.regret_cells(e, best, FRACTIONS)
             name = m if m in entry["ours"] else f"*{m}*"
             lines.append(f"| {task} | {name} | {e['seeds']} | " + " | ".join(cells) + " |")
     lines += ["", *versus_table(tasks, seeds), "", *cost_table(tasks)]
@@ -285,7 +274,7 @@ def markdown(
 def versus_table(tasks: dict[str, Any], seeds: int) -> list[str]:
     """Per task and fraction: the best of ours, the best peer, and the count of tasks where
     ours is at or below (the issue's target: at least 8 of 10 at both fractions)."""
-    lines, wins = versus_lines(list(tasks.items()), FRACTIONS, "task")
+    lines, wins = cmp.versus_lines(list(tasks.items()), FRACTIONS, "task")
     lines += [
         "",
         "The best of ours at or below the best peer: "
@@ -384,13 +373,13 @@ def cost_table(tasks: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="store_true", help="run the missing peer runs first")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="output folder")
-    parser.add_argument("--seeds", type=int, default=SEEDS, help="seeds 0 .. SEEDS - 1")
-    parser.add_argument("--tasks", nargs="+", default=list(lcbench.DEV_TASKS))
     parser.add_argument("--peers", nargs="+", default=list(PEER_NAMES), choices=PEER_NAMES)
+    parser.add_argument("--tasks", nargs="+", default=list(lcbench.DEV_TASKS))
+    parser.add_argument("--seeds", type=int, default=SEEDS, help="seeds 0 .. SEEDS - 1")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="results folder")
     args = parser.parse_args(argv)
     seeds = list(range(args.seeds))
-    peers = [p for p in PEER_NAMES if p in args.peers and p in PEERS]
+    peers = [p for p in PEER_NAMES if p in args.peers and p in cmp.PEERS]
     if args.run:
         run_batch(peers, args.tasks, seeds, args.results, TOTAL)
     ours = json.loads((args.results / OURS_FILE).read_text())["summary"]

@@ -184,7 +184,8 @@ def test_lcbench_peer_batch_is_resumable_and_orders_the_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lp = _import("bench_lcbench_peers")
-    monkeypatch.setattr(lp, "trace_path", lambda peer, w, seed: tmp_path / "t" / f"{w}-{seed}")
+    cmp = _import("bench_compare")
+    monkeypatch.setattr(cmp, "trace_path", lambda peer, w, seed: tmp_path / "t" / f"{w}-{seed}")
     fake_venvs = tmp_path / "venvs"
     for venv in ("dehb", "smac", "synetune"):
         (fake_venvs / venv / "bin").mkdir(parents=True)

@@ -103,9 +103,9 @@ def to_configspace(space: dict[str, Any], seed: int, ordinal_as: str = "ordinal"
     return cs
 
 
-def from_configspace(space: dict[str, Any], values: Any) -> Config:
-    """The NNI configuration (plain Python values) of a ConfigSpace configuration or dict."""
-    values = dict(values)
+def _from_peer(space: dict[str, Any], values: Any, option: Any) -> Config:
+    """The NNI configuration of a peer's values: numbers as plain Python numbers (quantized
+    where the space says so), a choice's value through ``option(spec, value)``."""
     out: Config = {}
     for name, spec in space.items():
         kind, x = spec["_type"], values[name]
@@ -116,12 +116,20 @@ def from_configspace(space: dict[str, Any], values: Any) -> Config:
         elif kind == "randint":
             out[name] = int(x)
         else:
-            _, options, labels = _options(spec)
-            if isinstance(x, str):
-                out[name] = options[labels.index(x)]
-            else:  # the option's rank (ordinal_as="integer")
-                out[name] = options[int(x)]
+            out[name] = option(spec, x)
     return out
+
+
+def _labelled(spec: dict[str, Any], x: Any) -> Any:
+    _, options, labels = _options(spec)
+    if isinstance(x, str):
+        return options[labels.index(x)]
+    return options[int(x)]  # the option's rank (ordinal_as="integer")
+
+
+def from_configspace(space: dict[str, Any], values: Any) -> Config:
+    """The NNI configuration (plain Python values) of a ConfigSpace configuration or dict."""
+    return _from_peer(space, dict(values), _labelled)
 
 
 def suggest_optuna(trial: Any, space: dict[str, Any]) -> Config:
@@ -170,19 +178,8 @@ def to_synetune(space: dict[str, Any]) -> dict[str, Any]:
 
 def from_synetune(space: dict[str, Any], values: dict[str, Any]) -> Config:
     """The NNI configuration (plain Python values) of a Syne Tune configuration (which may
-    carry other keys: the runner's fidelity)."""
-    out: Config = {}
-    for name, spec in space.items():
-        kind, x = spec["_type"], values[name]
-        if kind in ("uniform", "loguniform"):
-            out[name] = float(x)
-        elif kind in ("quniform", "qloguniform"):
-            out[name] = _quantize(spec, float(x))
-        elif kind == "randint":
-            out[name] = int(x)
-        else:
-            out[name] = x.item() if hasattr(x, "item") else x
-    return out
+    carry other keys: the runner's fidelity); a choice's value is the option itself."""
+    return _from_peer(space, values, lambda spec, x: x.item() if hasattr(x, "item") else x)
 
 
 def in_space(space: dict[str, Any], config: Config) -> bool:
