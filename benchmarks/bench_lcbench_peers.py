@@ -281,16 +281,14 @@ def versus_table(tasks: dict[str, Any], seeds: int) -> list[str]:
         + ", ".join(f"{wins[f]} of {len(tasks)} tasks at {f:.0%} of the budget" for f in FRACTIONS)
         + " (target: at least 8 of 10 at both).",
     ]
-    missing = sorted(
-        {
-            f"{p} on {t} ({e['methods'][p]['seeds']} seeds)"
-            for t, e in tasks.items()
-            for p in e["peers"]
-            if e["methods"][p]["seeds"] < seeds
-        }
-    )
-    if missing:
-        lines += ["", f"Cells with fewer than {seeds} seeds: " + "; ".join(missing) + "."]
+    short: dict[tuple[str, int], list[str]] = {}
+    for t, e in tasks.items():
+        for p in e["peers"]:
+            if e["methods"][p]["seeds"] < seeds:
+                short.setdefault((p, e["methods"][p]["seeds"]), []).append(t)
+    if short:
+        cells = [f"{p}: {n} on {', '.join(ts)}" for (p, n), ts in sorted(short.items())]
+        lines += ["", f"Cells with fewer than {seeds} seeds: " + "; ".join(cells) + "."]
     absent = sorted({p for e in tasks.values() for p in PEER_NAMES if p not in e["peers"]})
     if absent:
         lines += ["", "Peers not run on some tasks: " + ", ".join(absent) + "."]

@@ -275,7 +275,7 @@ def test_lcbench_report_counts_the_best_of_ours_against_the_best_peer(tmp_path: 
     assert summary["tasks"]["1"]["peers"] == ["DEHB"]  # SMAC3 has no run there
     text = lp.markdown(summary, seeds=10)
     assert "1 of 2 tasks at 25% of the budget, 1 of 2 tasks at 100%" in text
-    assert "DEHB on 1 (3 seeds)" in text
+    assert "Cells with fewer than 10 seeds: DEHB: 3 on 1, 2." in text
     assert "Peers not run on some tasks: " in text
     assert "SMAC3 MF" in text
     assert "| 1 | *DEHB* | 3 | **0.3 [0.3, 0.3]** | **0.05 [0.05, 0.05]** |" in text
