@@ -44,7 +44,7 @@ from typing import Any
 
 import bench_compare as cmp
 import numpy as np
-from bench_lcbench import FRACTIONS, METHODS, SEEDS, TOTAL
+from bench_lcbench import FRACTIONS, METHODS, SEEDS, TOTAL, regret_table_head
 from yahpo import lcbench
 from yahpo.client import LCBenchSurrogate
 
@@ -250,11 +250,10 @@ def markdown(
     lines = [
         f"Total budget {TOTAL:g} epochs per run. Cells: median [25%, 75%] over seeds of the "
         "regret after 25% and 100% of the budget; the lowest median of each task and column "
-        f"in bold; the peers' seconds per run are in the table below. Our methods above the "
-        "line of each task, the peers below it.",
+        "in bold; in each task our methods first, then the peers (in italics; their seconds "
+        "per run are in the table below).",
         "",
-        "| task | method | seeds | " + " | ".join(f"{f:.0%} of budget" for f in FRACTIONS) + " |",
-        "|---|---|---:|" + "---:|" * len(FRACTIONS),
+        *regret_table_head(),
     ]
     for task, entry in tasks.items():
         present = entry["ours"] + entry["peers"]
