@@ -1,0 +1,187 @@
+"""XGBoostCallback: real XGBoost training in real hyperband studies."""
+
+from __future__ import annotations
+
+import doctest
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hyperband
+from hyperband import ArgumentTypeError, ConfigurationError
+from hyperband.core.jobs import Job
+from hyperband.drivers.context import Context
+from hyperband.integrations import xgboost as adapter
+from hyperband.integrations.xgboost import XGBoostCallback
+from tests.optional import missing_reason, require, run_without
+
+xgb = require("xgboost")
+datasets = require("sklearn.datasets")
+
+X, Y = datasets.load_breast_cancer(return_X_y=True)
+TRAIN = xgb.DMatrix(X[:400], Y[:400])
+VALID = xgb.DMatrix(X[400:], Y[400:])
+SPACE = {
+    "eta": {"_type": "loguniform", "_value": [0.02, 0.3]},
+    "max_depth": {"_type": "randint", "_value": [1, 6]},
+}
+FIXED = {"objective": "binary:logistic", "eval_metric": "logloss", "nthread": 1, "seed": 0}
+
+
+def boost(config: dict[str, Any], cb: XGBoostCallback, **kwargs: Any) -> Any:
+    options = {"evals": [(TRAIN, "train"), (VALID, "valid")], **kwargs}
+    return xgb.train(
+        {**FIXED, **config},
+        TRAIN,
+        num_boost_round=options.pop("num_boost_round", cb.num_boost_round),
+        xgb_model=options.pop("xgb_model", cb.xgb_model),
+        verbose_eval=False,
+        callbacks=[cb],
+        **options,
+    )
+
+
+def objective(config: dict[str, Any], budget: float, context: Context) -> dict[str, Any]:
+    cb = XGBoostCallback(context)  # the last dataset's last metric: valid/logloss
+    booster = boost(config, cb)
+    return {"default": cb.value, "rounds": booster.num_boosted_rounds(), "resumed": cb.xgb_model}
+
+
+def study(**kwargs: Any) -> hyperband.RunResult:
+    options: dict[str, Any] = {"max_budget": 27, "eta": 3, "mode": "minimize", "seed": 0}
+    return hyperband.run(objective, SPACE, progress=False, workers=2, **{**options, **kwargs})
+
+
+def test_promotions_continue_their_booster_and_report_every_round() -> None:
+    result = study()
+    assert result.n_failed == 0
+    promoted = [r for r in result.history if r.job.previous_budget is not None]
+    assert promoted
+    for rec in result.history:
+        start = int(rec.job.previous_budget or 0)
+        # Every round of this rung reported, counted from the configuration's first round.
+        assert [s for s, _ in rec.reports] == list(range(start + 1, int(rec.job.budget) + 1))
+        assert rec.extra["rounds"] == rec.job.budget  # the earlier rungs' rounds included
+        assert rec.value == rec.reports[-1][1]
+    # A promotion started from the model its previous rung saved, not from scratch.
+    assert all(r.extra["resumed"] for r in promoted)
+    assert result.best is not None
+    assert result.best.budget == 27
+
+
+def evolve(job: Job, **changes: Any) -> Job:
+    import attrs
+
+    return attrs.evolve(job, **changes)
+
+
+def test_a_continued_booster_equals_one_boosted_from_scratch(tmp_path: Path) -> None:
+    config = {"eta": 0.2, "max_depth": 3}
+    job = hyperband.Hyperband(SPACE, max_budget=9, seed=0).ask()
+    assert job.budget == 1
+    first = XGBoostCallback(Context(job, tmp_path, []))
+    assert (first.xgb_model, first.num_boost_round) == (None, 1)
+    boost(config, first)
+    # The same configuration promoted to 9 rounds continues the 1-round model.
+    promoted = evolve(job, budget=9, previous_budget=job.budget, resume_from=job.id)
+    cb = XGBoostCallback(Context(promoted, tmp_path, []))
+    assert cb.xgb_model == str(tmp_path / "xgboost_1_rounds.ubj")
+    assert cb.num_boost_round == 8
+    continued = boost(config, cb)
+    assert continued.num_boosted_rounds() == 9
+    assert (tmp_path / "xgboost_9_rounds.ubj").exists()
+    scratch_dir = tmp_path / "scratch"
+    scratch_dir.mkdir()
+    scratch = boost(config, XGBoostCallback(Context(evolve(job, budget=9), scratch_dir, [])))
+    np.testing.assert_allclose(continued.predict(VALID), scratch.predict(VALID), rtol=1e-7)
+
+
+def test_without_its_saved_model_a_promotion_boosts_from_scratch(tmp_path: Path) -> None:
+    job = hyperband.Hyperband(SPACE, max_budget=9, seed=0).ask()
+    promoted = evolve(job, budget=9, previous_budget=3, resume_from=job.id)
+    reports: list[tuple[float, float]] = []
+    cb = XGBoostCallback(Context(promoted, tmp_path, reports))
+    assert (cb.xgb_model, cb.num_boost_round) == (None, 9)
+    assert boost({}, cb).num_boosted_rounds() == 9
+    assert [s for s, _ in reports] == list(range(4, 10))  # the curve never goes back
+
+
+def test_a_stopped_job_stops_training_cleanly() -> None:
+    result = study(early_stop="median")
+    assert result.n_failed == 0
+    stopped = [r for r in result.history if r.status == "stopped"]
+    assert stopped
+    for rec in stopped:
+        # It stopped at a report before its budget, and nothing was reported after it.
+        assert rec.reports[-1][0] < rec.job.budget
+        assert rec.value == rec.reports[-1][1]
+        # xgboost.train returned the booster as it was, and the objective returned (the
+        # runner keeps what a stopped job returned under "returned").
+        assert rec.extra["stopped_at"] == rec.reports[-1][0]
+        assert rec.extra["returned"]["rounds"] == rec.reports[-1][0]
+
+
+def test_bad_arguments_and_a_training_without_a_metric_are_named(tmp_path: Path) -> None:
+    job = hyperband.Hyperband(SPACE, max_budget=9, seed=0).ask()
+    context = Context(job, tmp_path, [])
+    with pytest.raises(ArgumentTypeError, match=r"context must be the objective's .*got 3"):
+        XGBoostCallback(3)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match=r"metric must be a str or None, got 5"):
+        XGBoostCallback(context, 5)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match=r"dataset must be a str or None, got 1.5"):
+        XGBoostCallback(context, dataset=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"pass evals=\[\(dvalid, 'valid'\)\]"):
+        boost({}, XGBoostCallback(context), evals=[])
+    computed = "train/logloss, valid/logloss"
+    with pytest.raises(ConfigurationError, match=rf"no metric 'auc' .*{computed}"):
+        boost({}, XGBoostCallback(context, "auc"))
+    with pytest.raises(ConfigurationError, match=rf"dataset 'test'.*{computed}"):
+        boost({}, XGBoostCallback(context, dataset="test"))
+    with pytest.raises(ConfigurationError, match=r"past the job's 1 rounds: pass num_boost"):
+        boost({}, XGBoostCallback(context), num_boost_round=5)
+    with pytest.raises(ConfigurationError, match=r"not xgboost\.cv"):
+        xgb.cv(FIXED, TRAIN, num_boost_round=1, callbacks=[XGBoostCallback(context)])
+
+
+def test_a_promotion_that_does_not_pass_the_saved_model_is_named(tmp_path: Path) -> None:
+    job = hyperband.Hyperband(SPACE, max_budget=9, seed=0).ask()
+    boost({}, XGBoostCallback(Context(job, tmp_path, [])))
+    promoted = evolve(job, budget=3, previous_budget=1, resume_from=job.id)
+    cb = XGBoostCallback(Context(promoted, tmp_path, []))
+    with pytest.raises(ConfigurationError, match=r"starts with 0 rounds, expected 1: pass xgb_"):
+        boost({}, cb, xgb_model=None)
+
+
+def test_the_metric_and_dataset_to_report_can_be_chosen(tmp_path: Path) -> None:
+    job = hyperband.Hyperband(SPACE, max_budget=9, seed=0).ask()
+    job = evolve(job, budget=3)
+    history: dict[str, Any] = {}
+    params = {"eval_metric": ["logloss", "auc"]}
+    for metric, dataset in ((None, None), ("logloss", "train"), ("logloss", None)):
+        reports: list[tuple[float, float]] = []
+        folder = tmp_path / f"{metric}-{dataset}"
+        folder.mkdir()
+        cb = XGBoostCallback(Context(job, folder, reports), metric, dataset=dataset)
+        boost(params, cb, evals_result=history)
+        name = dataset or "valid"
+        assert [v for _, v in reports] == history[name][metric or "auc"]
+        assert cb.value == reports[-1][1]
+
+
+def test_docstring_examples() -> None:
+    assert doctest.testmod(adapter).failed == 0
+
+
+def test_without_xgboost_the_module_imports_and_the_callback_names_the_extra() -> None:
+    assert "'.[xgboost]'" in missing_reason("xgboost")
+    code = (
+        "from hyperband.integrations.xgboost import XGBoostCallback\n"
+        "try:\n"
+        "    XGBoostCallback(None)\n"
+        "except ModuleNotFoundError as exc:\n"
+        "    print(exc.name, exc)\n"
+    )
+    out = run_without("xgboost", code)
+    assert out.strip() == "xgboost XGBoostCallback needs xgboost: pip install 'hyperband[xgboost]'"
