@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import doctest
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import hyperband
 from hyperband import ArgumentTypeError, ConfigurationError
 from hyperband.core.jobs import Job
 from hyperband.drivers.context import Context
+from hyperband.integrations import boosting
 from hyperband.integrations import xgboost as adapter
 from hyperband.integrations.xgboost import XGBoostCallback
 from tests.optional import missing_reason, require, run_without
@@ -170,8 +173,19 @@ def test_the_metric_and_dataset_to_report_can_be_chosen(tmp_path: Path) -> None:
         assert cb.value == reports[-1][1]
 
 
+def test_the_digits_example_runs(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "xgboost_digits.py"
+    command = [sys.executable, str(example), "--max-budget", "9", "--workers", "1"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert "best validation mlogloss" in out
+    assert "rounds boosted, against" in out
+    accuracy = float(out.rsplit("test accuracy of the best configuration: ", 1)[1])
+    assert accuracy > 0.8
+
+
 def test_docstring_examples() -> None:
     assert doctest.testmod(adapter).failed == 0
+    assert doctest.testmod(boosting).failed == 0
 
 
 def test_without_xgboost_the_module_imports_and_the_callback_names_the_extra() -> None:
