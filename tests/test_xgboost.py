@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 import hyperband
-from hyperband import ArgumentTypeError, ConfigurationError
+from hyperband import ConfigurationError
 from hyperband.core.jobs import Job
 from hyperband.drivers.context import Context
 from hyperband.integrations import boosting
 from hyperband.integrations import xgboost as adapter
 from hyperband.integrations.xgboost import XGBoostCallback
-from tests.optional import missing_reason, require, run_without
+from tests import boosting_checks
+from tests.optional import require
 
 xgb = require("xgboost")
 datasets = require("sklearn.datasets")
@@ -52,26 +53,9 @@ def objective(config: dict[str, Any], budget: float, context: Context) -> dict[s
     return {"default": cb.value, "rounds": booster.num_boosted_rounds(), "resumed": cb.xgb_model}
 
 
-def study(**kwargs: Any) -> hyperband.RunResult:
-    options: dict[str, Any] = {"max_budget": 27, "eta": 3, "mode": "minimize", "seed": 0}
-    return hyperband.run(objective, SPACE, progress=False, workers=2, **{**options, **kwargs})
-
-
 def test_promotions_continue_their_booster_and_report_every_round() -> None:
-    result = study()
-    assert result.n_failed == 0
-    promoted = [r for r in result.history if r.job.previous_budget is not None]
-    assert promoted
-    for rec in result.history:
-        start = int(rec.job.previous_budget or 0)
-        # Every round of this rung reported, counted from the configuration's first round.
-        assert [s for s, _ in rec.reports] == list(range(start + 1, int(rec.job.budget) + 1))
-        assert rec.extra["rounds"] == rec.job.budget  # the earlier rungs' rounds included
-        assert rec.value == rec.reports[-1][1]
-    # A promotion started from the model its previous rung saved, not from scratch.
-    assert all(r.extra["resumed"] for r in promoted)
-    assert result.best is not None
-    assert result.best.budget == 27
+    result = boosting_checks.study(objective, SPACE)
+    boosting_checks.check_rounds_and_promotions(result, "rounds")
 
 
 def evolve(job: Job, **changes: Any) -> Job:
@@ -112,29 +96,14 @@ def test_without_its_saved_model_a_promotion_boosts_from_scratch(tmp_path: Path)
 
 
 def test_a_stopped_job_stops_training_cleanly() -> None:
-    result = study(early_stop="median")
-    assert result.n_failed == 0
-    stopped = [r for r in result.history if r.status == "stopped"]
-    assert stopped
-    for rec in stopped:
-        # It stopped at a report before its budget, and nothing was reported after it.
-        assert rec.reports[-1][0] < rec.job.budget
-        assert rec.value == rec.reports[-1][1]
-        # xgboost.train returned the booster as it was, and the objective returned (the
-        # runner keeps what a stopped job returned under "returned").
-        assert rec.extra["stopped_at"] == rec.reports[-1][0]
-        assert rec.extra["returned"]["rounds"] == rec.reports[-1][0]
+    result = boosting_checks.study(objective, SPACE, early_stop="median")
+    boosting_checks.check_clean_stops(result, "rounds")
 
 
 def test_bad_arguments_and_a_training_without_a_metric_are_named(tmp_path: Path) -> None:
     job = hyperband.Hyperband(SPACE, max_budget=9, seed=0).ask()
     context = Context(job, tmp_path, [])
-    with pytest.raises(ArgumentTypeError, match=r"context must be the objective's .*got 3"):
-        XGBoostCallback(3)  # type: ignore[arg-type]
-    with pytest.raises(ArgumentTypeError, match=r"metric must be a str or None, got 5"):
-        XGBoostCallback(context, 5)  # type: ignore[arg-type]
-    with pytest.raises(ArgumentTypeError, match=r"dataset must be a str or None, got 1.5"):
-        XGBoostCallback(context, dataset=1.5)  # type: ignore[arg-type]
+    boosting_checks.check_argument_errors(XGBoostCallback, context)
     with pytest.raises(ConfigurationError, match=r"pass evals=\[\(dvalid, 'valid'\)\]"):
         boost({}, XGBoostCallback(context), evals=[])
     computed = "train/logloss, valid/logloss"
@@ -189,13 +158,4 @@ def test_docstring_examples() -> None:
 
 
 def test_without_xgboost_the_module_imports_and_the_callback_names_the_extra() -> None:
-    assert "'.[xgboost]'" in missing_reason("xgboost")
-    code = (
-        "from hyperband.integrations.xgboost import XGBoostCallback\n"
-        "try:\n"
-        "    XGBoostCallback(None)\n"
-        "except ModuleNotFoundError as exc:\n"
-        "    print(exc.name, exc)\n"
-    )
-    out = run_without("xgboost", code)
-    assert out.strip() == "xgboost XGBoostCallback needs xgboost: pip install 'hyperband[xgboost]'"
+    boosting_checks.check_missing_engine("xgboost", "XGBoostCallback")

@@ -20,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hyperband.core.errors import ArgumentTypeError, describe
+from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
 from hyperband.core.jobs import EarlyStopped
 from hyperband.drivers.context import Context
 
-__all__ = ["RoundPlan", "check_arguments", "engine", "rounds"]
+__all__ = ["RoundsCallback", "check_arguments", "engine", "no_such_metric", "rounds"]
 
 
 def rounds(budget: float) -> int:
@@ -56,18 +56,24 @@ def check_arguments(owner: str, context: object, **names: object) -> Context:
     return context
 
 
-class RoundPlan:
-    """The rounds one job boosts, the model it continues, its reports and its save.
+def no_such_metric(owner: str, metric: str | None, dataset: str | None, computed: str) -> Exception:
+    """The error for a metric or dataset that the training does not compute."""
+    return ConfigurationError(
+        f"{owner}: no metric {metric!r} on dataset {dataset!r}; this training computes {computed}"
+    )
 
-    Args:
-        context: the objective's Context.
-        template: the saved model's file name, with ``{}`` for its number of rounds.
+
+class RoundsCallback:
+    """The base of the boosting callbacks: the rounds one job boosts, the model it
+    continues, its reports and its save.
+
+    A subclass names itself (``owner``) and its saved model's file (``template``, with
+    ``{}`` for the number of rounds), and calls `_report` and `_save` after each round.
 
     Attributes:
-        target: the rounds the booster holds after the job's last round.
-        start: the rounds the booster holds before the job's first round (those of
-            ``resume``, or 0).
-        resume: the path of the previous rung's model to continue, or ``None``.
+        num_boost_round: the rounds to boost: the job's budget minus what the resumed
+            model already holds.
+        value: the last reported value (what the objective returns), ``None`` before any.
         stopped: whether the stopping rule stopped the job.
 
     Examples:
@@ -75,42 +81,55 @@ class RoundPlan:
         >>> from hyperband import Hyperband
         >>> job = Hyperband({"x": {"_type": "uniform", "_value": [0, 1]}}, 9).ask()
         >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> plan = RoundPlan(Context(job, folder, []), "model_{}.txt")
-        >>> plan.start, plan.target, plan.resume
-        (0, 1, None)
+        >>> cb = RoundsCallback(Context(job, folder, []))
+        >>> cb.num_boost_round, cb._resume
+        (1, None)
     """
 
-    def __init__(self, context: Context, template: str) -> None:
-        self.context = context
-        self.template = template
+    owner = "RoundsCallback"
+    template = "model_{}_rounds"
+    module: str | None = None  # the boosting library, imported when a callback is made
+
+    def __init__(
+        self,
+        context: Context,
+        metric: str | None = None,
+        *,
+        dataset: str | None = None,
+        save: bool = True,
+    ) -> None:
+        self._engine: Any = None if self.module is None else engine(self.module, self.owner)
+        self._adopt()
+        self.context = check_arguments(self.owner, context, metric=metric, dataset=dataset)
+        self.metric = metric
+        self.dataset = dataset
+        self.save = bool(save)
         job = context.job
-        self.target = rounds(job.budget)
+        self._target = rounds(job.budget)
         self._previous = 0.0 if job.previous_budget is None else float(job.previous_budget)
         done = 0 if job.previous_budget is None else rounds(job.previous_budget)
-        saved = self.path(done)
-        if done and done < self.target and saved.exists():
-            self.resume: Path | None = saved
-            self.start = done
-        else:
-            self.resume = None
-            self.start = 0
+        saved = self._path(done)
+        resumes = 0 < done < self._target and saved.exists()
+        # The rounds the booster holds before the job's first round.
+        self._start = done if resumes else 0
+        self._resume = str(saved) if resumes else None
+        self.num_boost_round = self._target - self._start
+        self.value: float | None = None
         self.stopped = False
 
-    @property
-    def missing(self) -> int:
-        """The rounds to boost: the target minus what the resumed model holds."""
-        return self.target - self.start
+    def _adopt(self) -> None:
+        """What a subclass needs of its library before the arguments are checked."""
 
-    def path(self, n_rounds: int) -> Path:
-        """Where the model of ``n_rounds`` rounds is saved."""
+    def _path(self, n_rounds: int) -> Path:
         return self.context.checkpoint_dir / self.template.format(n_rounds)
 
-    def report(self, step: int, value: float) -> bool:
+    def _report(self, step: int, value: float) -> bool:
         """Report round ``step`` (rounds boosted so far); whether the job is now stopped.
 
         A round the previous rung already reported (a booster re-trained from scratch) is
         not reported again.
         """
+        self.value = value
         if step <= self._previous:
             return False
         try:
@@ -119,12 +138,13 @@ class RoundPlan:
             self.stopped = True
         return self.stopped
 
-    def save(self, step: int, write: Callable[[str], object]) -> None:
-        """After the job's last round (``step == target``), save the model with ``write``
-        (given a file name): whole or not at all, so a promotion never reads half a model."""
-        if step != self.target:
+    def _save(self, step: int, write: Callable[[str], object]) -> None:
+        """After the job's last round (``step`` is the target), save the model with
+        ``write`` (given a file name): whole or not at all, so that a promotion never reads
+        half a model."""
+        if not self.save or step != self._target:
             return
-        final = self.path(step)
+        final = self._path(step)
         # The same extension: XGBoost picks the format from it.
         scratch = final.with_name(f"partial-{final.name}")
         write(str(scratch))

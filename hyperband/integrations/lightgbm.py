@@ -31,15 +31,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from hyperband.core.errors import ConfigurationError
-from hyperband.drivers.context import Context
-from hyperband.integrations.boosting import RoundPlan, check_arguments, engine, rounds
+from hyperband.integrations.boosting import RoundsCallback, no_such_metric, rounds
 
 __all__ = ["LightGBMCallback", "rounds"]
 
 _TRAINING = "training"  # LightGBM's name for the training set among the valid_sets
 
 
-class LightGBMCallback:
+class LightGBMCallback(RoundsCallback):
     """A ``lightgbm.train`` callback that reports each round, stops, saves and resumes.
 
     Args:
@@ -75,33 +74,17 @@ class LightGBMCallback:
         ...     return cb.value
     """
 
+    owner = "LightGBMCallback"
+    template = "lightgbm_{}_rounds.txt"
+    module = "lightgbm"
     # After LightGBM's own record_evaluation (order 20) and early_stopping (30) callbacks.
     order = 40
     before_iteration = False
 
-    def __init__(
-        self,
-        context: Context,
-        metric: str | None = None,
-        *,
-        dataset: str | None = None,
-        save: bool = True,
-    ) -> None:
-        self._lgb = engine("lightgbm", "LightGBMCallback")
-        self.context = check_arguments("LightGBMCallback", context, metric=metric, dataset=dataset)
-        self.metric = metric
-        self.dataset = dataset
-        self.save = bool(save)
-        self._plan = RoundPlan(context, "lightgbm_{}_rounds.txt")
-        resume = self._plan.resume
-        self.init_model: str | None = None if resume is None else str(resume)
-        self.num_boost_round = self._plan.missing
-        self.value: float | None = None
-
     @property
-    def stopped(self) -> bool:
-        """Whether the stopping rule stopped the job."""
-        return self._plan.stopped
+    def init_model(self) -> str | None:
+        """The model to pass to ``lightgbm.train(init_model=...)``, or None."""
+        return self._resume
 
     def _pick(self, results: Sequence[Any] | None) -> Any:
         """The evaluation result to report (``(dataset, metric, value, higher_better)``)."""
@@ -118,10 +101,7 @@ class LightGBMCallback:
             candidates = [r for r in candidates if r[1] == self.metric]
         if not candidates:
             shown = ", ".join(f"{r[0]}/{r[1]}" for r in results)
-            raise ConfigurationError(
-                f"LightGBMCallback: no metric {self.metric!r} on dataset {self.dataset!r}; "
-                f"this training computes {shown}"
-            )
+            raise no_such_metric(self.owner, self.metric, self.dataset, shown)
         return candidates[0]
 
     def __call__(self, env: Any) -> None:
@@ -129,10 +109,9 @@ class LightGBMCallback:
         booster after the job's last round."""
         result = self._pick(env.evaluation_result_list)
         step = env.iteration + 1  # rounds boosted so far, the earlier rungs' included
-        self.value = float(result[2])
-        if self._plan.report(step, self.value):
-            raise self._lgb.callback.EarlyStopException(
+        if self._report(step, float(result[2])):
+            raise self._engine.callback.EarlyStopException(
                 env.iteration, list(env.evaluation_result_list)
             )
-        if self.save and step == env.end_iteration:
-            self._plan.save(step, env.model.save_model)
+        if step == env.end_iteration:
+            self._save(step, env.model.save_model)
