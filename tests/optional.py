@@ -26,6 +26,7 @@ EXTRAS: dict[str, str | None] = {
     "optuna": "optuna",
     "ConfigSpace": "configspace",
     "lightgbm": "lightgbm",
+    "xgboost": "xgboost",
     "cmaes": "optuna",
     "pandas": None,
     "playwright": "browser",

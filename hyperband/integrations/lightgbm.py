@@ -27,37 +27,18 @@ Examples:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
-from hyperband.core.jobs import EarlyStopped
-from hyperband.drivers.context import Context
+from hyperband.core.errors import ConfigurationError
+from hyperband.integrations.boosting import RoundsCallback, no_such_metric, rounds
 
 __all__ = ["LightGBMCallback", "rounds"]
 
 _TRAINING = "training"  # LightGBM's name for the training set among the valid_sets
 
 
-def rounds(budget: float) -> int:
-    """The boosting rounds a budget allows: rounded down, at least 1."""
-    return max(1, math.floor(budget + 1e-9))
-
-
-def _lightgbm() -> Any:
-    try:
-        import lightgbm
-    except ImportError:
-        raise ModuleNotFoundError(
-            "LightGBMCallback needs lightgbm: pip install 'hyperband[lightgbm]'",
-            name="lightgbm",
-        ) from None
-    return lightgbm
-
-
-class LightGBMCallback:
+class LightGBMCallback(RoundsCallback):
     """A ``lightgbm.train`` callback that reports each round, stops, saves and resumes.
 
     Args:
@@ -93,47 +74,17 @@ class LightGBMCallback:
         ...     return cb.value
     """
 
+    owner = "LightGBMCallback"
+    template = "lightgbm_{}_rounds.txt"
+    module = "lightgbm"
     # After LightGBM's own record_evaluation (order 20) and early_stopping (30) callbacks.
     order = 40
     before_iteration = False
 
-    def __init__(
-        self,
-        context: Context,
-        metric: str | None = None,
-        *,
-        dataset: str | None = None,
-        save: bool = True,
-    ) -> None:
-        self._lgb = _lightgbm()
-        if not isinstance(context, Context):
-            raise ArgumentTypeError(
-                "context must be the objective's hyperband Context (declare a third "
-                f"parameter: objective(config, budget, context)), got {describe(context)}"
-            )
-        for name, value in (("metric", metric), ("dataset", dataset)):
-            if value is not None and not isinstance(value, str):
-                raise ArgumentTypeError(f"{name} must be a str or None, got {describe(value)}")
-        self.context = context
-        self.metric = metric
-        self.dataset = dataset
-        self.save = bool(save)
-        job = context.job
-        self._target = rounds(job.budget)
-        self._previous = 0.0 if job.previous_budget is None else float(job.previous_budget)
-        done = 0 if job.previous_budget is None else rounds(job.previous_budget)
-        saved = self._path(done)
-        if done and done < self._target and saved.exists():
-            self.init_model: str | None = str(saved)
-            self.num_boost_round = self._target - done
-        else:
-            self.init_model = None
-            self.num_boost_round = self._target
-        self.value: float | None = None
-        self.stopped = False
-
-    def _path(self, n_rounds: int) -> Path:
-        return self.context.checkpoint_dir / f"lightgbm_{n_rounds}_rounds.txt"
+    @property
+    def init_model(self) -> str | None:
+        """The model to pass to ``lightgbm.train(init_model=...)``, or None."""
+        return self._resume
 
     def _pick(self, results: Sequence[Any] | None) -> Any:
         """The evaluation result to report (``(dataset, metric, value, higher_better)``)."""
@@ -150,10 +101,7 @@ class LightGBMCallback:
             candidates = [r for r in candidates if r[1] == self.metric]
         if not candidates:
             shown = ", ".join(f"{r[0]}/{r[1]}" for r in results)
-            raise ConfigurationError(
-                f"LightGBMCallback: no metric {self.metric!r} on dataset {self.dataset!r}; "
-                f"this training computes {shown}"
-            )
+            raise no_such_metric(self.owner, self.metric, self.dataset, shown)
         return candidates[0]
 
     def __call__(self, env: Any) -> None:
@@ -161,16 +109,9 @@ class LightGBMCallback:
         booster after the job's last round."""
         result = self._pick(env.evaluation_result_list)
         step = env.iteration + 1  # rounds boosted so far, the earlier rungs' included
-        self.value = float(result[2])
-        if step > self._previous:  # a rung trained from scratch re-trains earlier rounds
-            try:
-                self.context.report(step, self.value)
-            except EarlyStopped:
-                self.stopped = True
-                raise self._lgb.callback.EarlyStopException(
-                    env.iteration, list(env.evaluation_result_list)
-                ) from None
-        if self.save and step == env.end_iteration:
-            scratch = self._path(step).with_suffix(".tmp")
-            env.model.save_model(str(scratch))
-            scratch.replace(self._path(step))  # whole or not at all
+        if self._report(step, float(result[2])):
+            raise self._engine.callback.EarlyStopException(
+                env.iteration, list(env.evaluation_result_list)
+            )
+        if step == env.end_iteration:
+            self._save(step, env.model.save_model)
