@@ -74,8 +74,8 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument(
         "--sampler",
         choices=tuple(SAMPLERS),
-        default="random",
-        help="where configurations come from: random (default) or kde (BOHB's model)",
+        help="where configurations come from: random, kde (BOHB's model) or optuna; default: "
+        "kde with trust='rank', or the journal's when resuming one",
     )
     p.add_argument(
         "--sampler-options",
@@ -92,9 +92,9 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument(
         "--brackets",
         choices=BRACKET_MODES,
-        default="cycle",
-        help="which bracket runs next: cycle (NNI's order, default) or adaptive (drawn from "
-        "how well each budget ranks configurations as the largest does)",
+        help="which bracket runs next: cycle (NNI's order) or adaptive (drawn from how well "
+        "each budget ranks configurations as the largest does); default: adaptive, or the "
+        "journal's when resuming one",
     )
     add_max_jobs(p)
     _add_execution_args(p)
