@@ -38,6 +38,9 @@ MODEL_STUDY: dict[str, Any] = {
     "early_stop": "rung",
     "exec_mode": "serial",
 }
+# Adaptive brackets, long enough that the bracket draws begin; one worker ("serial") makes
+# the order of results, on which the draws depend, reproducible.
+ADAPTIVE_STUDY: dict[str, Any] = {**STUDY, "iterations": 5, "brackets": "adaptive"}
 
 BAD = 0.3  # configurations with x below this fail in the failing objectives
 RARE = 0.12  # ... and below this in the crashing ones (each crash costs a process start)

@@ -135,8 +135,9 @@ def test_cycle_stays_the_default_and_out_of_params() -> None:
 def test_bad_bracket_options_get_clear_errors() -> None:
     with pytest.raises(ConfigurationError, match=r"brackets must be one of .*'cycle'.*'x'"):
         hyperband.Hyperband(SPACE, max_budget=27, brackets="x")
-    with pytest.raises(ConfigurationError, match="asynchronous"):
-        hyperband.Hyperband(SPACE, max_budget=27, brackets="adaptive", exec_mode="asynchronous")
+    # asynchronous mode draws each new configuration's bracket (tests/test_adaptive_async.py)
+    hb = hyperband.Hyperband(SPACE, max_budget=27, brackets="adaptive", exec_mode="asynchronous")
+    assert hb.params["brackets"] == "adaptive"
 
 
 def test_a_malformed_adaptive_snapshot_is_refused() -> None:
@@ -200,7 +201,8 @@ def test_simulate_takes_adaptive_brackets() -> None:
     assert runs[0] > 6  # the cycle would run each bracket 6 times
 
 
-def test_the_command_line_runs_adaptive_brackets(tmp_path: Path) -> None:
+@pytest.mark.parametrize("exec_mode", ["parallelism", "asynchronous"])
+def test_the_command_line_runs_adaptive_brackets(tmp_path: Path, exec_mode: str) -> None:
     from hyperband.cli import main
 
     space = tmp_path / "space.json"
@@ -209,12 +211,15 @@ def test_the_command_line_runs_adaptive_brackets(tmp_path: Path) -> None:
     argv = ["run", "tests.fixture_objectives:quadratic", "--space", str(space)]
     argv += ["--max-budget", "9", "--iterations", "4", "--seed", "1", "--executor", "serial"]
     argv += ["--journal", str(journal), "--no-progress", "--brackets", "adaptive"]
+    argv += ["--exec-mode", exec_mode]
     assert main(argv) == 0
-    assert hyperband.RunResult.from_journal(journal).params["brackets"] == "adaptive"
+    params = hyperband.RunResult.from_journal(journal).params
+    assert (params["brackets"], params["exec_mode"]) == ("adaptive", exec_mode)
     assert main(["run", "tests.fixture_objectives:quadratic", "--brackets", "sometimes"]) == 2
 
 
-def test_the_nni_advisor_takes_brackets() -> None:
+@pytest.mark.parametrize("exec_mode", ["parallelism", "asynchronous"])
+def test_the_nni_advisor_takes_brackets(exec_mode: str) -> None:
     from .optional import require
 
     require("nni")
@@ -222,10 +227,13 @@ def test_the_nni_advisor_takes_brackets() -> None:
 
     from hyperband.integrations.nni import HyperbandAdvisor
 
-    advisor = HyperbandAdvisor(R=9, brackets="adaptive", command_channel_url="ws://_unittest_")
+    advisor = HyperbandAdvisor(
+        R=9, brackets="adaptive", exec_mode=exec_mode, command_channel_url="ws://_unittest_"
+    )
     advisor.send = lambda command, data: None  # type: ignore[method-assign]
     advisor.process_command(CommandType.Initialize, SPACE)
     assert advisor.machine is not None
     assert advisor.machine.params["brackets"] == "adaptive"
+    assert advisor.machine.exec_mode == exec_mode
     with pytest.raises(ConfigurationError, match="brackets"):
         HyperbandAdvisor(R=9, brackets="often", command_channel_url="ws://_unittest_")

@@ -29,6 +29,7 @@ pytest.importorskip("nni", reason="the nni extra is not installed (pip install '
 from nni.runtime.tuner_command_channel import CommandType
 
 import hyperband
+from hyperband.core.asha import bracket_order
 from hyperband.integrations.nni import BUDGET_KEY, RESUME_KEYS, HyperbandAdvisor
 
 SPACE: dict[str, Any] = {
@@ -1390,6 +1391,24 @@ def test_asynchronous_mode_promotes_while_new_configurations_still_start() -> No
     first_promotion = min(i for i in promotions if sent[i]["TRIAL_PREVIOUS_BUDGET"] == 1)
     last_start = max(i for i in fresh if sent[i][BUDGET_KEY] == 1)
     assert first_promotion < last_start
+
+
+def test_asynchronous_mode_takes_adaptive_brackets() -> None:
+    """exec_mode asynchronous with brackets adaptive: once the trust weights are measured,
+    each new configuration's bracket is drawn, not taken from the balanced order."""
+    advisor, channel = make(
+        exec_mode="asynchronous", brackets="adaptive", iterations=6, resume_info=True
+    )
+    hb = CurveNNI(advisor, random.Random(4), 4).study()
+    assert (hb.exec_mode, hb.params["brackets"]) == ("asynchronous", "adaptive")
+    sent = [t["parameters"] for t in trials_sent(channel)]
+    assert hb.n_succeeded == len(sent)
+    # A new configuration's budget names its bracket (R=9, eta=3: 1, 3 or 9).
+    fresh = [p[BUDGET_KEY] for p in sent if p["TRIAL_RESUME_FROM"] is None]
+    order = [hb.schedule.bracket(s).rungs[0].budget for s in bracket_order(hb.schedule)]
+    assert len(fresh) == 6 * len(order)
+    assert fresh != order * 6
+    assert fresh[:9] == order[:9]  # nothing measured yet: the balanced order
 
 
 def drive_both(a: hyperband.Hyperband, b: hyperband.Hyperband) -> int:

@@ -113,16 +113,24 @@ class StopRecord(Record):
             f"promoted config {job.config_id}, the best unpromoted is {candidates[0][1]}"
         )
 
-    def check_async(self, iterations: int, eta: float) -> None:
+    def check_async(self, iterations: int, eta: float, adaptive: bool = False) -> None:
         """A finished asynchronous run: every rung promoted exactly floor(r / eta) of its
-        r results (successes and stops), only successes, each resumed from its lower job."""
+        r results (successes and stops), only successes, each resumed from its lower job.
+        ``adaptive``: the brackets of new configurations drawn, so only their number and
+        their numbering (the c-th of bracket s in iteration c // n_s) are fixed."""
         assert all(self.resolved(j) for j in self.jobs), "DONE with unresolved jobs"
         rungs: dict[int, dict[int, list[Job]]] = defaultdict(lambda: defaultdict(list))
         for job in self.jobs.values():
             rungs[job.bracket][job.rung].append(job)
+        fresh = sum(len(rungs[b.s][0]) for b in self.sched.brackets)
+        assert fresh == iterations * sum(b.rungs[0].n_configs for b in self.sched.brackets)
         for b in self.sched.brackets:
             plan = b.rungs
-            assert len(rungs[b.s][0]) == iterations * plan[0].n_configs, f"bracket {b.s} rung 0"
+            started = sorted(rungs[b.s][0], key=lambda j: j.config_id)
+            n = plan[0].n_configs
+            assert [j.iteration for j in started] == [c // n for c in range(len(started))]
+            if not adaptive:
+                assert len(started) == iterations * n, f"bracket {b.s} rung 0"
             for i, plan_rung in enumerate(plan):
                 jobs = rungs[b.s].get(i, [])
                 assert all(j.budget == plan_rung.budget for j in jobs)
@@ -142,12 +150,16 @@ class StopRecord(Record):
 
 class StoppingRun(RuleBasedStateMachine):
     hb: Hyperband
+    # The teardown tells the pending jobs once this many are out (None: only at WAIT).
+    width: int | None = None
 
     @initialize(
         params=machine_params(exec_modes=("parallelism", "serial", "asynchronous")),
         early_stop=RULES,
+        brackets=st.sampled_from(["cycle", "adaptive"]),
     )
-    def start(self, params: dict[str, Any], early_stop: Any) -> None:
+    def start(self, params: dict[str, Any], early_stop: Any, brackets: str = "cycle") -> None:
+        params = {**params, "brackets": brackets}
         self.params = params
         self.hb = Hyperband(SPACE, **params, early_stop=early_stop)
         self.rule = early_stop
@@ -310,17 +322,19 @@ class StoppingRun(RuleBasedStateMachine):
                 if self.params["exec_mode"] == "asynchronous" and job.resume_from is not None:
                     self.rec.check_promotion(job)
                 self.rec.asked(job)
-                continue
+                if self.width is None or len(self.hb.pending) < self.width:
+                    continue
             for j in self.hb.pending:
                 value = float((j.config_id * 7919 + n) % 5)
                 n += 1
                 res = self.hb.tell(j.id, value)
                 self._outcome("tell", (j.id, value), res)
                 self.rec.values[j.id] = value
+        adaptive = self.params["brackets"] == "adaptive"
         if self.params["exec_mode"] == "asynchronous":
-            self.rec.check_async(self.params["iterations"], float(self.params["eta"]))
+            self.rec.check_async(self.params["iterations"], float(self.params["eta"]), adaptive)
         else:
-            self.rec.check_complete(self.params["iterations"])
+            self.rec.check_complete(self.params["iterations"], adaptive)
         self.rec.check_best(self.hb.best)
         self._replay()
 
@@ -358,3 +372,27 @@ class ViewsRun(StoppingRun):
 
 ViewsRun.TestCase.settings = settings(max_examples=100, stateful_step_count=60, deadline=None)
 TestViewsRun = ViewsRun.TestCase
+
+
+class AdaptiveRun(StoppingRun):
+    """The same random runs, asynchronous with adaptive brackets, long enough that the
+    draws begin (after max_budget has results, before the last new configuration): the
+    teardown tells as it asks, as a study with a few workers would."""
+
+    width = 3
+
+    @initialize(
+        params=machine_params(exec_modes=("asynchronous",)),
+        early_stop=RULES,
+        max_budget=st.sampled_from([8, 9, 27]),
+        iterations=st.integers(4, 7),
+    )
+    def start(  # type: ignore[override]
+        self, params: dict[str, Any], early_stop: Any, max_budget: int, iterations: int
+    ) -> None:
+        params = {**params, "max_budget": max_budget, "iterations": iterations}
+        super().start(params, early_stop, "adaptive")
+
+
+AdaptiveRun.TestCase.settings = settings(max_examples=60, stateful_step_count=80, deadline=None)
+TestAdaptiveRun = AdaptiveRun.TestCase

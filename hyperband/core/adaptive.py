@@ -25,6 +25,19 @@ of calls give the same brackets; a journal replays them exactly.
 A bracket's ``iteration`` (on its jobs) counts the runs of that same bracket before it, so
 ``(iteration, s)`` names one run and keys its configurations' draws; in the cycle this is the
 usual iteration. ``iterations=N`` means ``N (s_max + 1)`` bracket runs in both modes.
+
+Asynchronous mode (ASHA, `hyperband.core.asha`) has no bracket runs: each new configuration
+joins a bracket, in the balanced order `hyperband.core.asha.bracket_order` with ``"cycle"``.
+With ``"adaptive"`` it follows that order under the same threshold (``MIN_TOP`` results at
+``max_budget`` and one cheaper budget measured); after it, new configuration number ``seq``
+starts in bracket ``s`` with probability ``(1 - EXPLORE) w(r_s) n_s / sum(w n) + EXPLORE
+n_s / sum(n)`` (`BracketChooser.config_weights`): Hyper-Tune's rule, with the same share
+``EXPLORE`` kept at the cycle's split (the balanced order gives bracket ``s`` the share
+``n_s / sum(n)``). It is drawn from an RNG derived from ``(seed, seq)``, with the same
+weights as the synchronous draw, measured on every success told before that ask. A
+configuration's ``iteration`` is then ``c // n_s`` and its draw's index ``c % n_s``, where
+``c`` counts the configurations bracket ``s`` started before it, exactly as in the balanced
+order; ``iterations=N`` still means ``N sum(n)`` new configurations.
 """
 
 from __future__ import annotations
@@ -56,7 +69,17 @@ class BracketChooser:
         adaptive: draw runs from the trust weights (``True``) or cycle (``False``).
     """
 
-    __slots__ = ("_adaptive", "_budgets", "_results", "_sched", "_seed", "_top", "runs")
+    __slots__ = (
+        "_adaptive",
+        "_budgets",
+        "_results",
+        "_sched",
+        "_seed",
+        "_sizes",
+        "_top",
+        "_trust",
+        "runs",
+    )
 
     def __init__(self, sched: Schedule, seed: int, adaptive: bool) -> None:
         self._sched = sched
@@ -65,8 +88,13 @@ class BracketChooser:
         self._top = float(sched.max_budget)
         # each bracket's first budget, by s
         self._budgets = {b.s: float(b.rungs[0].budget) for b in sched.brackets}
+        self._sizes = {b.s: b.rungs[0].n_configs for b in sched.brackets}  # n_s, by s
         self.runs: dict[int, int] = {}  # s -> runs started
         self._results: dict[float, dict[int, float]] = {}  # budget -> config_id -> loss
+        # trust(), until a result changes it: asynchronous mode asks for it at every new
+        # configuration, and most results (a cheap budget's, of a configuration not at
+        # max_budget) change no pair.
+        self._trust: dict[int, float] | None = None
 
     @property
     def schedule(self) -> Schedule:
@@ -83,7 +111,7 @@ class BracketChooser:
         n = len(self._sched.brackets)
         if not self._adaptive:
             return self._sched.s_max - seq % n, seq // n
-        s = self._draw(seq)
+        s = self._draw(seq, self.weights())
         if s is None:
             s = self._sched.s_max - seq % n
         iteration = self.runs.get(s, 0)
@@ -98,14 +126,25 @@ class BracketChooser:
     def record(self, config_id: int, budget: float, loss: float) -> None:
         """A success: ``config_id`` at ``budget`` had ``loss`` (lower is better)."""
         if self._adaptive:
-            self._results.setdefault(float(budget), {})[config_id] = loss
+            b = float(budget)
+            if b == self._top or config_id in self._results.get(self._top, ()):
+                self._trust = None
+            self._results.setdefault(b, {})[config_id] = loss
 
     def consistency(self) -> dict[float, float | None]:
         """Each budget's rank consistency with ``max_budget`` (``{}`` before ``MIN_TOP``)."""
         return rank_consistency(self._results, self._top, sorted(set(self._budgets.values())))
 
-    def weights(self) -> dict[int, float]:
-        """Each bracket's share of the next draw, by ``s`` (``{}`` while it cycles)."""
+    def trust(self) -> dict[int, float]:
+        """Each bracket's trust, the weight of its first budget (unnormalised), by ``s``.
+
+        ``{}`` until the threshold (see the module docstring): the draws follow the cycle.
+        """
+        if self._trust is None:
+            self._trust = self._measure()
+        return self._trust
+
+    def _measure(self) -> dict[int, float]:
         p = self.consistency()
         measured = {b: v for b, v in p.items() if v is not None}
         if len(measured) < 2:
@@ -118,15 +157,43 @@ class BracketChooser:
             # consistency rises with the budget on every workload measured so far).
             return w[b] if b in w else w[next(k for k in known if k > b)]
 
-        raw = {s: weight(b) for s, b in self._budgets.items()}
+        return {s: weight(b) for s, b in self._budgets.items()}
+
+    def weights(self) -> dict[int, float]:
+        """Each bracket's share of the next run, by ``s`` (``{}`` while it cycles)."""
+        raw = self.trust()
+        if not raw:
+            return {}
         total = sum(raw.values())
         n = len(raw)
         # A share EXPLORE of the runs keeps the cycle's even split, so every bracket runs now
         # and then and a budget's measured trust can recover.
         return {s: (1 - EXPLORE) * v / total + EXPLORE / n for s, v in sorted(raw.items())[::-1]}
 
-    def _draw(self, seq: int) -> int | None:
-        w = self.weights()
+    def config_weights(self) -> dict[int, float]:
+        """Each bracket's share of the next new asynchronous configuration, by ``s``.
+
+        ``(1 - EXPLORE) w(r_s) n_s / sum(w n) + EXPLORE n_s / sum(n)``; ``{}`` while the
+        balanced order holds.
+        """
+        raw = self.trust()
+        if not raw:
+            return {}
+        sizes = self._sizes
+        trusted = sum(v * sizes[s] for s, v in raw.items())
+        total = sum(sizes.values())
+        # As for runs, a share EXPLORE keeps the balanced order's split, n_s / sum(n).
+        return {
+            s: (1 - EXPLORE) * v * sizes[s] / trusted + EXPLORE * sizes[s] / total
+            for s, v in sorted(raw.items())[::-1]
+        }
+
+    def pick(self, seq: int) -> int | None:
+        """The bracket of asynchronous new configuration ``seq``, drawn from
+        `config_weights`; ``None`` while the balanced order holds."""
+        return self._draw(seq, self.config_weights()) if self._adaptive else None
+
+    def _draw(self, seq: int, w: Mapping[int, float]) -> int | None:
         if not w:
             return None
         rng = np.random.default_rng(
@@ -152,5 +219,6 @@ class BracketChooser:
             self._results = {
                 float(b): {int(cid): float(loss) for cid, loss in r} for b, r in state["results"]
             }
+            self._trust = None
         except (KeyError, TypeError, ValueError) as exc:
             raise SnapshotError(f"state: malformed adaptive bracket state: {exc}") from None

@@ -3,8 +3,9 @@
 One ASHA runs per bracket of the schedule. Whenever a job is asked, the best configuration not
 yet promoted that ranks in the top ``floor(r / eta)`` of its rung's ``r`` results so far is
 promoted (deepest rung first); otherwise a new configuration starts, in a bracket chosen by a
-fixed, balanced order (`bracket_order`). A promotion may turn out wrong later (a
-mispromotion): ASHA never waits.
+fixed, balanced order (`bracket_order`), or with ``brackets="adaptive"`` drawn from the trust
+weights once they are measured (`hyperband.core.adaptive`). A promotion may turn out wrong
+later (a mispromotion): ASHA never waits.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from hyperband.core.adaptive import BracketChooser
 from hyperband.core.curves import dump_curves, load_curves
 from hyperband.core.discipline import Draws, Key, Number, Point
 from hyperband.core.jobs import DONE, WAIT, Job, Signal
@@ -102,14 +104,17 @@ class Asynchronous:
         iterations: how many times to start the schedule's rung-0 configurations, ``None`` for
             ever.
         pending: the machine's pending jobs (the study is done when none is left).
+        chooser: with ``brackets="adaptive"``, draws each new configuration's bracket once
+            the trust weights are measured (before that, and with ``"cycle"``, the balanced
+            order).
     """
 
     __slots__ = (
         "_batches",
+        "_chooser",
         "_draws",
         "_eta",
         "_order",
-        "_order_k",
         "_pending",
         "_sched",
         "_sources",
@@ -121,19 +126,19 @@ class Asynchronous:
     )
 
     def __init__(
-        self, sched: Schedule, draws: Draws, iterations: int | None, pending: Mapping[int, object]
+        self,
+        sched: Schedule,
+        draws: Draws,
+        iterations: int | None,
+        pending: Mapping[int, object],
+        chooser: BracketChooser,
     ) -> None:
         self._sched = sched
         self._draws = draws
         self._pending = pending
+        self._chooser = chooser
         self._eta = Fraction(sched.eta)
         self._order = bracket_order(sched)
-        seen: dict[int, int] = {}
-        ks = []
-        for s in self._order:
-            ks.append(seen.get(s, 0))
-            seen[s] = ks[-1] + 1
-        self._order_k = tuple(ks)  # the k-th configuration of its bracket in its iteration
         self._total = None if iterations is None else iterations * len(self._order)
         self.brackets = {b.s: AshaBracket(b.s, sched) for b in sched.brackets}
         sources = [(ab, rung) for ab in self.brackets.values() for rung in ab.rungs[:-1]]
@@ -192,8 +197,13 @@ class Asynchronous:
         return job, ab
 
     def _start(self, jid: int) -> tuple[Job, AshaBracket]:
-        iteration, pos = divmod(self.next_new, len(self._order))
-        s, k = self._order[pos], self._order_k[pos]
+        s = self._chooser.pick(self.next_new)
+        if s is None:
+            s = self._order[self.next_new % len(self._order)]
+        ab = self.brackets[s]
+        # The c-th configuration of bracket s is the k-th of its iteration: in the balanced
+        # order, as in a drawn one (every configuration started stays in ab.configs).
+        iteration, k = divmod(len(ab.configs), self._sched.bracket(s).rungs[0].n_configs)
         # Drawn before anything changes, so a sampler error leaves the machine as it was.
         if self._draws.lazy:
             config = self._draws.draw(iteration, s, k)
@@ -205,7 +215,6 @@ class Asynchronous:
             config = batch[k]
             if k + 1 == len(batch):
                 del self._batches[iteration, s]
-        ab = self.brackets[s]
         cid = self.next_config_id
         self.next_config_id = cid + 1
         self.next_new += 1
@@ -221,6 +230,7 @@ class Asynchronous:
         """Rank the success; it is a candidate for promotion unless on the last rung."""
         rung = ab.rungs[job.rung]
         bisect.insort(rung.ranked, key)
+        self._chooser.record(job.config_id, job.budget, key[0])
         if job.rung + 1 < len(ab.rungs):
             bisect.insort(rung.unpromoted, key)
 
@@ -308,3 +318,6 @@ class Asynchronous:
                     r.unpromoted = [key for key in r.ranked if key[1] not in r.promoted]
                 r.stopped = {int(c) for c in rs["stopped"]}
                 r.curves = load_curves(rs["curves"])
+                # The trust weights are measured on every success, which the rungs keep.
+                for loss, cid in r.ranked:
+                    self._chooser.record(cid, r.budget, loss)

@@ -41,7 +41,6 @@ from hyperband.core.curves import CurveBook
 from hyperband.core.discipline import BracketState, Discipline, Draws, Key, Number
 from hyperband.core.errors import (
     ArgumentTypeError,
-    ConfigurationError,
     HyperbandError,
     JobResolvedError,
     SnapshotError,
@@ -116,8 +115,10 @@ class Hyperband:
         brackets: ``"cycle"`` (NNI's order, ``s_max`` down to 0, again and again) or
             ``"adaptive"`` (Hyper-Tune: each new bracket run is drawn with probability
             proportional to the trust weight of its first budget, measured on the results
-            once ``max_budget`` has 4 of them; see `hyperband.core.adaptive`). The synchronous
-            modes only. A job's ``iteration`` counts the runs of its bracket before its own.
+            once ``max_budget`` has 4 of them and a cheaper budget 5 configurations evaluated
+            at both; see `hyperband.core.adaptive`). A job's ``iteration`` counts the runs of
+            its bracket before its own. In ``"asynchronous"`` mode each new configuration's
+            bracket is drawn instead, with probability ``∝ w(r_s) n_s``.
 
     Examples:
         >>> hb = Hyperband({"lr": {"_type": "loguniform", "_value": [1e-4, 1]}},
@@ -157,11 +158,6 @@ class Hyperband:
         check_choice("mode", mode, MODES)
         check_choice("exec_mode", exec_mode, EXEC_MODES)
         check_choice("brackets", brackets, BRACKET_MODES)
-        if brackets == "adaptive" and exec_mode == "asynchronous":
-            raise ConfigurationError(
-                "brackets='adaptive' needs exec_mode 'parallelism' or 'serial' (asynchronous "
-                "mode keeps its balanced bracket order), got exec_mode='asynchronous'"
-            )
         iterations = check_iterations(iterations)
         seed = self._seed = check_seed(seed)
         rule = self._rule = make_rule(early_stop)
@@ -645,7 +641,7 @@ def _discipline(
     """The brackets of ``exec_mode``."""
     sched = chooser.schedule
     if exec_mode == "asynchronous":
-        return Asynchronous(sched, draws, iterations, pending)
+        return Asynchronous(sched, draws, iterations, pending, chooser)
     limit = None if iterations is None else iterations * len(sched.brackets)
     return Synchronous(sched, draws, limit, exec_mode == "serial", chooser)
 

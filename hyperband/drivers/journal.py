@@ -537,11 +537,18 @@ def retryable(
 
 
 def replay(
-    path: Path, hb: Hyperband, events: list[dict[str, Any]], *, first_line: int = 2
+    path: Path,
+    hb: Hyperband,
+    events: list[dict[str, Any]],
+    *,
+    first_line: int = 2,
+    on_result: Callable[[Hyperband], None] | None = None,
 ) -> list[JobRecord]:
     """Feed a journal's ask and result events to a fresh machine, checking each ask.
 
     A failed result that a later retry event supersedes is held back: its job stays pending.
+    ``on_result(hb)`` is called after each result is replayed (the HTML report reads the
+    sampler's trust weights as they evolved).
 
     Returns:
         The records of the journal's results, in journal order, then a record for each job
@@ -597,6 +604,8 @@ def replay(
                     )
                 stops.pop(job_id, None)
                 records.append(JobRecord.from_event(jobs[job_id], event))
+                if on_result is not None:
+                    on_result(hb)
             else:
                 raise JournalError(
                     f"journal {str(path)!r} line {line}: unknown event {describe(kind)}"
@@ -641,8 +650,10 @@ def load_events(
     space: Mapping[str, Any] | Sampler | None = None,
     *,
     early_stop: Any = None,
+    on_result: Callable[[Hyperband], None] | None = None,
 ) -> tuple[Hyperband, list[JobRecord]]:
-    """``load`` on the ``events`` (and file ``size``) ``read(p)`` returned."""
+    """``load`` on the ``events`` (and file ``size``) ``read(p)`` returned; ``on_result``:
+    see ``replay``."""
     if not events:
         if size:
             raise JournalError(
@@ -679,4 +690,4 @@ def load_events(
         raise JournalError(f"journal {str(p)!r} has malformed study parameters: {exc}") from exc
     # Reading a journal needs no objective, and takes the study's name from it.
     check_header(p, study, hb.params, hb.sampler, study_name=study.get("study_name"))
-    return hb, replay(p, hb, events[1:])
+    return hb, replay(p, hb, events[1:], on_result=on_result)

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperband.report.trust import measure
+
 if TYPE_CHECKING:  # pragma: no cover
     from hyperband.drivers.records import RunResult
     from hyperband.drivers.simulate import SimulationResult
@@ -47,12 +49,21 @@ def _promotions_line(stats: Any) -> str:
     )
 
 
-def _trust_line(stats: Any) -> str | None:
-    weights = getattr(stats, "trust", None)
+def _trust_line(result: RunResult) -> str | None:
+    """The final trust weight of each budget: the sampler's, else, with adaptive brackets
+    (which draw brackets from them), those measured from the results."""
+    weights = getattr(result.stats, "trust", None)
+    how = ""
+    if not weights and result.params.get("brackets") == "adaptive":
+        results = ((r.job.config_id, r.job.budget, r.status, r.value) for r in result.history)
+        maximize = result.params.get("mode", "maximize") == "maximize"
+        points = measure(results, result.schedule, maximize=maximize)
+        weights = points[-1].weights if points else {}
+        how = ', measured from the results as brackets="adaptive" does'
     if not weights:
         return None
     shown = ", ".join(f"{b:g}: {w:.2f}" for b, w in sorted(weights.items()))
-    return f"trust in each budget (weight ∝ rank consistency³ with the top budget): {shown}"
+    return f"trust in each budget (weight ∝ rank consistency³ with the top budget{how}): {shown}"
 
 
 def _best_lines(result: RunResult) -> list[str]:
@@ -87,7 +98,7 @@ def result_lines(result: RunResult, *, journal: Path | None = None) -> list[str]
     lines.append(f"budget: {counted(result.spent, 'unit')}")
     if result.params.get("exec_mode") == "asynchronous" and result.stats is not None:
         lines.append(_promotions_line(result.stats))
-    trust = _trust_line(result.stats)
+    trust = _trust_line(result)
     if trust is not None:
         lines.append(trust)
     for r in [r for r in result.history if r.status == "failed"][:5]:
@@ -183,7 +194,7 @@ def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> 
     )
     if p.get("exec_mode") == "asynchronous" and result.stats is not None:
         lines.append(_promotions_line(result.stats))
-    trust = _trust_line(result.stats)
+    trust = _trust_line(result)
     if trust is not None:
         lines.append(trust)
     timed = [r for r in history if math.isfinite(r.start) and math.isfinite(r.end)]

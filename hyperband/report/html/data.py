@@ -26,6 +26,7 @@ from hyperband.core.schedule import Schedule, schedule
 from hyperband.drivers.job_record import cost
 from hyperband.report.accounting import number_workers
 from hyperband.report.plots import best_so_far
+from hyperband.report.trust import SamplerTrace, TrustPoint, TrustSeries, measure, series
 
 if TYPE_CHECKING:  # pragma: no cover
     from hyperband.drivers.records import RunResult
@@ -53,6 +54,7 @@ __all__ = [
     "space_hints",
     "start_time",
     "study_complete",
+    "trust_series",
     "worker_index",
 ]
 
@@ -112,6 +114,9 @@ class StudyData:
         order: the ids of the finished jobs in the order their results were recorded.
         complete: the study is finished (``None``: unknown, e.g. a custom sampler).
         torn: bytes of a torn last line that were ignored (a write in progress).
+        trust: the sampler's trust weights after each result, read while the journal was
+            replayed (``None``: the sampler does not measure them, or nothing was replayed;
+            see `hyperband.report.html.trust`).
     """
 
     source: str
@@ -122,6 +127,7 @@ class StudyData:
     order: tuple[int, ...]
     complete: bool | None = None
     torn: int = 0
+    trust: tuple[TrustPoint, ...] | None = None
 
     @property
     def maximize(self) -> bool:
@@ -266,8 +272,9 @@ def read_study(path: str | os.PathLike[str]) -> StudyData | None:
     events, good, size = read(p)  # it refuses a file whose first line is not a header
     if not events:
         return None
+    trace = SamplerTrace()
     try:
-        result = RunResult._of(*load_events(p, events, size))
+        result = RunResult._of(*load_events(p, events, size, on_result=trace))
     except (HyperbandError, OSError):  # JournalError is one
         return _unreplayed(events, str(p), size - good)
     study = events[0]
@@ -278,6 +285,7 @@ def read_study(path: str | os.PathLike[str]) -> StudyData | None:
         sampler=str(study.get("sampler") or ""),
         complete=result.done,
         torn=size - good,
+        trust=None if trace.points is None else tuple(trace.points),
     )
 
 
@@ -330,12 +338,14 @@ def from_result(
     sampler: str = "",
     complete: bool | None = None,
     torn: int = 0,
+    trust: tuple[TrustPoint, ...] | None = None,
 ) -> StudyData:
     """The report's data from a ``RunResult``: its records, in the order they finished, and
     its pending jobs (asked, no result).
 
     ``source``, ``space``, ``sampler``, ``complete`` and ``torn`` describe where it came from
-    (a journal: see ``read_study``).
+    (a journal: see ``read_study``); ``trust``: the sampler's trust after each result, when
+    the replay recorded it.
     """
     rows = [_finish(_row(r.job.to_dict(), math.nan), r.event()) for r in result.history]
     order = [row.id for row in rows]
@@ -349,6 +359,7 @@ def from_result(
         order=tuple(order),
         complete=complete,
         torn=torn,
+        trust=trust,
     )
 
 
@@ -400,6 +411,26 @@ def start_time(data: StudyData) -> float:
     """The study's first known instant (an ask or a start), or 0 when none is known."""
     times = [t for j in data.jobs for t in (j.asked, j.start) if math.isfinite(t)]
     return min(times, default=0.0)
+
+
+# ---------------------------------------------------------------------- trust
+
+
+def trust_series(data: StudyData) -> TrustSeries | None:
+    """The trust per budget after each result (``None``: nothing to measure it on).
+
+    The sampler's weights when the replay recorded them (``StudyData.trust``), else those
+    measured from the results (`hyperband.report.trust.measure`).
+    """
+    if data.trust is not None:
+        source, points = "sampler", list(data.trust)
+    else:
+        sched = data.schedule()
+        if sched is None:
+            return None
+        results = ((j.config_id, j.budget, j.status, j.value) for j in data.finished)
+        source, points = "results", measure(results, sched, maximize=data.maximize)
+    return series(source, points, (j.cost for j in data.finished)) if points else None
 
 
 # ---------------------------------------------------------------------- funnel

@@ -18,8 +18,10 @@ from hyperband.report.html.data import (
     funnel,
     learning_curves,
     start_time,
+    trust_series,
     worker_index,
 )
+from hyperband.report.trust import steps
 
 __all__ = ["FIGURES", "STATUS_COLOURS", "figures", "status_colour"]
 
@@ -57,6 +59,7 @@ FUNNEL_ORDER = ["promoted", "final", "not promoted", "stopped", "failed"]
 VIRIDIS = ["#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39"]
 # Value colours of the parallel coordinates: poor values pale, the best dark (drawn on top).
 VALUE_SCALE = [[0.0, "#dbe4ef"], [0.5, "#6f9bd1"], [1.0, "#08306b"]]
+DASHES = ["solid", "dash", "dot", "dashdot"]
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
 
 # The charts, in page order: (key, title, what it shows).
@@ -73,6 +76,15 @@ FIGURES = [
         "Brackets and rungs",
         "Per bracket s, the configurations of each rung i (budget r): promoted to the next "
         "rung, not promoted, failed, stopped, still running or not started.",
+    ),
+    (
+        "trust",
+        "Trust per budget",
+        "How far each budget is trusted after each result: its weight ∝ p³ (MFES-HB), p being "
+        "the fraction of configuration pairs evaluated at both it and the top budget that the "
+        "two rank in the same order (1: as the top budget, ½: at random), the sampler's own "
+        "weights when it measures them (KDESampler), else measured from the results as "
+        'brackets="adaptive" does.',
     ),
     (
         "timeline",
@@ -144,6 +156,7 @@ def figures(data: StudyData) -> dict[str, tuple[Figure | None, str]]:
     return {
         "best": best_figure(data),
         "funnel": funnel_figure(data),
+        "trust": trust_figure(data),
         "timeline": timeline_figure(data),
         "parcoords": parcoords_figure(data),
         "curves": curves_figure(data),
@@ -296,6 +309,46 @@ def funnel_figure(data: StudyData) -> tuple[Figure | None, str]:
         yaxis=_axis("configurations", rangemode="tozero"),
     )
     layout["legend"] = {"orientation": "h", "y": -0.3}
+    return {"data": traces, "layout": layout}, ""
+
+
+# ---------------------------------------------------------------------- trust
+
+
+def trust_figure(data: StudyData) -> tuple[Figure | None, str]:
+    """The trust weight of each budget against budget spent, a line per budget.
+
+    ``None`` (the page leaves the chart out) until two budgets were measured against each
+    other.
+    """
+    series = trust_series(data)
+    if series is None or not series.shown:
+        return None, "Fewer than two budgets measured against the top budget."
+    keep = steps(series)
+    colours = _budget_colours(series.measured)
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"{b:g}",
+            "x": [series.spent[k] for k in keep],
+            "y": [series.weights[b][k] for k in keep],
+            "customdata": [[series.results[k], series.p[b][k]] for k in keep],
+            "connectgaps": False,
+            # Dashes tell apart budgets of equal weight, whose lines lie on each other.
+            "line": {"color": colours[b], "width": 2, "shape": "hv", "dash": DASHES[k % 4]},
+            "hovertemplate": "weight %{y:.3f}, p %{customdata[1]:.3f}<br>after %{x:g} budget "
+            "units (%{customdata[0]} results)<extra>budget " + f"{b:g}</extra>",
+        }
+        for k, b in enumerate(series.measured)
+    ]
+    by = "the sampler's" if series.source == "sampler" else "measured from the results"
+    layout = _layout(
+        height=340,
+        xaxis=_axis("budget spent (units)"),
+        yaxis=_axis(f"trust weight ({by})", range=[-0.02, 1.02]),
+    )
+    layout["legend"] = {"orientation": "v", "x": 1.01, "y": 1, "title": {"text": "budget"}}
     return {"data": traces, "layout": layout}, ""
 
 

@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["EXTRA", "html_report", "live", "plotly_js", "render", "write_atomic"]
 
 EXTRA = "report"  # pip install 'hyperband[report]'
+# Charts left out of the page while they have nothing to show (a note would only puzzle).
+OPTIONAL = frozenset({"trust"})
 ERROR_CHARS = 4000  # a failure's traceback is cut to its last characters (its useful end)
 
 
@@ -228,6 +230,8 @@ def _sections(charts: Mapping[str, tuple[Figure | None, str]]) -> str:
     sections = []
     for key, heading, what in FIGURES:
         fig, note = charts[key]
+        if fig is None and key in OPTIONAL:
+            continue
         inner = f'<div class="note">{html.escape(note)}</div>' if note else ""
         # The chart's height before plotly draws it: the page does not jump as charts appear,
         # so a reload (live mode) can restore the scroll position.
@@ -363,7 +367,8 @@ def html_report(
     """Write an interactive HTML report of a study: one self-contained file, no network needed.
 
     It shows the best value against budget spent and time, the bracket/rung funnel with
-    promotions, the worker timeline, parallel coordinates of the configurations, learning
+    promotions, the trust weight of each budget as results arrived (once two budgets are
+    measured), the worker timeline, parallel coordinates of the configurations, learning
     curves from ``context.report``, and a sortable, filterable table of the jobs. Needs the
     ``report`` extra (plotly): ``pip install 'hyperband[report]'``.
 
