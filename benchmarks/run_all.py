@@ -54,6 +54,8 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("compare", "bench_compare.py", [], ["--quick"]),
     # Needs the yahpo venv and data: bash benchmarks/yahpo/setup.sh.
     ("lcbench", "bench_lcbench.py", [], ["--quick"]),
+    # Needs the yahpo venv and data, and fetches LCDB into benchmarks/data/lcdb/.
+    ("curves", "bench_curves.py", [], ["--quick"]),
 ]
 RESULT_FILES = {
     "core": "bench_core.json",
@@ -65,6 +67,7 @@ RESULT_FILES = {
     "stopping": "stopping.json",
     "compare": "bench_compare.json",
     "lcbench": "bench_lcbench.json",
+    "curves": "bench_curves.json",
 }
 # Extra tables of a result file: placeholder -> (file, key).
 EXTRA_TABLES = {"stopping_variants": ("stopping.json", "markdown_variants")}

@@ -46,6 +46,7 @@ from hyperband.core.space import validate_space
 from hyperband.core.stopping import MedianRule, Peer, RungRule, StoppingRule, StopView, value_at
 
 if TYPE_CHECKING:
+    from hyperband.core.curve_rule import CurveRule
     from hyperband.drivers.journal import JournalError, JournalMismatchError
     from hyperband.drivers.records import JobRecord, RunResult
     from hyperband.drivers.runner import run
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 # sampler is a sizeable module; importing them on first use keeps `import hyperband` (the
 # machine alone) cheap for embedders.
 _LAZY = {
+    "CurveRule": ".core.curve_rule",
     "JournalError": ".drivers.journal",
     "JournalMismatchError": ".drivers.journal",
     "KDESampler": ".samplers.kde",
@@ -94,6 +96,7 @@ __all__ = [
     "Best",
     "Bracket",
     "ConfigurationError",
+    "CurveRule",
     "Decision",
     "EarlyStopped",
     "Hyperband",

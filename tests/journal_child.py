@@ -1,10 +1,11 @@
 """A study run in a child process by the kill -9 and Ctrl-C tests.
 
-    python -m tests.journal_child JOURNAL EXECUTOR WORKERS [model | adaptive EXEC_MODE]
+    python -m tests.journal_child JOURNAL EXECUTOR WORKERS [model | curve | adaptive EXEC_MODE]
 
 With ``model``: a KDE sampler and the rung stopping rule, in serial exec mode, the objective
-reporting its learning curve (``runner_helpers.gated_reporting``). With ``adaptive``:
-``runner_helpers.ADAPTIVE_STUDY`` in exec mode EXEC_MODE.
+reporting its learning curve (``runner_helpers.gated_reporting``); with ``curve``, the same
+with the curve rule. With ``adaptive``: ``runner_helpers.ADAPTIVE_STUDY`` in exec mode
+EXEC_MODE.
 
 Prints the result as one JSON line; exits 130 on KeyboardInterrupt. The objective is
 ``runner_helpers.gated``: with $HYPERBAND_TEST_GATE set, the test decides how far it may go.
@@ -17,18 +18,27 @@ import sys
 
 import hyperband
 
-from .runner_helpers import ADAPTIVE_STUDY, MODEL_STUDY, SPACE, STUDY, gated, gated_reporting
+from .runner_helpers import (
+    ADAPTIVE_STUDY,
+    CURVE_STUDY,
+    MODEL_STUDY,
+    SPACE,
+    STUDY,
+    gated,
+    gated_reporting,
+)
 
 
 def main() -> int:
     journal, executor, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    model = sys.argv[4:] == ["model"]
-    study = MODEL_STUDY if model else STUDY
+    studies = {"model": MODEL_STUDY, "curve": CURVE_STUDY}
+    study = studies.get(sys.argv[4] if sys.argv[4:] else "", STUDY)
+    reporting = study is not STUDY
     if sys.argv[4:5] == ["adaptive"]:
         study = {**ADAPTIVE_STUDY, "exec_mode": sys.argv[5]}
     try:
         result = hyperband.run(
-            gated_reporting if model else gated,
+            gated_reporting if reporting else gated,
             SPACE,
             **study,
             executor=executor,

@@ -42,6 +42,12 @@ MODEL_STUDY: dict[str, Any] = {
 # the order of results, on which the draws depend, reproducible.
 ADAPTIVE_STUDY: dict[str, Any] = {**STUDY, "iterations": 5, "brackets": "adaptive"}
 
+# The same with the curve rule, which judges from the third report (four per job here).
+CURVE_STUDY: dict[str, Any] = {
+    **MODEL_STUDY,
+    "early_stop": {"name": "curve", "options": {"min_reports": 3}},
+}
+
 BAD = 0.3  # configurations with x below this fail in the failing objectives
 RARE = 0.12  # ... and below this in the crashing ones (each crash costs a process start)
 

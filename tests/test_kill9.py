@@ -28,6 +28,7 @@ import hyperband
 from hyperband import RunResult
 
 from .runner_helpers import (
+    CURVE_STUDY,
     GATE,
     MODEL_STUDY,
     SPACE,
@@ -177,20 +178,23 @@ def _alive(pid: int, wait: float = 5.0) -> bool:
     return True
 
 
+@pytest.mark.parametrize(("executor", "study"), [("threads", "model"), ("processes", "curve")])
 def test_kill_9_a_study_with_a_model_sampler_and_early_stopping_then_resume(
-    tmp_path: Path,
+    tmp_path: Path, executor: str, study: str
 ) -> None:
     """KDE draws and stop decisions depend on the order of calls, which the journal keeps: a
     study killed at random moments (mid-job, mid-report) and resumed equals an uninterrupted
-    one. One worker in serial mode makes that order reproducible."""
-    reference = hyperband.run(reporting, SPACE, **MODEL_STUDY, executor="serial", progress=False)
+    one. One worker in serial mode makes that order reproducible. With the curve rule, on
+    processes: its decisions replay exactly too."""
+    kwargs = MODEL_STUDY if study == "model" else CURVE_STUDY
+    reference = hyperband.run(reporting, SPACE, **kwargs, executor="serial", progress=False)
     assert reference.n_stopped > 0
     total = len(reference.history)
     journal = tmp_path / "study.jsonl"
     killed = mid_job = 0
     while killed < 6:
         open_gate(gate_of(journal), last_asked(journal) + 8)
-        child = start(journal, "threads", "model")
+        child = start(journal, executor, study)
         try:
             # The gate holds the next job after its first report: kill it there, mid-job, so
             # that its re-run must catch up with the reports of its killed attempt.
@@ -207,7 +211,7 @@ def test_kill_9_a_study_with_a_model_sampler_and_early_stopping_then_resume(
     assert killed == 6
     assert mid_job >= 2
     open_gate(gate_of(journal), 10**9)
-    child = start(journal, "threads", "model")
+    child = start(journal, executor, study)
     _, err = child.communicate(timeout=120)
     assert child.returncode == 0, err
     events = [json.loads(line) for line in journal.read_text().splitlines()]

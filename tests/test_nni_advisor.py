@@ -1070,7 +1070,7 @@ def test_a_kde_study_with_one_trial_at_a_time_is_the_serial_machines() -> None:
         ({"sampler_options": {"min_points": 2}}, "sampler 'random' takes the options none"),
         (
             {"early_stop": "mean"},
-            "early_stop must be null (no early stopping) or one of 'median', 'rung', "
+            "early_stop must be null (no early stopping) or one of 'median', 'rung', 'curve', "
             "got 'mean' (str)",
         ),
         ({"early_stop": True}, "early_stop must be null (no early stopping) or one of"),

@@ -424,16 +424,28 @@ def test_real_experiment_with_the_kde_sampler(home: Path) -> None:
     assert "sampler=kde" in run.dispatcher_log
 
 
-def test_real_experiment_stops_trials_early(home: Path) -> None:
-    """``early_stop: rung``: trials report each epoch; those that cannot be promoted are killed
-    with KillTrialJob mid-run, and the study completes.
+@pytest.mark.parametrize(
+    "class_args",
+    [
+        {"early_stop": "rung"},
+        # The curve rule from the third report: with R = 9, only the longer jobs have more.
+        {
+            "early_stop": "curve",
+            "early_stop_options": {"min_reports": 3, "min_peers": 1, "threshold": 0.3},
+        },
+    ],
+    ids=["rung", "curve"],
+)
+def test_real_experiment_stops_trials_early(home: Path, class_args: dict[str, Any]) -> None:
+    """``early_stop: rung`` (or ``curve``): trials report each epoch; those that cannot be
+    promoted are killed with KillTrialJob mid-run, and the study completes.
 
     NNI 3.0's local training service shows a trial it killed for KillTrialJob as
     USER_CANCELED, not EARLY_STOPPED: its compat layer records "early stopped" only after the
     kill has completed, when the trial's end was already classified (training_service/v3/
     compat.js, cancelTrialJob). Both mean the trial was killed.
     """
-    run = run_experiment(home, class_args={"early_stop": "rung"}, epoch_seconds=0.2)
+    run = run_experiment(home, class_args=class_args, epoch_seconds=0.2)
     print(f"\nwall time {run.wall:.1f} s, NNI statuses {Counter(run.trials.values())}")
     # Stopped jobs are never promoted: fewer trials than maxTrialNumber, so NNI may not say DONE.
     assert run.status in ("DONE", "NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"), run.dispatcher_log

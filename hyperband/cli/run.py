@@ -86,8 +86,8 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument(
         "--early-stop",
         choices=tuple(STOPPING_RULES),
-        help="stop unpromising jobs at their context.report() calls: median or rung "
-        "(default: no early stopping)",
+        help="stop unpromising jobs at their context.report() calls: median, rung or "
+        "curve (default: no early stopping)",
     )
     p.add_argument(
         "--brackets",

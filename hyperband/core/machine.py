@@ -108,7 +108,8 @@ class Hyperband:
         seed: an int >= 0; ``None`` draws fresh entropy (recorded in `snapshot`).
         integer_budgets: round non-integral budgets to ints (see `hyperband.schedule`).
         early_stop: ``None`` (no early stopping: `report` only records), ``"median"``
-            (`hyperband.MedianRule`), ``"rung"`` (`hyperband.RungRule`), or any object with
+            (`hyperband.MedianRule`), ``"rung"`` (`hyperband.RungRule`), ``"curve"``
+            (`hyperband.CurveRule`), or any object with
             ``should_stop(view) -> bool`` (`hyperband.StoppingRule`).
         max_jobs: refuse a schedule of more jobs per iteration than this (see
             `hyperband.schedule`); ``None`` for no bound.
@@ -350,22 +351,29 @@ class Hyperband:
         )
         if not self._rule.should_stop(view):
             return CONTINUE
-        self._stop(job, b, t, v)
+        # A rule that can say why (CurveRule: the forecast) has it kept with the result.
+        explain = getattr(self._rule, "explain", None)
+        self._stop(job, b, t, v, explain(view) if callable(explain) else None)
         return STOP
 
-    def _stop(self, job: Job, b: BracketState, step: float, value: float) -> None:
+    def _stop(self, job: Job, b: BracketState, step: float, value: float, why: Any = None) -> None:
         """The rule stopped a pending job at ``step``: resolved, never promoted."""
         del self._pending[job.id]
         self._curves.running.pop(job.id, None)
         b.rungs[job.rung].stopped.add(job.config_id)
         self._n_stopped += 1
-        result = Result(job, "stopped", value, {}, None, _plain(step))
+        result = Result(job, "stopped", value, {} if not why else {"stop": why}, None, _plain(step))
         self._stopped[job.id] = result
         self._brackets.resolved(b, job)
         if self._observe is not None:
             loss = self._sign * value
             self._observed.append((job.config, _plain(step), loss))
             self._observe(job.config, _plain(step), loss)
+
+    def stopped_result(self, job_id: int) -> Result | None:
+        """The result of a job the stopping rule stopped, else ``None``. Its ``extra["stop"]``
+        says why, when the rule explains its stops (`hyperband.CurveRule` does)."""
+        return self._late(job_id)
 
     def _late(self, job_id: object) -> Result | None:
         """The result of a job already stopped, for a tell/fail/report that raced the stop."""

@@ -167,7 +167,10 @@ class StoppingRule(Protocol):
 
     The contract that keeps studies replayable: the decision depends only on the view. A rule
     that can be named in a journal or a snapshot also has ``name`` (a key of
-    ``STOPPING_RULES``) and ``options`` (its constructor's keyword arguments, JSON).
+    ``STOPPING_RULES``) and ``options`` (its constructor's keyword arguments, JSON). A rule may
+    also have ``explain(view) -> dict`` (JSON), called with the view it has just stopped a job
+    on: the machine keeps the dict with the stopped result (``extra["stop"]``), and ``run()``
+    journals it.
     """
 
     def should_stop(self, view: StopView) -> bool:
@@ -322,6 +325,7 @@ class RungRule(_Thresholds):
 STOPPING_RULES: dict[str, str] = {
     "median": "hyperband.core.stopping:MedianRule",
     "rung": "hyperband.core.stopping:RungRule",
+    "curve": "hyperband.core.curve_rule:CurveRule",
 }
 
 

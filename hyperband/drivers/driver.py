@@ -329,12 +329,18 @@ class Driver:
             )
         )
 
+    def why_stopped(self, job_id: int) -> dict[str, Any]:
+        """``{"stop": ...}`` when the rule said why it stopped the job (journaled), else ``{}``."""
+        result = self.hb.stopped_result(job_id)
+        why = None if result is None else result.extra.get("stop")
+        return {} if why is None else {"stop": why}
+
     def record_stop(self, future: concurrent.futures.Future[Any], flight: Flight) -> None:
         """The job the machine stopped has ended: record it as stopped, keeping what it did."""
         job = flight.job
         step, value = self.stopped.pop(job.id)
         self.current.pop(job.id, None)
-        extra: dict[str, Any] = {"stopped_at": plain(step)}
+        extra: dict[str, Any] = {"stopped_at": plain(step), **self.why_stopped(job.id)}
         start, end, worker = flight.submitted, time.time(), ""
         reports: tuple[tuple[float, float], ...] = ()
         exc = None if future.cancelled() else future.exception()
@@ -371,7 +377,7 @@ class Driver:
             step, value = self.stopped.pop(job.id)
             self.current.pop(job.id, None)
             last = reason.strip().splitlines()[-1] if reason.strip() else reason
-            extra = {"stopped_at": plain(step), "after_stop": last}
+            extra = {"stopped_at": plain(step), **self.why_stopped(job.id), "after_stop": last}
             self.record(
                 JobRecord(
                     job, "stopped", value, extra, None, start, end, worker, reports, flight.attempt

@@ -134,7 +134,7 @@ def run(
             is sampled at random), ``"random"``, ``"kde"`` (`hyperband.KDESampler`, BOHB's
             model), or a sampler object. A named sampler is built fresh over ``space``.
         sampler_options: keyword arguments for a named sampler (``{"top_fraction": 0.1}``).
-        early_stop: ``None``, ``"median"``, ``"rung"`` or a rule object (see
+        early_stop: ``None``, ``"median"``, ``"rung"``, ``"curve"`` or a rule object (see
             `hyperband.Hyperband`): then ``context.report(step, value)`` asks the machine, and
             raises `hyperband.EarlyStopped` in the objective when the job is stopped; the job
             is recorded with status ``"stopped"``.

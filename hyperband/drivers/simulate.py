@@ -119,8 +119,9 @@ def simulate(
             value after training to ``step``, in budget units; replaces ``objective``. A job's
             result is ``curve(config, budget)``.
         report_every: with a ``curve``, report every this many budget units (> 0).
-        early_stop: the machine's stopping rule (``None``, ``"median"``, ``"rung"`` or a rule
-            object; see [`Hyperband`][hyperband.Hyperband]); needs a ``curve``.
+        early_stop: the machine's stopping rule (``None``, ``"median"``, ``"rung"``,
+            ``"curve"`` or a rule object; see [`Hyperband`][hyperband.Hyperband]); needs a
+            ``curve``.
         budget_limit: stop handing out new jobs once the budget spent (`budget_spent`, as of
             the last event) reaches this; the jobs running then run to their end. Required
             with ``iterations=None``.

@@ -79,7 +79,8 @@ class HyperbandAdvisor(_Dispatcher):
         sampler_options: keyword arguments of the sampler's constructor (``"kde"`` only), e.g.
             ``{"min_points": 4, "random_fraction": 0.2}``.
         early_stop: ``None`` (trials run their whole budget), ``"median"``
-            (`hyperband.MedianRule`) or ``"rung"`` (`hyperband.RungRule`): judged at each
+            (`hyperband.MedianRule`), ``"rung"`` (`hyperband.RungRule`) or ``"curve"``
+            (`hyperband.CurveRule`): judged at each
             ``nni.report_intermediate_result``; a trial the rule stops is killed with NNI's
             ``KillTrialJob`` (NNI 3.0's local training service then shows ``USER_CANCELED``).
         early_stop_options: keyword arguments of the rule, e.g. ``{"min_peers": 3}``.
