@@ -56,6 +56,7 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("lcbench", "bench_lcbench.py", [], ["--quick"]),
     # Needs the yahpo venv and data, and fetches LCDB into benchmarks/data/lcdb/.
     ("curves", "bench_curves.py", [], ["--quick"]),
+    ("sklearn", "bench_sklearn.py", [], ["--quick"]),
 ]
 RESULT_FILES = {
     "core": "bench_core.json",
@@ -68,6 +69,7 @@ RESULT_FILES = {
     "compare": "bench_compare.json",
     "lcbench": "bench_lcbench.json",
     "curves": "bench_curves.json",
+    "sklearn": "bench_sklearn.json",
 }
 # Extra tables of a result file: placeholder -> (file, key).
 EXTRA_TABLES = {"stopping_variants": ("stopping.json", "markdown_variants")}

@@ -8,6 +8,10 @@ skip fails instead (tests/conftest.py), so the integrations run for real there.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -21,11 +25,12 @@ EXTRAS: dict[str, str | None] = {
     "nni": "nni",
     "optuna": "optuna",
     "ConfigSpace": "configspace",
+    "lightgbm": "lightgbm",
     "cmaes": "optuna",
     "pandas": None,
     "playwright": "browser",
     "plotly": "report",
-    "sklearn": "examples",
+    "sklearn": "sklearn",
     "tqdm": "progress",
 }
 
@@ -45,3 +50,13 @@ def require(module: str) -> ModuleType:
     """Import ``module``, or skip the calling test with the install line in the reason."""
     __tracebackhide__ = True  # the skip is reported at the caller's line, not here
     return pytest.importorskip(module, reason=missing_reason(module))
+
+
+def run_without(module: str, code: str) -> str:
+    """What ``code`` prints in a fresh interpreter where ``module`` cannot be imported (as if
+    it were not installed), with this checkout's hyperband."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    script = f"import sys\nsys.modules[{module!r}] = None\n{code}"
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    ).stdout

@@ -47,7 +47,7 @@ def _missing_optional(stderr: str) -> str | None:
         if top in EXTRAS:
             return missing_reason(top)
     # hyperband's own adapters say which extra they need, e.g. OptunaSampler's error.
-    match = re.search(r"needs \w+: (pip install 'hyperband\[\w+\]')", stderr)
+    match = re.search(r"needs [\w-]+: (pip install 'hyperband\[\w+\]')", stderr)
     return None if match is None else f"an extra is not installed: {match.group(1)}"
 
 

@@ -518,20 +518,36 @@ def test_live_follows_a_growing_journal_until_complete(
     journal, out = tmp_path / "growing.jsonl", tmp_path / "live.html"
     feed = feeder(path, journal, 6)
     pages: list[str] = []
+    feeds: list[str] = []
 
     def sleep(seconds: float) -> None:
         pages.append(out.read_text())
+        feed_file = tmp_path / "live.html.live.js"
+        feeds.append(feed_file.read_text() if feed_file.exists() else "")
         feed(seconds)
 
     code = _page.live(journal, out, interval=0.5, sleep=sleep, out=io.StringIO())
     assert code == 0
     assert "Waiting for the study" in pages[0]  # the journal did not exist yet
-    assert all(parse(p).meta_refresh == "0.5" for p in pages)
+    assert parse(pages[0]).meta_refresh == "0.5"
+    assert feeds[0] == ""
+    # Once the study has started, the page is written once and never reloads itself: the
+    # feed beside it carries the next data.
+    started = [k for k, p in enumerate(pages) if "Waiting for the study" not in p]
+    assert started
+    assert all(pages[k] == pages[started[0]] for k in started)
+    assert all(parse(pages[k]).meta_refresh is None for k in started)
+    assert '"live":{"feed":"live.html.live.js","interval":0.5}' in pages[started[0]]
+    assert all(feeds[k].startswith("window.hyperbandLive({") for k in started)
+    assert len({feeds[k] for k in started}) == len(started)  # new data each time
     final = out.read_text()
     assert parse(final).meta_refresh is None
+    assert '"live":' not in final
     assert "study complete" in final
     assert len(pages) == 6  # the last cut completes the study: no more sleeping
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["growing.jsonl", "live.html"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["growing.jsonl", "live.html", "live.html.live.js"]
+    assert '"final":true' in (tmp_path / "live.html.live.js").read_text()
     assert len(table_rows(final)) == len(result.history)
 
 
@@ -554,7 +570,9 @@ def test_live_stops_cleanly_on_ctrl_c(
     page = out.read_text()
     assert parse(page).meta_refresh is None  # nobody updates it any more: no reloading
     assert "live updates stopped" in page
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["growing.jsonl", "live.html"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["growing.jsonl", "live.html", "live.html.live.js"]
+    assert '"final":true' in (tmp_path / "live.html.live.js").read_text()
 
 
 def test_live_cli_follows_a_real_running_study(
@@ -618,6 +636,19 @@ def browser() -> Iterator[Any]:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def open_report(browser: Any, out: Path, **viewport: int) -> Any:
+    """A new tab on the report ``out``, drawn, with no console error."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900, **viewport})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(out.resolve().as_uri())
+    page.wait_for_selector("body[data-ready]", timeout=30_000)
+    assert page.evaluate("document.body.dataset.ready") == "1"
+    assert problems == []
+    return page
 
 
 NONE = "\u2013"  # what the table shows for a missing value (an en dash)

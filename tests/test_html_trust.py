@@ -22,7 +22,7 @@ from hyperband.report.text import summary_lines
 from hyperband.report.trust import TrustSeries
 
 from .test_html_report import browser as browser  # the fixture: a real Chromium
-from .test_html_report import events_of, parse
+from .test_html_report import events_of, open_report, parse
 
 SPACE = {"x": {"_type": "uniform", "_value": [0, 1]}, "y": {"_type": "uniform", "_value": [0, 1]}}
 
@@ -149,14 +149,7 @@ def test_the_chart_in_a_real_browser(
 ) -> None:
     path, _ = kde
     out = hyperband.html_report(path, tmp_path / "report.html")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(out.resolve().as_uri())
-    page.wait_for_selector("body[data-ready]", timeout=30_000)
-    assert page.evaluate("document.body.dataset.ready") == "1"
-    assert problems == []
+    page = open_report(browser, out)
     # A drawn line per budget, with its legend entry, on an axis of weights in [0, 1].
     # (A line broken where its budget was unmeasured is several paths in one trace.)
     drawn = page.eval_on_selector_all(

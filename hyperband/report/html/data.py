@@ -48,7 +48,9 @@ __all__ = [
     "from_events",
     "from_result",
     "funnel",
+    "header",
     "learning_curves",
+    "merge_iterations",
     "read_journal",
     "read_study",
     "space_hints",
@@ -117,6 +119,9 @@ class StudyData:
         trust: the sampler's trust weights after each result, read while the journal was
             replayed (``None``: the sampler does not measure them, or nothing was replayed;
             see `hyperband.report.html.trust`).
+        header: what the journal's study header says about the study besides ``params``
+            and ``space``: ``study_name``, ``objective``, ``sampler_spec`` (its name and
+            options), when recorded (see `header`).
     """
 
     source: str
@@ -128,6 +133,7 @@ class StudyData:
     complete: bool | None = None
     torn: int = 0
     trust: tuple[TrustPoint, ...] | None = None
+    header: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def maximize(self) -> bool:
@@ -238,7 +244,19 @@ def from_events(events: Sequence[Mapping[str, Any]], source: str, torn: int = 0)
         jobs=tuple(rows.values()),
         order=tuple(order),
         torn=torn,
+        header=header(study),
     )
+
+
+def header(study: Mapping[str, Any]) -> dict[str, Any]:
+    """The study header's descriptive entries: its name, objective and sampler spec.
+
+    Examples:
+        >>> header({"event": "study", "objective": "m:f", "study_name": None, "time": 1.0})
+        {'objective': 'm:f'}
+    """
+    keys = ("study_name", "objective", "sampler_spec")
+    return {k: study[k] for k in keys if study.get(k) not in (None, "", {})}
 
 
 def read_journal(path: str | os.PathLike[str]) -> StudyData:
@@ -286,6 +304,7 @@ def read_study(path: str | os.PathLike[str]) -> StudyData | None:
         complete=result.done,
         torn=size - good,
         trust=None if trace.points is None else tuple(trace.points),
+        header=header(study),
     )
 
 
@@ -339,13 +358,15 @@ def from_result(
     complete: bool | None = None,
     torn: int = 0,
     trust: tuple[TrustPoint, ...] | None = None,
+    header: dict[str, Any] | None = None,
 ) -> StudyData:
     """The report's data from a ``RunResult``: its records, in the order they finished, and
     its pending jobs (asked, no result).
 
     ``source``, ``space``, ``sampler``, ``complete`` and ``torn`` describe where it came from
     (a journal: see ``read_study``); ``trust``: the sampler's trust after each result, when
-    the replay recorded it.
+    the replay recorded it; ``header``: the journal header's name, objective and sampler
+    spec (see `header`).
     """
     rows = [_finish(_row(r.job.to_dict(), math.nan), r.event()) for r in result.history]
     order = [row.id for row in rows]
@@ -360,6 +381,7 @@ def from_result(
         complete=complete,
         torn=torn,
         trust=trust,
+        header=dict(header or {}),
     )
 
 
@@ -512,6 +534,29 @@ def funnel(data: StudyData) -> list[FunnelCell]:
                     budget = next((j.budget for j in jobs if j.rung == i), math.nan)
                 cells.append(FunnelCell(it, s, i, budget, n, counts))
     return cells
+
+
+def merge_iterations(cells: Sequence[FunnelCell]) -> list[FunnelCell]:
+    """The funnel summed over iterations: one cell per bracket and rung (iteration -1).
+
+    Brackets keep their order (largest ``s`` first); a count is the sum of the iterations'.
+    """
+    merged: dict[tuple[int, int], FunnelCell] = {}
+    for c in cells:
+        key = (c.bracket, c.rung)
+        if key not in merged:
+            merged[key] = FunnelCell(-1, c.bracket, c.rung, c.budget, c.scheduled, dict(c.counts))
+            continue
+        m = merged[key]
+        counts = dict(m.counts)
+        for k, n in c.counts.items():
+            counts[k] = counts.get(k, 0) + n
+        scheduled = (
+            None if m.scheduled is None or c.scheduled is None else m.scheduled + c.scheduled
+        )
+        budget = m.budget if math.isfinite(m.budget) else c.budget
+        merged[key] = FunnelCell(-1, c.bracket, c.rung, budget, scheduled, counts)
+    return sorted(merged.values(), key=lambda c: (-c.bracket, c.rung))
 
 
 # ---------------------------------------------------------------------- timeline

@@ -15,12 +15,15 @@ from hyperband.report.html.data import (
     StudyData,
     best_curves,
     dimensions,
+    flatten,
     funnel,
     learning_curves,
+    merge_iterations,
     start_time,
     trust_series,
     worker_index,
 )
+from hyperband.report.html.importance import MIN_RESULTS, importance
 from hyperband.report.trust import steps
 
 __all__ = ["FIGURES", "STATUS_COLOURS", "figures", "status_colour"]
@@ -60,6 +63,10 @@ VIRIDIS = ["#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a
 # Value colours of the parallel coordinates: poor values pale, the best dark (drawn on top).
 VALUE_SCALE = [[0.0, "#dbe4ef"], [0.5, "#6f9bd1"], [1.0, "#08306b"]]
 DASHES = ["solid", "dash", "dot", "dashdot"]
+# The funnel sums its iterations from this many on (or when it would draw more bars): a bar
+# per iteration, bracket and rung stops being legible.
+MERGE_ITERATIONS = 4
+MAX_FUNNEL_BARS = 40
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
 
 # The charts, in page order: (key, title, what it shows).
@@ -75,7 +82,8 @@ FIGURES = [
         "funnel",
         "Brackets and rungs",
         "Per bracket s, the configurations of each rung i (budget r): promoted to the next "
-        "rung, not promoted, failed, stopped, still running or not started.",
+        "rung, not promoted, failed, stopped, still running or not started. From 4 "
+        "iterations on, the iterations are summed (one bar per bracket and rung).",
     ),
     (
         "trust",
@@ -95,8 +103,18 @@ FIGURES = [
     (
         "parcoords",
         "Configurations",
-        "One line per finished job with a value, coloured by that value. Drag along an axis "
-        "to filter (e.g. keep only the largest budget); drag an axis title to reorder.",
+        "One line per finished job with a value, coloured by that value; at first only the "
+        "largest budget's are highlighted (the budget axis' filter: click beside it to show "
+        "every budget). Drag along an axis to filter; drag an axis title to reorder.",
+    ),
+    (
+        "importance",
+        "Hyperparameter importance",
+        "How strongly each hyperparameter goes with the value at the largest budget with "
+        f"{MIN_RESULTS} or more results: for a number |Spearman \u03c1| (the bar's label gives the "
+        "sign: + when larger settings give larger values), for a category the correlation "
+        "ratio η of the values' ranks. 0: no relation the ranks show. Rank measures miss "
+        "interactions and effects that rise then fall: a first look, not fANOVA.",
     ),
     (
         "curves",
@@ -114,6 +132,20 @@ def status_colour(status: str, known: list[str] | None = None) -> str:
     others = sorted({s for s in known or [status] if s not in STATUS_COLOURS})
     k = others.index(status) if status in others else 0
     return OTHER_COLOURS[k % len(OTHER_COLOURS)]
+
+
+def config_text(config: dict[str, Any]) -> str:
+    """A configuration for a hover label: ``name = value`` lines, numbers to 4 digits.
+
+    Examples:
+        >>> config_text({"lr": 0.000123456, "opt": {"_name": "sgd", "momentum": 0.9}})
+        'lr = 0.0001235<br>opt = sgd<br>opt.momentum = 0.9'
+    """
+    lines = []
+    for name, value in flatten(config).items():
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        lines.append(f"{name} = {shown}")
+    return "<br>".join(lines)
 
 
 def _budget_colours(budgets: list[float]) -> dict[float, str]:
@@ -136,6 +168,8 @@ def _layout(**extra: Any) -> dict[str, Any]:
         "plot_bgcolor": "white",
         "hoverlabel": {"align": "left"},
         "legend": {"orientation": "h", "y": -0.22},
+        # A live update (Plotly.react) keeps what the reader did: zoom, hidden traces, filters.
+        "uirevision": "report",
     }
     layout.update(extra)
     return layout
@@ -159,6 +193,7 @@ def figures(data: StudyData) -> dict[str, tuple[Figure | None, str]]:
         "trust": trust_figure(data),
         "timeline": timeline_figure(data),
         "parcoords": parcoords_figure(data),
+        "importance": importance_figure(data),
         "curves": curves_figure(data),
     }
 
@@ -192,8 +227,9 @@ def best_figure(data: StudyData) -> tuple[Figure | None, str]:
                 "symbol": ["circle" if j.status == "succeeded" else "x" for j in jobs],
             },
             "customdata": [[j.id, j.config_id, j.status] for j in jobs],
+            "text": [config_text(j.config) for j in jobs],
             "hovertemplate": "job %{customdata[0]} (configuration %{customdata[1]}, "
-            "%{customdata[2]})<br>value %{y:.6g}<extra>budget " + f"{budget:g}</extra>",
+            "%{customdata[2]})<br>value %{y:.6g}<br>%{text}<extra>budget " + f"{budget:g}</extra>",
         }
         traces.append({**common, "x": [by_budget.x[k] for k in pos]})
         if timed:
@@ -253,12 +289,16 @@ def funnel_figure(data: StudyData) -> tuple[Figure | None, str]:
     cells = funnel(data)
     if not cells:
         return None, "No bracket has started yet."
-    iterations = {c.iteration for c in cells}
+    iterations = len({c.iteration for c in cells})
+    merged = iterations >= MERGE_ITERATIONS or len(cells) > MAX_FUNNEL_BARS
+    if merged:
+        cells = merge_iterations(cells)
     brackets = [
-        f"it {c.iteration}, s={c.bracket}" if len(iterations) > 1 else f"s={c.bracket}"
+        f"it {c.iteration}, s={c.bracket}" if iterations > 1 and not merged else f"s={c.bracket}"
         for c in cells
     ]
-    rungs = [f"i={c.rung} r={c.budget:g}" for c in cells]
+    # Short labels when bars are many: the rung's index is its place in its bracket.
+    rungs = [f"r={c.budget:g}" if len(cells) > 20 else f"i={c.rung} r={c.budget:g}" for c in cells]
     keys = {k for c in cells for k in c.counts}
     known = [k for k in FUNNEL_ORDER if k in keys]
     others = sorted(keys - set(FUNNEL_ORDER) - {PENDING})
@@ -309,6 +349,13 @@ def funnel_figure(data: StudyData) -> tuple[Figure | None, str]:
         yaxis=_axis("configurations", rangemode="tozero"),
     )
     layout["legend"] = {"orientation": "h", "y": -0.3}
+    if merged:
+        layout["title"] = {
+            "text": f"all {iterations} iterations summed",
+            "font": {"size": 12},
+            "x": 0.0,
+            "xanchor": "left",
+        }
     return {"data": traces, "layout": layout}, ""
 
 
@@ -490,7 +537,17 @@ def parcoords_figure(data: StudyData) -> tuple[Figure | None, str]:
             "ticktext": [text for _, text in d.ticks],
         }
         specs.append(spec)
+    budgets = specs[0]["values"]  # dimensions() puts the budget first
+    if len(set(budgets)) > 1:
+        # Start at the largest budget: values of smaller budgets are not comparable with it
+        # (and rung 0's many would set the colours). A click on the axis clears it.
+        top = max(budgets)
+        pad = 0.02 * (specs[0]["range"][1] - specs[0]["range"][0])
+        specs[0]["constraintrange"] = [top - pad, top + pad]
     values = [j.value for j in lines]
+    # The colours span the largest budget's values, those highlighted at first (other
+    # budgets' values, not comparable, take the scale's ends).
+    shown = [v for v, b in zip(values, budgets, strict=True) if b == max(budgets)]
     trace = {
         "type": "parcoords",
         "dimensions": specs,
@@ -500,7 +557,12 @@ def parcoords_figure(data: StudyData) -> tuple[Figure | None, str]:
             # Dark is best in either direction.
             "reversescale": not data.maximize,
             "showscale": True,
-            "colorbar": {"title": {"text": f"value<br>({_better(data)})"}, "thickness": 14},
+            "cmin": min(v for v in shown if v is not None),
+            "cmax": max(v for v in shown if v is not None),
+            "colorbar": {
+                "title": {"text": f"value at the largest budget<br>({_better(data)})"},
+                "thickness": 14,
+            },
         },
         "labelangle": -20 if len(dims) > 7 else 0,
         "labelside": "top",
@@ -509,6 +571,41 @@ def parcoords_figure(data: StudyData) -> tuple[Figure | None, str]:
     }
     layout = _layout(height=460)
     layout["margin"] = {"l": 70, "r": 40, "t": 80, "b": 30}
+    return {"data": [trace], "layout": layout}, ""
+
+
+# ---------------------------------------------------------------------- importance
+
+
+def importance_figure(data: StudyData) -> tuple[Figure | None, str]:
+    """A horizontal bar per hyperparameter: its rank relation with the value, largest on top.
+
+    ``None`` (the page leaves the chart out) until a budget has ``MIN_RESULTS`` results.
+    """
+    found = importance(data)
+    if not found:
+        return None, f"No budget has {MIN_RESULTS} successful results yet."
+    shown = list(reversed(found))  # plotly draws the first bar at the bottom
+    labels = [f"η = {m.score:.2f}" if m.rho is None else f"\u03c1 = {m.rho:+.2f}" for m in shown]
+    trace = {
+        "type": "bar",
+        "orientation": "h",
+        "y": [m.name for m in shown],
+        "x": [m.score for m in shown],
+        "text": labels,
+        "textposition": "outside",
+        "cliponaxis": False,
+        "customdata": [[m.n] for m in shown],
+        "marker": {"color": [PALETTE[0] if m.rho is None else PALETTE[1] for m in shown]},
+        "hovertemplate": "%{y}: %{text}<br>%{customdata[0]} results<extra></extra>",
+    }
+    layout = _layout(
+        height=min(120 + 28 * len(shown), 700),
+        xaxis=_axis(f"rank relation with the value at budget {found[0].budget:g}", range=[0, 1.15]),
+        yaxis=_axis("", automargin=True),
+        showlegend=False,
+    )
+    layout["margin"] = {"l": 20, "r": 20, "t": 20, "b": 50}
     return {"data": [trace], "layout": layout}, ""
 
 

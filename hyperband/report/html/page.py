@@ -21,6 +21,7 @@ from hyperband.report.html.data import (
     PENDING,
     JobRow,
     StudyData,
+    flatten,
     from_result,
     read_journal,
     read_study,
@@ -36,7 +37,7 @@ __all__ = ["EXTRA", "html_report", "live", "plotly_js", "render", "write_atomic"
 
 EXTRA = "report"  # pip install 'hyperband[report]'
 # Charts left out of the page while they have nothing to show (a note would only puzzle).
-OPTIONAL = frozenset({"trust"})
+OPTIONAL = frozenset({"trust", "importance"})
 ERROR_CHARS = 4000  # a failure's traceback is cut to its last characters (its useful end)
 
 
@@ -95,21 +96,67 @@ COLUMNS = [
     ("duration", "seconds", "num"),
     ("worker", "worker", "str"),
     ("attempts", "attempts", "num"),
-    ("config", "configuration", "str"),
-    ("error", "failure", "str"),
 ]
+PARAM_DIGITS = 4  # significant digits a hyperparameter shows (the CSV and sorting keep all)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def param_columns(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A column per flattened hyperparameter (in the order first seen): numeric when every
+    value present is a number (sorted as numbers, shown rounded), else text."""
+    names: dict[str, None] = {}
+    for config in configs:
+        names.update(dict.fromkeys(config))
+    columns = []
+    for k, name in enumerate(names):
+        present = [c[name] for c in configs if c.get(name) is not None]
+        numeric = all(_is_number(x) for x in present)
+        columns.append(
+            {
+                "key": f"hp{k}",
+                "label": name,
+                "type": "num" if numeric else "str",
+                "digits": PARAM_DIGITS if numeric else None,
+                "param": True,
+            }
+        )
+    return columns
+
+
+def _param_cell(value: Any) -> Any:
+    if value is None or isinstance(value, str) or _is_number(value):
+        return value
+    return json.dumps(value, sort_keys=True, default=jsonable)
+
+
+def csv_name(source: str) -> str:
+    """The CSV download's file name: the journal's stem, then ``-jobs.csv``.
+
+    Examples:
+        >>> csv_name("runs/study.jsonl")
+        'study-jobs.csv'
+    """
+    stem = Path(source).stem if source and source != "RunResult" else "hyperband"
+    return f"{stem or 'hyperband'}-jobs.csv"
 
 
 def table(data: StudyData) -> dict[str, Any]:
     """The jobs table: columns, one row per job (finished first, then pending), and colours.
 
+    A column per hyperparameter follows the job's own (``param_columns``), then the failure.
     Each row has two hidden cells after the columns: the failure's last line (the summary
     of its collapsed traceback) and the worker's full label.
     """
     workers = worker_index(data)
     rows = []
     pending = [j for j in data.jobs if not j.finished]
-    for j in [*data.finished, *pending]:
+    jobs = [*data.finished, *pending]
+    configs = [flatten(j.config) for j in jobs]
+    params = param_columns(configs)
+    for j, config in zip(jobs, configs, strict=True):
         error = j.error
         if error is not None and len(error) > ERROR_CHARS:
             error = "…" + error[-ERROR_CHARS:]
@@ -126,7 +173,7 @@ def table(data: StudyData) -> dict[str, Any]:
                 (j.end - j.start) if j.timed else None,
                 f"w{workers[j.worker]}" if j.worker in workers else (j.worker or None),
                 j.attempts if j.finished else None,
-                json.dumps(j.config, sort_keys=True, default=jsonable),
+                *(_param_cell(config.get(c["label"])) for c in params),
                 error,
                 None if error is None else last_line(error),
                 j.worker,
@@ -134,17 +181,20 @@ def table(data: StudyData) -> dict[str, Any]:
         )
     statuses = sorted({j.status for j in data.jobs})
     digits = {"value": 6, "duration": 3, "budget": 6}
+    columns = [
+        {"key": key, "label": label, "type": kind, "digits": digits.get(key)}
+        for key, label, kind in COLUMNS
+    ]
+    columns += [*params, {"key": "error", "label": "failure", "type": "str", "digits": None}]
     return {
-        "columns": [
-            {"key": key, "label": label, "type": kind, "digits": digits.get(key)}
-            for key, label, kind in COLUMNS
-        ],
+        "columns": columns,
         "rows": rows,
         "statuses": statuses,
         "colours": {s: status_colour(s, statuses) for s in statuses},
         "statusIndex": 2,
-        "reason": len(COLUMNS),
-        "workerLabel": len(COLUMNS) + 1,
+        "csvName": csv_name(data.source),
+        "reason": len(columns),
+        "workerLabel": len(columns) + 1,
     }
 
 
@@ -161,6 +211,83 @@ def best_job(data: StudyData) -> JobRow | None:
     sign = -1.0 if data.maximize else 1.0
     return min(
         (j for j in ok if j.budget == top), key=lambda j: (sign * (j.value or 0.0), j.config_id)
+    )
+
+
+def _options(options: Any) -> str:
+    if not isinstance(options, Mapping) or not options:
+        return ""
+    return " (" + ", ".join(f"{k}={_short(v)}" for k, v in options.items()) + ")"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=jsonable)
+
+
+def _space_lines(space: Any) -> list[str]:
+    """One line per parameter of an NNI space (``name: type [values]``), else the JSON."""
+    if not isinstance(space, Mapping) or not space:
+        return [] if space is None else [_short(space)]
+    if isinstance(space.get("hyperparameters"), list):  # ConfigSpace's JSON format
+        return [
+            f"{hp.get('name')}: " + _short({k: v for k, v in hp.items() if k != "name"})
+            for hp in space["hyperparameters"]
+            if isinstance(hp, Mapping)
+        ]
+    lines = []
+    for name, spec in space.items():
+        if isinstance(spec, Mapping) and "_type" in spec:
+            lines.append(f"{name}: {spec['_type']} {_short(spec.get('_value'))}")
+        else:
+            lines.append(f"{name}: {_short(spec)}")
+    return lines
+
+
+def study_facts(data: StudyData) -> list[tuple[str, str]]:
+    """What the study is, as ``(label, text)`` pairs: name, objective, sampler, stopping
+    rule, modes, schedule, seed and search space (one line per parameter), from the
+    journal's header; entries the journal does not record are left out.
+    """
+    p, h = data.params, data.header
+    raw = h.get("sampler_spec")
+    spec: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    facts = [("study", str(h["study_name"]))] if "study_name" in h else []
+    if "objective" in h:
+        facts.append(("objective", str(h["objective"])))
+    facts.append(("direction", str(p.get("mode", "maximize"))))
+    sampler = str(spec.get("name") or data.sampler.rsplit(".", 1)[-1] or "unknown")
+    facts.append(("sampler", sampler + _options(spec.get("options"))))
+    stop = p.get("early_stop")
+    if isinstance(stop, Mapping):
+        facts.append(("stopping rule", f"{stop.get('name')}{_options(stop.get('options'))}"))
+    else:
+        facts.append(("stopping rule", "none" if stop is None else str(stop)))
+    facts.append(("exec mode", str(p.get("exec_mode", "parallelism"))))
+    facts.append(("brackets", str(p.get("brackets", "cycle"))))
+    keys = ("max_budget", "min_budget", "eta", "sizing", "iterations", "integer_budgets")
+    facts.append(("schedule", ", ".join(f"{k}={_short(p[k])}" for k in keys if k in p)))
+    if "max_jobs" in p:
+        facts.append(("max jobs", str(p["max_jobs"])))
+    if "seed" in p:
+        facts.append(("seed", str(p["seed"])))
+    space = _space_lines(data.space)
+    if space:
+        facts.append(("search space", "\n".join(space)))
+    return facts
+
+
+def _study_card(data: StudyData) -> str:
+    rows = "".join(
+        f"<dt>{html.escape(label)}</dt><dd>{html.escape(text).replace(chr(10), '<br>')}</dd>"
+        for label, text in study_facts(data)
+    )
+    return (
+        '<section class="card" id="section-study"><h2>Study</h2>'
+        f'<dl class="facts">{rows}</dl></section>'
     )
 
 
@@ -201,7 +328,7 @@ def _state(data: StudyData, refresh: float | None, stopped: bool) -> tuple[str, 
     if data.complete:
         return "complete", "study complete"
     if refresh is not None:
-        return "live", f"live: this page reloads every {refresh:g} s"
+        return "live", f"live: updated every {refresh:g} s"
     if stopped:
         return "", "live updates stopped; study not complete"
     unknown = data.complete is None and data.source != "RunResult"
@@ -218,19 +345,23 @@ def _headline(data: StudyData) -> tuple[str, str]:
     best_config = (
         ""
         if best is None
-        else '<p class="best-config">best configuration: <code>'
+        else "best configuration: <code>"
         + html.escape(json.dumps(best.config, sort_keys=True, default=jsonable))
-        + "</code></p>"
+        + "</code>"
     )
     return stats, best_config
 
 
-def _sections(charts: Mapping[str, tuple[Figure | None, str]]) -> str:
-    """A card per chart, in ``FIGURES``' order: its heading, what it shows, its place."""
+def _sections(charts: Mapping[str, tuple[Figure | None, str]], every: bool = False) -> str:
+    """A card per chart, in ``FIGURES``' order: its heading, what it shows, its place.
+
+    ``every``: optional charts too while they have nothing to show (a live page fills them
+    in place once they do).
+    """
     sections = []
     for key, heading, what in FIGURES:
         fig, note = charts[key]
-        if fig is None and key in OPTIONAL:
+        if fig is None and key in OPTIONAL and not every:
             continue
         inner = f'<div class="note">{html.escape(note)}</div>' if note else ""
         # The chart's height before plotly draws it: the page does not jump as charts appear,
@@ -244,20 +375,62 @@ def _sections(charts: Mapping[str, tuple[Figure | None, str]]) -> str:
     return "".join(sections)
 
 
+def payload(
+    data: StudyData, *, refresh: float | None = None, stopped: bool = False
+) -> tuple[dict[str, Any], dict[str, tuple[Figure | None, str]]]:
+    """What the page's script shows, as JSON-ready data, and the charts it was made of.
+
+    The page embeds it; in live mode the feed file passes the next one to the open page
+    (``window.hyperbandLive``), which updates in place. ``final``: no update will follow.
+    """
+    charts = figures(data)
+    stats, best_config = _headline(data)
+    state = _state(data, refresh, stopped)
+    return {
+        "figures": _finite({key: fig for key, (fig, _) in charts.items()}, digits=7),
+        "table": _finite(table(data)),
+        "stats": stats,
+        "best": best_config,
+        "state": list(state),
+        "final": refresh is None,
+    }, charts
+
+
+_JOBS = f"""<section class="card" id="section-jobs"><h2>Jobs</h2>
+<p class="what">One column per hyperparameter (numbers rounded to {PARAM_DIGITS} significant
+digits; sorting and the CSV use the exact values). Click a column title to sort (again to
+reverse); type to filter: every word must begin a word of the row as shown (a number must
+be one), so <code>stopped 27</code> finds the stopped jobs of budget 27. A failure's reason
+opens to its traceback. CSV downloads the rows shown, in their order, with exact values.</p>
+<div class="controls">
+<input id="jobs-filter" type="search" placeholder="filter jobs, e.g. failed 27"
+ aria-label="filter jobs">
+<select id="jobs-status" aria-label="status"><option value="">any status</option></select>
+<output id="jobs-count"></output>
+<button id="jobs-csv" type="button"
+ title="download the rows shown, in their order, with exact values">CSV</button></div>
+<div class="table-wrap"><table id="jobs"><thead><tr></tr></thead><tbody></tbody></table></div>
+</section>"""
+
+
 def render(
     data: StudyData,
     *,
     refresh: float | None = None,
     title: str | None = None,
     stopped: bool = False,
+    feed: str | None = None,
 ) -> str:
     """The report page of ``data``.
 
     Args:
         data: the study.
-        refresh: reload the page every this many seconds (live mode); ``None``: never.
+        refresh: live mode: update every this many seconds; ``None``: never.
         title: the page title (default: the journal's path).
         stopped: live mode was stopped before the study completed (said in the header).
+        feed: with ``refresh``: the file (a URL relative to the page) that ``live`` rewrites
+            with the next data; the page loads it every ``refresh`` seconds and updates in
+            place, keeping its filter, sorting and scroll. ``None``: the page reloads itself.
 
     Raises:
         ImportError: plotly is not installed (the message names the extra).
@@ -266,18 +439,16 @@ def render(
     from hyperband import __version__
 
     title = title or f"hyperband report: {data.source}"
-    charts = figures(data)
-    payload = {
-        "figures": _finite({key: fig for key, (fig, _) in charts.items()}, digits=7),
-        "table": _finite(table(data)),
-    }
-    state_class, state_text = _state(data, refresh, stopped)
+    content, charts = payload(data, refresh=refresh, stopped=stopped)
+    if refresh is not None and feed is not None:
+        content["live"] = {"feed": feed, "interval": refresh}
+    state_class, state_text = content["state"]
     p = data.params
     keys = ("max_budget", "eta", "min_budget", "mode", "exec_mode", "sizing", "iterations", "seed")
     params = " ".join(f"{k}={p[k]}" for k in keys if k in p)
-    stats, best_config = _headline(data)
-    sections = _sections(charts)
-    meta = "" if refresh is None else f'<meta http-equiv="refresh" content="{refresh:g}">'
+    sections = _sections(charts, every=refresh is not None)
+    reload = refresh is not None and feed is None
+    meta = f'<meta http-equiv="refresh" content="{refresh:g}">' if reload else ""
     written = time.strftime("%Y-%m-%d %H:%M:%S")
     torn = f"; ignored a partly written last line ({data.torn} bytes)" if data.torn else ""
     return f"""<!DOCTYPE html>
@@ -301,23 +472,15 @@ def render(
 <div class="muted">{html.escape(params)}</div>
 </header>
 <main>
-<div class="stats">{stats}</div>
-{best_config}
+<div class="stats">{content["stats"]}</div>
+<p class="best-config">{content["best"]}</p>
+{_study_card(data)}
 {sections}
-<section class="card" id="section-jobs"><h2>Jobs</h2>
-<p class="what">Click a column title to sort (again to reverse); type to filter (every word
-must match somewhere in the row). A failure's reason opens to its traceback.</p>
-<div class="controls">
-<input id="jobs-filter" type="search" placeholder="filter jobs, e.g. failed 27"
- aria-label="filter jobs">
-<select id="jobs-status" aria-label="status"><option value="">any status</option></select>
-<output id="jobs-count"></output></div>
-<div class="table-wrap"><table id="jobs"><thead><tr></tr></thead><tbody></tbody></table></div>
-</section>
+{_JOBS}
 </main>
 <footer>Written {written} by hyperband {__version__} from {html.escape(data.source)}{torn};
 charts by plotly.js {plotly_version}, inlined: this file needs no network.</footer>
-<script id="report-data" type="application/json">{_script_json(payload)}</script>
+<script id="report-data" type="application/json">{_script_json(content)}</script>
 <script>
 {_asset("report.js")}
 </script>
@@ -410,6 +573,16 @@ def _read_live(journal: Path) -> StudyData | None:
         return None
 
 
+def feed_name(target: Path) -> str:
+    """The live feed's file name beside the page ``target``: its name, then ``.live.js``."""
+    return f"{target.name}.live.js"
+
+
+def write_feed(path: Path, content: Mapping[str, Any]) -> None:
+    """The live feed: a script that hands ``content`` to the open page."""
+    write_atomic(path, f"window.hyperbandLive({_script_json(content)});\n")
+
+
 def live(
     journal: str | os.PathLike[str],
     path: str | os.PathLike[str],
@@ -418,35 +591,53 @@ def live(
     out: IO[str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Rewrite the report every ``interval`` seconds until the study is complete.
+    """Keep the report up to date every ``interval`` seconds until the study is complete.
 
-    The page reloads itself (a meta refresh) while the study runs; the last version does not.
+    The page is written once (with the study so far); then only a small feed file beside it
+    (``feed_name``: ``PAGE.live.js``) is rewritten, which the open page loads every
+    ``interval`` seconds to update its charts, numbers and table in place: no reload of the
+    whole page (plotly alone is megabytes), and the table keeps its filter and sorting.
+    Before the journal has its header, a small waiting page reloads itself. At the end the
+    page is written once more, final (no live updates), and the feed tells open pages so.
     The journal is read without its lock, so the running study is never disturbed; a torn
-    last line (a write in progress) is ignored. Ctrl-C stops it: the page is written once
-    more without the reload.
+    last line (a write in progress) is ignored. Ctrl-C stops it: the page and feed say so.
 
     Returns:
         0 when the study completed, 130 when interrupted.
     """
     journal, target = Path(journal), Path(path)
+    feed = target.with_name(feed_name(target))
     out = out if out is not None else sys.stdout
-    print(f"live: rewriting {target} every {interval:g} s; Ctrl-C to stop", file=out, flush=True)
+    print(f"live: updating {target} every {interval:g} s; Ctrl-C to stop", file=out, flush=True)
     data: StudyData | None = None
+    written = False  # the live page is on disk; from then on only the feed changes
     try:
         while True:
             data = _read_live(journal)
             if data is None:
                 write_atomic(target, waiting_page(journal, interval))
             elif data.complete:
-                write_atomic(target, render(data))
+                _finish_live(data, target, feed if written else None, stopped=False)
                 print(f"live: the study is complete; {target} is final", file=out)
                 return 0
+            elif not written:
+                write_feed(feed, payload(data, refresh=interval)[0])
+                write_atomic(target, render(data, refresh=interval, feed=feed.name))
+                written = True
             else:
-                write_atomic(target, render(data, refresh=interval))
+                write_feed(feed, payload(data, refresh=interval)[0])
             sleep(interval)
     except KeyboardInterrupt:
         with contextlib.suppress(KeyboardInterrupt):
             if data is not None:
-                write_atomic(target, render(data, stopped=True))
-        print(f"live: stopped; {target} no longer reloads", file=out)
+                _finish_live(data, target, feed if written else None, stopped=True)
+        print(f"live: stopped; {target} no longer updates", file=out)
         return 130
+
+
+def _finish_live(data: StudyData, target: Path, feed: Path | None, *, stopped: bool) -> None:
+    """The final page, and a last feed (if a live page was written) that tells an open page
+    to stop polling."""
+    if feed is not None:
+        write_feed(feed, payload(data, stopped=stopped)[0])
+    write_atomic(target, render(data, stopped=stopped))
