@@ -502,6 +502,8 @@ def test_a_study_where_no_job_succeeded_exits_3(
 ) -> None:
     write_files(isolated, "cli_run_l")
     argv = ["run", "cli_run_l:always_fails", "--space", "space.json", "--max-budget", "9"]
+    # --max-failures none: by default the run would stop after its first 10 failed jobs.
+    argv += ["--max-failures", "none"]
     code, out, err = run_main(capsys, *argv, "--journal", "s.jsonl", "--no-progress")
     assert code == 3
     assert "best: none (no job succeeded)" in out
@@ -519,7 +521,9 @@ def test_a_study_where_no_job_succeeded_exits_3(
     ) in lines
     # Reasons that differ only in numbers are one reason.
     assert "failures: 17 jobs failed, for 1 reason:" in lines
-    assert "     17 x RuntimeError: out of memory at budget 1 (and 16 alike)" in lines
+    (reason,) = [line for line in lines if line.startswith("     17 x ")]
+    assert reason.startswith("     17 x RuntimeError: out of memory at budget 1 (at cli_run_l.py:")
+    assert reason.endswith(", in always_fails) (and 16 alike)")
     assert "budget: 51 units spent of 78 scheduled" in lines  # failed jobs count too
 
 

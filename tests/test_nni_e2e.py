@@ -1,8 +1,9 @@
 """End-to-end: real NNI 3.0 experiments (local training service) driven by HyperbandAdvisor.
 
-Each test starts NNI's manager through the Python ``Experiment`` API on a free port of
-127.0.0.1, with a temporary HOME and experiment directory, runs real trial processes
-(``tests/nni_trial/trial.py``), and always stops the experiment and kills NNI's process group.
+Each test starts NNI's manager through NNI's Python launcher (``tests/nni_launch.py`` says why
+not through ``Experiment.start`` alone), with a temporary HOME and experiment directory, runs
+real trial processes (``tests/nni_trial/trial.py``), and always stops the experiment and kills
+NNI's process group.
 
 The machine is deterministic: its configurations, promotions and failures do not depend on the
 order results arrive in. So an in-process machine with the same seed, told the trial's own
@@ -11,14 +12,9 @@ objective, predicts exactly which (configuration, budget) pairs the real experim
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import signal
-import socket
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,17 +24,25 @@ import pytest
 
 pytest.importorskip("nni", reason="the nni extra is not installed (pip install 'hyperband[nni]')")
 
-import psutil  # a dependency of nni
 from nni.experiment import CustomAlgorithmConfig, Experiment, ExperimentConfig, rest
 
 import hyperband
+
+from .nni_launch import Launched, launch
 
 TRIAL_DIR = Path(__file__).parent / "nni_trial"
 sys.path.insert(0, str(TRIAL_DIR))
 from trial import objective  # type: ignore[import-not-found]  # noqa: E402
 
+# Seconds per test, NNI's start and stop included: only a bound against a hang, since each
+# wait is for its condition. A test takes 20-60 s on a loaded 2-core machine, and up to 4 min
+# at a load average of 20 (measured), hence pytest-timeout's 10 min for this file only.
+TIME_LIMIT = 540.0
+STOP_RESERVE = 60.0  # of which this much is kept for stopping NNI and checking
+
 # NNI's launcher leaves a socket unclosed (nni/experiment/launcher.py, _ensure_port_idle).
 pytestmark = [
+    pytest.mark.timeout(TIME_LIMIT + 60),
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
@@ -49,16 +53,9 @@ SPACE: dict[str, Any] = {
     "act": {"_type": "choice", "_value": ["relu", "tanh"]},
 }
 SEED = 1
-TIME_LIMIT = 90.0  # seconds per test, NNI's start and stop included
-STOP_RESERVE = 25.0  # of which this much is kept for stopping NNI and checking
 TERMINAL = {"SUCCEEDED", "FAILED", "USER_CANCELED", "SYS_CANCELED", "EARLY_STOPPED"}
+RESOLVED = "HyperbandAdvisor: every bracket is resolved"
 ADVISOR = "hyperband.integrations.nni.HyperbandAdvisor"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def in_space(params: dict[str, Any]) -> bool:
@@ -75,11 +72,17 @@ def config_key(params: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def predicted_machine(
-    max_budget: int, eta: int, fail_above: float, sampler: Any = None
+    max_budget: int,
+    eta: int,
+    fail_above: float,
+    sampler: Any = None,
+    exec_mode: str = "parallelism",
 ) -> tuple[Counter[tuple[Any, ...]], hyperband.Hyperband]:
     """The (configuration, budget) pairs the real study must run, from the same machine run
     serially (ask, tell, ask...), and that machine."""
-    hb = hyperband.Hyperband(sampler or SPACE, max_budget, eta, iterations=1, seed=SEED)
+    hb = hyperband.Hyperband(
+        sampler or SPACE, max_budget, eta, iterations=1, seed=SEED, exec_mode=exec_mode
+    )
     jobs: Counter[tuple[Any, ...]] = Counter()
     while not hb.done:
         job = hb.ask()
@@ -113,27 +116,6 @@ class Run:
         return Counter(
             (*config_key(r["parameters"]), r["parameters"]["TRIAL_BUDGET"]) for r in self.records
         )
-
-
-def _stop(exp: Experiment, descendants: set[psutil.Process]) -> None:
-    """Stop the experiment, then kill whatever survived: NNI's process group and its children."""
-    proc = exp._proc  # node, which NNI starts in a process group of its own (os.setpgrp)
-    pid = proc.pid if proc is not None else None
-    if pid is not None:
-        with contextlib.suppress(psutil.Error):
-            descendants.update(psutil.Process(pid).children(recursive=True))
-    # Experiment.stop() waits for the manager without a timeout: bound it.
-    stopper = threading.Thread(target=exp.stop, daemon=True)
-    stopper.start()
-    stopper.join(timeout=15)
-    if pid is not None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        with contextlib.suppress(Exception):
-            proc.wait(timeout=5)
-    for child in descendants:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
 
 
 def make_experiment(
@@ -176,24 +158,27 @@ def make_experiment(
     return Experiment(cfg, id=exp_id)
 
 
-def watch(exp: Experiment, run: Run, deadline: float, descendants: set[psutil.Process]) -> None:
-    """Wait until the experiment is over (or the deadline), then collect NNI's view of it."""
-    settled: float | None = None  # when every trial was seen ended, without DONE
+def watch(launched: Launched, run: Run, deadline: float) -> None:
+    """Wait until the experiment is over (or the deadline), then collect NNI's view of it.
+
+    Over means: NNI says DONE (once ``maxTrialNumber`` trials ended), ERROR or STOPPED; or,
+    when fewer trials run (failed and stopped jobs are not promoted), the advisor said that
+    every bracket is resolved (it had every result) and NNI shows every trial ended.
+    """
+    exp = launched.exp
     while time.monotonic() < deadline:
         time.sleep(0.5)
-        with contextlib.suppress(psutil.Error):
-            descendants.update(psutil.Process(exp._proc.pid).children(recursive=True))
+        launched.note_children()
         run.status = exp.get_status()
         if run.status in ("DONE", "ERROR", "STOPPED"):
             break
-        if run.status in ("NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"):
-            jobs = exp.list_trial_jobs()
-            if jobs and all(str(j.status) in TERMINAL for j in jobs):
-                # NNI's manager stores the last trial's end a moment before it says DONE (when
-                # maxTrialNumber trials ran): give it that moment.
-                settled = time.monotonic() if settled is None else settled
-                if time.monotonic() - settled > 2.0:
-                    break
+        jobs = exp.list_trial_jobs()
+        if (
+            len(jobs) < exp.config.max_trial_number
+            and all(str(j.status) in TERMINAL for j in jobs)
+            and RESOLVED in dispatcher_log(exp)
+        ):
+            break
     run.errors = list(rest.get(exp.port, "/check-status").get("errors", []))
     run.trials = {j.trialJobId: str(j.status) for j in exp.list_trial_jobs()}
     run.metrics = [
@@ -201,6 +186,11 @@ def watch(exp: Experiment, run: Run, deadline: float, descendants: set[psutil.Pr
         for per_trial in exp.get_job_metrics().values()
         for m in per_trial
     ]
+
+
+def dispatcher_log(exp: Experiment) -> str:
+    path = Path(str(exp.config.experiment_working_directory), exp.id, "log", "dispatcher.log")
+    return path.read_text() if path.exists() else ""
 
 
 def read_logs(tmp: Path, run: Run, records_dir: Path) -> None:
@@ -228,13 +218,11 @@ def run_experiment(tmp: Path, **options: Any) -> Run:
     start = time.monotonic()
     records_dir = tmp / "records"
     records_dir.mkdir()
-    exp = make_experiment(tmp, records_dir, **options)
-    descendants: set[psutil.Process] = set()
+    launched = launch(make_experiment(tmp, records_dir, **options))
     try:
-        exp.start(free_port())
-        watch(exp, run, start + TIME_LIMIT - STOP_RESERVE, descendants)
+        watch(launched, run, start + TIME_LIMIT - STOP_RESERVE)
     finally:
-        _stop(exp, descendants)
+        launched.stop()
     read_logs(tmp, run, records_dir)
     run.wall = time.monotonic() - start
     return run
@@ -291,6 +279,28 @@ def test_real_experiment_runs_the_whole_schedule(home: Path) -> None:
     check_common(run, 9, 3)
 
 
+def test_real_experiment_in_asynchronous_mode(home: Path) -> None:
+    """``exec_mode: asynchronous`` (ASHA): one trial at a time, so results reach the advisor in a
+    fixed order and the promotions, which depend on that order, are exactly those of an
+    in-process asynchronous machine run serially; some come before their rung is full."""
+    class_args = {"exec_mode": "asynchronous"}
+    run = run_experiment(home, concurrency=1, class_args=class_args)
+    print(f"\nwall time {run.wall:.1f} s")
+    expected, hb = predicted_machine(9, 3, math.inf, exec_mode="asynchronous")
+    assert run.status == "DONE", run.dispatcher_log
+    assert set(run.trials.values()) == {"SUCCEEDED"}, run.trials
+    check_common(run, 9, 3, expected=expected)
+    # Promoted early: a configuration ran at a larger budget before its bracket's first rung
+    # had all its results (a job id is the order the advisor handed jobs out in).
+    by_id = sorted(run.records, key=lambda r: r["parameter_id"])
+    budgets = [r["parameters"]["TRIAL_BUDGET"] for r in by_id]
+    assert budgets.index(3) < len(budgets) - 1 - budgets[::-1].index(1), budgets
+    state = checkpoint(home)["machine"]
+    assert state["params"]["exec_mode"] == "asynchronous"
+    assert state["n_succeeded"] == len(run.records) == hb.n_succeeded
+    assert f"every bracket is resolved ({hb.n_succeeded} succeeded, 0 failed" in run.dispatcher_log
+
+
 def test_real_experiment_with_failing_trials_finishes_without_promoting_them(home: Path) -> None:
     fail_above = 0.6
     run = run_experiment(home, fail_above=fail_above)
@@ -333,7 +343,6 @@ def test_bad_class_args_end_the_experiment_with_the_message(home: Path) -> None:
     message = "Dispatcher error: HyperbandAdvisor classArgs: eta must be > 1, got 1 (int)"
     assert message in run.manager_log
     assert run.trials == {}
-    assert run.wall < 30
 
 
 def test_real_experiment_resumes_after_a_stop(home: Path) -> None:
@@ -343,31 +352,27 @@ def test_real_experiment_resumes_after_a_stop(home: Path) -> None:
     records_dir.mkdir()
     # Trials NNI resumes or that the advisor sends again count towards maxTrialNumber too.
     options: dict[str, Any] = {"max_trial_number": 40}
-    first = make_experiment(home, records_dir, **options)
-    descendants: set[psutil.Process] = set()
+    first = launch(make_experiment(home, records_dir, **options))
     try:
-        first.start(free_port())
-        while time.monotonic() < start + 35:
+        while time.monotonic() < start + TIME_LIMIT / 2:
             time.sleep(0.25)
-            with contextlib.suppress(psutil.Error):
-                descendants.update(psutil.Process(first._proc.pid).children(recursive=True))
+            first.note_children()
             if len(list(records_dir.glob("*.json"))) >= 8:
                 break
     finally:
-        _stop(first, descendants)  # a graceful stop first: the advisor checkpoints on exit
+        first.stop()  # a graceful stop first: the advisor checkpoints on exit
     before = len(list(records_dir.glob("*.json")))
     assert 8 <= before < hyperband.schedule(9, 3).total_jobs
-    checkpoint = home / "nni-experiments" / first.id / "checkpoint" / "hyperband_advisor.json"
+    exp_id = first.exp.id
+    checkpoint = home / "nni-experiments" / exp_id / "checkpoint" / "hyperband_advisor.json"
     assert checkpoint.exists()
 
     run = Run()
-    second = make_experiment(home, records_dir, exp_id=first.id, **options)
-    descendants = set()
+    second = launch(make_experiment(home, records_dir, exp_id=exp_id, **options), resume=True)
     try:
-        second.resume(free_port(), wait_completion=False)
-        watch(second, run, start + TIME_LIMIT - STOP_RESERVE, descendants)
+        watch(second, run, start + TIME_LIMIT - STOP_RESERVE)
     finally:
-        _stop(second, descendants)
+        second.stop()
     read_logs(home, run, records_dir)
     run.wall = time.monotonic() - start
     print(f"\nwall time {run.wall:.1f} s ({before} trials before the stop)")
@@ -484,3 +489,58 @@ def test_real_experiment_stops_trials_early(home: Path, class_args: dict[str, An
         ]
         assert later == [], job
     assert run.wall < TIME_LIMIT
+
+
+class FakeClock:
+    """``time`` for NNI's launcher and tests/nni_launch.py: sleeping only advances it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Running:
+    """A dispatcher process that is still running."""
+
+    returncode = None
+
+    def poll(self) -> None:
+        return None
+
+
+def test_the_launch_waits_for_a_slow_web_server_where_nni_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NNI's launcher asks the new web server four times, a second apart (the cause of "Create
+    experiment failed" on a loaded machine); the tests' launch waits until it answers."""
+    import requests
+    from nni.experiment import launcher
+
+    from . import nni_launch
+
+    clock = FakeClock()
+    monkeypatch.setattr(launcher, "time", clock)
+    monkeypatch.setattr(nni_launch, "time", clock)
+
+    def get(port: int, api: str, prefix: str | None = None) -> dict[str, str]:
+        if clock.now < 30:  # node still starting
+            raise requests.ConnectionError("connection refused")
+        return {"status": "INITIALIZED"}
+
+    monkeypatch.setattr(rest, "get", get)
+    with pytest.raises(requests.ConnectionError):
+        launcher._check_rest_server(20000)
+    assert clock.now < 5
+    clock.now = 0.0
+    (tmp_path / "imported").touch()
+    with nni_launch._patient_launcher(Running(), tmp_path / "imported"):  # type: ignore[arg-type]
+        launcher._check_rest_server(20000)
+    assert clock.now >= 30

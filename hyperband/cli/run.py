@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import json
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -45,6 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["EXECUTORS", "add_parser", "command", "load_objective"]
 
 EXECUTORS = ("serial", "threads", "processes", "dask")
+# Without --max-failures, a run whose first FAIL_FAST jobs all failed stops.
+FAIL_FAST = 10
+# A seed drawn for the user: at most 9 digits (hyperband.run itself draws 128 bits).
+SEED_RANGE = 10**9
 
 
 def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
@@ -74,8 +79,9 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument(
         "--sampler",
         choices=tuple(SAMPLERS),
-        help="where configurations come from: random, kde (BOHB's model) or optuna; default: "
-        "kde with trust='rank', or the journal's when resuming one",
+        help="where configurations come from: random, kde (BOHB's model) or optuna (an Optuna "
+        "sampler, TPE by default; needs pip install 'hyperband[optuna]'); default: kde with "
+        "trust='rank', or the journal's when resuming one",
     )
     p.add_argument(
         "--sampler-options",
@@ -128,9 +134,10 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retries", type=int_at_least(0), default=0, help="retries of a failed job")
     p.add_argument(
         "--max-failures",
-        type=int_at_least(1),
+        type=_max_failures,
         metavar="N",
-        help="stop the run once N of its jobs failed (exit code 3); default: never",
+        help=f"stop the run once N of its jobs failed (exit code 3); default: once its first "
+        f"{FAIL_FAST} jobs all failed (an objective that fails every time); none: never",
     )
     p.add_argument(
         "--study-name", help="a name for the study, kept in the journal (resuming needs it)"
@@ -155,6 +162,31 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
         "longer be promoted, except the best one's; all: keep every directory",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar or log lines")
+
+
+def _max_failures(text: str) -> int | str:
+    """``--max-failures``: an int >= 1, or ``none``."""
+    return "none" if text.strip().lower() == "none" else int_at_least(1)(text)
+
+
+def _failure_policy(args: argparse.Namespace) -> dict[str, int | None]:
+    """``run()``'s ``max_failures`` and ``fail_fast`` for ``--max-failures``."""
+    if args.max_failures is None:
+        return {"max_failures": None, "fail_fast": FAIL_FAST}
+    if args.max_failures == "none":
+        return {"max_failures": None, "fail_fast": None}
+    return {"max_failures": args.max_failures, "fail_fast": None}
+
+
+def _seed(args: argparse.Namespace) -> int | None:
+    """``--seed``, or a fresh one short enough to read and type back (a journal being resumed
+    keeps its own: None)."""
+    if args.seed is not None:
+        return int(args.seed)
+    journal = args.journal
+    if journal is not None and journal.exists() and journal.stat().st_size > 0:
+        return None
+    return secrets.randbelow(SEED_RANGE)
 
 
 def load_objective(target: str) -> Callable[..., Any]:
@@ -294,7 +326,7 @@ def _run(
         exec_mode=args.exec_mode,
         sizing=args.sizing,
         iterations=args.iterations,
-        seed=args.seed,
+        seed=_seed(args),
         executor=executor,
         workers=args.workers,
         journal=args.journal,
@@ -303,7 +335,6 @@ def _run(
         retries=args.retries,
         study_name=args.study_name,
         allow_objective_change=args.allow_objective_change,
-        max_failures=args.max_failures,
         keep_checkpoints=args.keep_checkpoints,
         sampler=args.sampler,
         sampler_options=args.sampler_options,
@@ -311,6 +342,7 @@ def _run(
         max_jobs=args.max_jobs,
         brackets=args.brackets,
         retry_failed=args.retry_failed,
+        **_failure_policy(args),
     )
 
 

@@ -38,6 +38,7 @@ from hyperband.drivers.executors import (
     ThreadBackend,
     WorkerDiedError,
 )
+from hyperband.drivers.failures import failure_line
 from hyperband.drivers.job_record import JobRecord
 from hyperband.drivers.journal import Journal
 from hyperband.drivers.progress import Progress
@@ -98,7 +99,9 @@ class Driver:
         )
         self.n_failed = sum(r.status == "failed" for r in records)
         self.max_failures: int | None = None
-        self.failures = 0  # in this run, for max_failures
+        self.fail_fast: int | None = None
+        self.failures = 0  # in this run, for max_failures and fail_fast
+        self.resumed = len(records)  # records of earlier runs: this run's come after
         # Attempts spent before this run on the jobs a resumed journal sent back to run
         # (retry_failed): their records count them too.
         self.earlier: dict[int, int] = {}
@@ -108,10 +111,13 @@ class Driver:
         self.current: dict[int, Flight] = {}
         self.stopped: dict[int, tuple[float, float]] = {}
 
-    def configure(self, max_failures: int | None, keep_checkpoints: str) -> None:
+    def configure(
+        self, max_failures: int | None, keep_checkpoints: str, fail_fast: int | None = None
+    ) -> None:
         """Set the run's options: fail fast, reports (a stopping rule and an objective that
         can report), checkpoint cleanup (an objective with checkpoints, unless ``"all"``)."""
         self.max_failures = max_failures
+        self.fail_fast = fail_fast
         if self.hb.early_stop is not None and self.with_context:
             self.listen()
         if self.with_context and self.root is not None and keep_checkpoints != "all":
@@ -390,7 +396,7 @@ class Driver:
                 job.id,
                 flight.attempt,
                 self.retries + 1,
-                reason.strip().splitlines()[-1] if reason.strip() else reason,
+                failure_line(reason),
             )
             self.queue.appendleft((job, flight.attempt + 1))
             return
@@ -403,11 +409,17 @@ class Driver:
                 job, "failed", None, {}, result.error, start, end, worker, reports, flight.attempt
             )
         )
+        last = f"job {job.id} at budget {job.budget}: {failure_line(reason)}"
         if self.max_failures is not None and self.failures >= self.max_failures:
-            last = reason.strip().splitlines()[-1] if reason.strip() else "(no reason given)"
-            raise TooManyFailuresError(
-                self.failures, self.max_failures, f"job {job.id} at budget {job.budget}: {last}"
+            raise TooManyFailuresError(self.failures, self.max_failures, last)
+        every = self.failures == len(self.records) - self.resumed  # no success in this run
+        if self.fail_fast is not None and every and self.failures >= self.fail_fast:
+            error = TooManyFailuresError(self.failures, self.fail_fast, last)
+            error.args = (
+                f"fail_fast: the first {self.failures} jobs of this run all failed, so it "
+                f"stopped (an objective that fails every time?); the last one: {last}",
             )
+            raise error
 
     def record(self, rec: JobRecord) -> None:
         if rec.job.id in self.earlier:

@@ -24,6 +24,7 @@ def check_options(
     allow_objective_change: object,
     max_failures: object,
     keep_checkpoints: object,
+    fail_fast: object = None,
 ) -> float | None:
     """Check ``run()``'s options that need no study; returns the timeout in seconds, or None.
 
@@ -34,6 +35,7 @@ def check_options(
     seconds = _check_timing(objective, timeout, retries, progress)
     _check_identity_options(study_name, allow_objective_change)
     _check_max_failures(max_failures)
+    _check_max_failures(fail_fast, "fail_fast")
     if keep_checkpoints not in KEEP_CHECKPOINTS:
         raise ConfigurationError(
             f"keep_checkpoints must be one of {', '.join(map(repr, KEEP_CHECKPOINTS))}, got "
@@ -79,17 +81,13 @@ def _check_identity_options(study_name: object, allow_objective_change: object) 
         )
 
 
-def _check_max_failures(max_failures: object) -> None:
+def _check_max_failures(max_failures: object, name: str = "max_failures") -> None:
     if max_failures is None:
         return
     if isinstance(max_failures, bool) or not isinstance(max_failures, int):
-        raise ArgumentTypeError(
-            f"max_failures must be an int >= 1 or None, got {describe(max_failures)}"
-        )
+        raise ArgumentTypeError(f"{name} must be an int >= 1 or None, got {describe(max_failures)}")
     if max_failures < 1:
-        raise ConfigurationError(
-            f"max_failures must be >= 1 (or None), got {describe(max_failures)}"
-        )
+        raise ConfigurationError(f"{name} must be >= 1 (or None), got {describe(max_failures)}")
 
 
 def check_executor(

@@ -78,6 +78,7 @@ def run(
     max_jobs: int | None = DEFAULT_MAX_JOBS,
     brackets: str | None = None,
     retry_failed: bool = False,
+    fail_fast: int | None = None,
 ) -> RunResult:
     """Run a Hyperband study: every job of the schedule, on an executor, to the end.
 
@@ -147,6 +148,10 @@ def run(
             failures the study did not go on from: a job whose rung closed without it (and
             promoted others) or whose bracket then ended stays failed; the progress output
             says how many. Needs ``journal``.
+        fail_fast: stop the run, raising ``hyperband.TooManyFailuresError``, when each of its
+            first ``fail_fast`` finished jobs failed: an objective that fails every time (a
+            misspelt hyperparameter, a missing file) then costs that many jobs, not every job
+            of the first rungs. ``None``: never (``hyperband run`` uses 10).
 
     Returns:
         A [`RunResult`][hyperband.RunResult]: ``best``, ``history`` (one
@@ -158,7 +163,8 @@ def run(
     Raises:
         HyperbandError: a bad argument (naming it), or a journal that belongs to another
             study (``JournalMismatchError``) or is corrupt (``JournalError``).
-        TooManyFailuresError: ``max_failures`` jobs failed; the running jobs were cancelled
+        TooManyFailuresError: ``max_failures`` jobs failed, or the first ``fail_fast`` all
+            did; the running jobs were cancelled
             and the journal closed (run again with it to resume).
         KeyboardInterrupt: on Ctrl-C, after cancelling the running jobs and closing the
             journal: run again with the same journal to resume.
@@ -185,6 +191,7 @@ def run(
         allow_objective_change=allow_objective_change,
         max_failures=max_failures,
         keep_checkpoints=keep_checkpoints,
+        fail_fast=fail_fast,
     )
     study = _Study(
         Choices(space, sampler, sampler_options, brackets),
@@ -216,12 +223,10 @@ def run(
         cleanup.callback(_shut_down, backends)
         driver = Driver(hb, objective, backends, jl, records, with_context, root, limit, retries)
         cleanup.callback(driver.close)
-        driver.configure(max_failures, keep_checkpoints)
+        driver.configure(max_failures, keep_checkpoints, fail_fast)
         driver.progress = _progress(progress, hb, records, iterations)
         resumed.start(driver)
         _drive(driver, driver.progress)
-        if driver.pruner is not None:
-            driver.pruner.prune(hb, driver.stuck.values())
         return RunResult._of(hb, driver.records)
 
 
@@ -437,7 +442,8 @@ def _progress(
 
 
 def _drive(driver: Driver, bar: Progress) -> None:
-    """Run the loop to the end; a run stopped by an exception attaches its result so far."""
+    """Run the loop to the end, then remove the checkpoints no promotion needs; a run stopped
+    by an exception attaches its result so far."""
     hb = driver.hb
     try:
         driver.loop()
@@ -460,3 +466,5 @@ def _drive(driver: Driver, bar: Progress) -> None:
         raise
     finally:
         bar.close(hb.best, complete=hb.done)
+    if driver.pruner is not None:
+        driver.pruner.prune(hb, driver.stuck.values())

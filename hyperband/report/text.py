@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperband.drivers.failures import failure_line
 from hyperband.report.trust import measure
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,9 +38,9 @@ def counted(n: float, noun: str) -> str:
 
 
 def last_line(text: str | None) -> str:
-    """The last non-blank line of a failure's text (its exception, under the traceback)."""
-    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no reason given)"
+    """The last non-blank line of a failure's text (its exception, under the traceback), with
+    the file and line of the user's code that raised it (see ``failure_line``)."""
+    return failure_line(text)
 
 
 def _promotions_line(stats: Any) -> str:
@@ -66,6 +67,14 @@ def _trust_line(result: RunResult) -> str | None:
     return f"trust in each budget (weight ∝ rank consistency³ with the top budget{how}): {shown}"
 
 
+def _why_fewer(result: RunResult) -> str:
+    """Why a finished study ran fewer jobs than its schedule's."""
+    which = " and ".join(
+        kind for kind, n in (("failed", result.n_failed), ("stopped", result.n_stopped)) if n
+    )
+    return f"{which or 'failed'} jobs are not promoted, so fewer ran"
+
+
 def _best_lines(result: RunResult) -> list[str]:
     best = result.best
     if best is None:
@@ -89,11 +98,13 @@ def result_lines(result: RunResult, *, journal: Path | None = None) -> list[str]
     scheduled = result.schedule.total_jobs * iterations
     lines = _best_lines(result)
     retried = sum(r.attempts > 1 for r in result.history)
+    fewer = result.done and len(result.history) < scheduled
     lines.append(
         f"jobs: {len(result.history)} of {scheduled} scheduled finished: "
         f"{result.n_succeeded} succeeded, {result.n_failed} failed, "
         + (f"{result.n_stopped} stopped early, " if result.n_stopped else "")
         + f"{retried} retried"
+        + (f" ({_why_fewer(result)})" if fewer else "")
     )
     lines.append(f"budget: {counted(result.spent, 'unit')}")
     if result.params.get("exec_mode") == "asynchronous" and result.stats is not None:
@@ -179,8 +190,7 @@ def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> 
     if not result.done:
         state = f"unfinished: up to {max(0, scheduled - len(history))} more to run"
     elif len(history) < scheduled:
-        which = "failed and stopped jobs are" if result.n_stopped else "failed jobs are"
-        state = f"complete; {which} not promoted, so fewer ran"
+        state = f"complete; {_why_fewer(result)}"
     else:
         state = "complete"
     lines.append(

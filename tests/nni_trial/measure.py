@@ -32,7 +32,8 @@ RULES: tuple[str | None, ...] = (None, "rung", "median")
 
 
 def experiments(runs: int) -> None:
-    import test_nni_e2e as e2e
+    sys.path.insert(0, str(TESTS.parent))
+    from tests import test_nni_e2e as e2e
 
     for _ in range(runs):
         for rule in RULES:

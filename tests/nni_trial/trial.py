@@ -14,6 +14,14 @@ their final results do, so an early-stopping rule has something to judge. A tria
 (``KillTrialJob`` sends SIGINT) records ``"killed"`` with the epoch it reached, and dies of the
 signal, so that NNI shows it ``EARLY_STOPPED``.
 
+Before its first report, a trial waits until NNI's manager lists it, and before it exits, until
+NNI has stored every metric it sent. NNI 3.0's manager starts a trial before it records it
+(nnimanager.js, manageTrials: it awaits a database write in between) and drops the metrics of a
+trial it has not recorded yet ("received non-existent trial job metrics"); and it stores a metric
+before it hands it to the advisor, while a trial's end can overtake that write, so the advisor
+could hear of the end, and hand the free slot a new configuration, before the result. Real
+trials run for minutes; these run for milliseconds, so on a loaded machine both happened.
+
 ``--client nni`` uses NNI's own trial API (``nni.get_next_parameter``, ``nni.report_*``).
 ``--client http`` (the default) makes the same two HTTP calls that API makes to NNI 3.0's
 trial command channel, with the standard library: ``import nni`` costs 1.3 s or more of CPU
@@ -28,6 +36,7 @@ import math
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -38,6 +47,47 @@ def objective(params: dict[str, Any], budget: float) -> float:
     lr = float(params["lr"])
     bonus = 0.05 if params["act"] == "relu" else 0.0
     return -((x - 0.3) ** 2) - 0.01 * abs(math.log10(lr) + 2) + bonus + 0.01 * math.log1p(budget)
+
+
+WAIT_SECONDS = 240.0  # for NNI's manager to list this trial or store its metrics
+
+
+class Manager:
+    """NNI's REST API, found from the trial's command channel (the same web server)."""
+
+    def __init__(self) -> None:
+        url = urllib.parse.urlsplit(os.environ["NNI_TRIAL_COMMAND_CHANNEL"])
+        self.api = f"{url.scheme}://{url.netloc}/api/v1/nni"
+        self.trial = os.environ["NNI_TRIAL_JOB_ID"]
+
+    def _get(self, path: str) -> Any:
+        try:
+            with urllib.request.urlopen(f"{self.api}/{path}", timeout=30) as response:
+                return json.loads(response.read())
+        except (urllib.error.URLError, TimeoutError, ValueError):
+            return None
+
+    def _until(self, what: str, ready: Any) -> None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        pause = 0.02  # doubling up to 0.5 s: each ask is a request and a query for the manager
+        while not ready():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"NNI's manager did not {what} in {WAIT_SECONDS:g} s")
+            time.sleep(pause)
+            pause = min(2 * pause, 0.5)
+
+    def wait_listed(self) -> None:
+        """Until the manager has recorded this trial: only then does it keep its metrics."""
+        self._until("list this trial", lambda: self._get(f"trial-jobs/{self.trial}") is not None)
+
+    def wait_stored(self, n_metrics: int) -> None:
+        """Until the manager has stored (and so handed to the advisor) all ``n_metrics``."""
+
+        def stored() -> bool:
+            metrics = self._get(f"metric-data/{self.trial}")
+            return isinstance(metrics, list) and len(metrics) >= n_metrics
+
+        self._until(f"store this trial's {n_metrics} metrics", stored)
 
 
 class HttpClient:
@@ -121,6 +171,7 @@ def main() -> None:
     parser.add_argument("--epoch-seconds", type=float, default=0.02)
     args = parser.parse_args()
     client = NniClient() if args.client == "nni" else HttpClient()
+    manager = Manager()
     params = client.get_next_parameter()
     record: dict[str, Any] = {
         "trial": client.trial,
@@ -142,6 +193,7 @@ def main() -> None:
     budget = params["TRIAL_BUDGET"]
     value = objective(params, budget)
     record["epochs"] = 0
+    manager.wait_listed()
     try:
         for epoch in range(1, math.ceil(budget) + 1):
             time.sleep(args.epoch_seconds)
@@ -149,6 +201,7 @@ def main() -> None:
             record["epochs"] = epoch
             if x > args.fail_above:
                 save("failed after reporting")
+                manager.wait_stored(epoch)
                 raise SystemExit("this part of the space fails (after a report)")
         client.report_final_result(value)
     except KeyboardInterrupt:
@@ -156,6 +209,8 @@ def main() -> None:
         raise  # Python then dies of SIGINT itself: NNI sees a signal, not an exit code
     record["value"] = value
     save("succeeded")
+    # Killed while it waits (the job was stopped, its FINAL raced the kill): it dies of SIGINT.
+    manager.wait_stored(math.ceil(budget) + 1)
 
 
 if __name__ == "__main__":
