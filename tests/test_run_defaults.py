@@ -133,5 +133,6 @@ def test_the_cli_defaults_and_its_resume_follow_run(
 
 def test_asynchronous_mode_takes_the_defaults_too(tmp_path: Path) -> None:
     result = serial(tmp_path / "async.jsonl", exec_mode="asynchronous")
-    assert result.n_failed == 0 and result.best is not None
+    assert result.n_failed == 0
+    assert result.best is not None
     assert header(tmp_path / "async.jsonl")["sampler_spec"]["name"] == DEFAULT_SAMPLER
