@@ -136,3 +136,16 @@ def test_asynchronous_mode_takes_the_defaults_too(tmp_path: Path) -> None:
     assert result.n_failed == 0
     assert result.best is not None
     assert header(tmp_path / "async.jsonl")["sampler_spec"]["name"] == DEFAULT_SAMPLER
+
+
+def test_the_seed_line_says_what_else_repeating_takes_on_several_workers(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code_file, space = write_files(isolated, "cli_seed_line")
+    argv = ["run", f"{code_file}:objective", "--space", str(space), "--max-budget", "9"]
+    argv += ["--seed", "2", "--no-progress"]
+    for executor, caveat in (("serial", False), ("threads", True)):
+        code, out, err = run_main(capsys, *argv, "--executor", executor, "--workers", "2")
+        assert code == 0, err
+        (line,) = [line for line in out.splitlines() if line.startswith("seed: ")]
+        assert ("same order" in line) is caveat, line
