@@ -45,6 +45,8 @@ TIMES = RESULTS / "run_all.json"
 # (placeholder, script, arguments, arguments with --quick)
 BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("core", "bench_core.py", [], ["--quick"]),
+    # Checks out the older commit it compares with (git worktree) in a temporary directory.
+    ("machine_speed", "bench_machine_speed.py", [], ["--quick"]),
     ("parallel", "bench_parallel.py", ["--plots"], ["--quick"]),
     ("nni_overhead", "bench_nni_overhead.py", [], ["--quick"]),
     ("optuna_overhead", "bench_optuna_overhead.py", [], ["--quick"]),
@@ -60,6 +62,7 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
 ]
 RESULT_FILES = {
     "core": "bench_core.json",
+    "machine_speed": "bench_machine_speed.json",
     "parallel": "parallel.json",
     "nni_overhead": "bench_nni_overhead.json",
     "optuna_overhead": "bench_optuna_overhead.json",

@@ -116,6 +116,7 @@ class Asynchronous:
         "_eta",
         "_order",
         "_pending",
+        "_record",
         "_sched",
         "_sources",
         "_total",
@@ -137,6 +138,8 @@ class Asynchronous:
         self._draws = draws
         self._pending = pending
         self._chooser = chooser
+        # Only adaptive brackets learn from results: the cycle pays no call per success.
+        self._record = chooser.record if chooser.adaptive else None
         self._eta = Fraction(sched.eta)
         self._order = bracket_order(sched)
         self._total = None if iterations is None else iterations * len(self._order)
@@ -230,7 +233,8 @@ class Asynchronous:
         """Rank the success; it is a candidate for promotion unless on the last rung."""
         rung = ab.rungs[job.rung]
         bisect.insort(rung.ranked, key)
-        self._chooser.record(job.config_id, job.budget, key[0])
+        if self._record is not None:
+            self._record(job.config_id, job.budget, key[0])
         if job.rung + 1 < len(ab.rungs):
             bisect.insort(rung.unpromoted, key)
 

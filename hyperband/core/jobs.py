@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -38,8 +38,9 @@ class Signal(enum.Enum):
         return f"hyperband.{self.name}"
 
 
-WAIT = Signal.WAIT
-DONE = Signal.DONE
+# Final, so that `entry is WAIT or entry is DONE` narrows a job-or-signal to the job.
+WAIT: Final = Signal.WAIT
+DONE: Final = Signal.DONE
 
 
 class Decision(enum.Enum):

@@ -49,7 +49,9 @@ from hyperband.core.errors import (
 )
 from hyperband.core.jobs import (
     CONTINUE,
+    DONE,
     STOP,
+    WAIT,
     Best,
     Decision,
     Job,
@@ -221,11 +223,11 @@ class Hyperband:
         """
         jid = self._next_job_id
         entry = self._brackets.next_job(jid)
-        if isinstance(entry, tuple):
-            self._next_job_id = jid + 1
-            self._pending[jid] = entry
-            return entry[0]
-        return entry
+        if entry is WAIT or entry is DONE:
+            return entry
+        self._next_job_id = jid + 1
+        self._pending[jid] = entry
+        return entry[0]
 
     def tell(self, job_id: int, value: Any) -> Result:
         """Report a job's result.
@@ -331,12 +333,16 @@ class Hyperband:
             ConfigurationError: the step is outside the job's segment or goes backwards.
             InvalidResultError: the value is not a finite number or such a dict.
         """
-        if self._late(job_id) is not None:
+        if self._stopped and self._late(job_id) is not None:
             return STOP
-        job, b = self._lookup(job_id)
+        entry = self._pending.get(job_id) if type(job_id) is int else None
+        job, b = self._lookup(job_id) if entry is None else entry
         curve = self._curves.running.get(job.id)
         t = check_step(job, step, curve[-1][0] if curve else None)
-        v, _ = parse_value(job.id, value)
+        if type(value) is float and value - value == 0.0:  # finite float: the common case
+            v = value
+        else:
+            v, _ = parse_value(job.id, value)
         # Validation is over.
         point = (t, self._sign * v)
         self._n_reports += 1

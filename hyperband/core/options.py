@@ -90,15 +90,21 @@ def check_sampler(space_or_sampler: object) -> Sampler:
 
 def check_step(job: Job, step: object, last: float | None) -> float:
     """A report's step: in the job's budget segment, and not before its ``last`` report's."""
-    if isinstance(step, bool) or not isinstance(step, numbers.Real):
+    # An int or a float, the common case, skips the slow ABC check (bool is neither type).
+    if (
+        type(step) is not float
+        and type(step) is not int
+        and (isinstance(step, bool) or not isinstance(step, numbers.Real))
+    ):
         raise ArgumentTypeError(
             f"step for job {job.id} must be a real number, got {describe(step)}"
         )
     t = float(step)
-    if not math.isfinite(t):
-        raise ConfigurationError(f"step for job {job.id} must be finite, got {describe(step)}")
     start = job.previous_budget or 0
+    # A NaN or infinite step is never inside the segment: asked only then.
     if not start < t <= job.budget:
+        if not math.isfinite(t):
+            raise ConfigurationError(f"step for job {job.id} must be finite, got {describe(step)}")
         raise ConfigurationError(
             f"step for job {job.id} must be in ({start}, {job.budget}] (its budget segment, "
             f"in budget units), got {describe(step)}"
@@ -113,6 +119,8 @@ def check_step(job: Job, step: object, last: float | None) -> float:
 
 def parse_value(job_id: int, value: object) -> tuple[float, dict[str, Any]]:
     """A result's value, and the other keys of a dict one (NNI's metric format)."""
+    if type(value) is float and value - value == 0.0:  # a finite float: the common case
+        return value, {}
     extra: dict[str, Any] = {}
     raw = value
     if type(value) is dict:

@@ -18,6 +18,7 @@ import math
 import numbers
 import operator
 from collections.abc import Callable, Mapping, Sequence
+from itertools import repeat
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -458,9 +459,12 @@ class _Block:
         return cls(tuple(names), tuple(drawers))
 
     def draw(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
-        names = self.names
         columns = [drawer(rng, n) for drawer in self.drawers]
-        return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        if any(len(column) != n for column in columns):  # pragma: no cover - a drawer's bug
+            raise AssertionError(f"a drawer returned other than {n} values")
+        # map and zip, without strict=True (the lengths are checked above), build the dicts in
+        # half the time of a comprehension: the random sampler draws one per configuration.
+        return list(map(dict, map(zip, repeat(self.names), zip(*columns, strict=False))))
 
 
 def _indices(rng: np.random.Generator, k: int, n: int) -> npt.NDArray[np.int64]:
