@@ -3,6 +3,7 @@
 Run:  python benchmarks/bench_compare.py                 (our methods; peers from saved results)
       python benchmarks/bench_compare.py --peers         (also run the missing peer runs: hours)
       python benchmarks/bench_compare.py --quick --results DIR   (a smoke run, ours only)
+      python benchmarks/bench_compare.py --render-only   (the report from the saved records)
       nice -n 19 python benchmarks/bench_compare.py --peers --methods DEHB ... --batch-only
                                                          (a batch of peer runs in the background)
 
@@ -107,7 +108,9 @@ class Ours:
     cached: bool = False
 
 
-def _hb(sampler: Callable[[wl.Workload], Any], sizing: str) -> Callable[..., hyperband.Hyperband]:
+def _hb(
+    sampler: Callable[[wl.Workload], Any], sizing: str, brackets: str = "cycle"
+) -> Callable[..., hyperband.Hyperband]:
     def make(w: wl.Workload, seed: int) -> hyperband.Hyperband:
         return hyperband.Hyperband(
             sampler(w),
@@ -119,6 +122,7 @@ def _hb(sampler: Callable[[wl.Workload], Any], sizing: str) -> Callable[..., hyp
             exec_mode="serial",
             iterations=None,
             seed=seed,
+            brackets=brackets,
         )
 
     return make
@@ -142,7 +146,11 @@ def _space(w: wl.Workload) -> Any:
 
 
 def _kde(w: wl.Workload) -> Any:
-    return hyperband.KDESampler(w.space)  # type: ignore[attr-defined]
+    return hyperband.KDESampler(w.space)
+
+
+def _kde_trust(w: wl.Workload) -> Any:
+    return hyperband.KDESampler(w.space, trust="rank")
 
 
 OURS: dict[str, Ours] = {
@@ -150,13 +158,22 @@ OURS: dict[str, Ours] = {
     "HB table": Ours(_hb(_space, "table")),
     "SH": Ours(_hb(_space, "li2018"), skip=lambda job, hb: job.bracket != hb.schedule.s_max),
     "RS": Ours(_random_search),
+    "KDE HB li2018": Ours(_hb(_kde, "li2018")),
+    "KDE HB table": Ours(_hb(_kde, "table")),
+    # The trust rule (issue 15) and the adaptive brackets: the candidates for the defaults.
+    "KDE HB trust li2018": Ours(_hb(_kde_trust, "li2018")),
+    "HB adaptive li2018": Ours(_hb(_space, "li2018", "adaptive")),
+    "KDE HB trust adaptive li2018": Ours(_hb(_kde_trust, "li2018", "adaptive")),
 }
-KDE_NOTE = ""
-if hasattr(hyperband, "KDESampler"):
-    OURS["KDE HB li2018"] = Ours(_hb(_kde, "li2018"))
-    OURS["KDE HB table"] = Ours(_hb(_kde, "table"))
-else:
-    KDE_NOTE = "hyperband.KDESampler is not importable here: the KDE methods were skipped."
+# The candidates for the defaults (issue 15): "the best of ours" below is the best of these, the
+# same five methods as on LCBench (bench_lcbench.METHODS).
+CANDIDATES = (
+    "HB li2018",
+    "KDE HB li2018",
+    "KDE HB trust li2018",
+    "HB adaptive li2018",
+    "KDE HB trust adaptive li2018",
+)
 
 
 def _tpe(w: wl.Workload) -> Any:
@@ -209,10 +226,12 @@ def run_ours(method: Ours, w: wl.Workload, seed: int, total: float) -> dict[str,
 
 @dataclass(frozen=True)
 class Peer:
-    """A peer: its venv (``benchmarks/peers/.venvs/<venv>``) and its runner script."""
+    """A peer: its venv (``benchmarks/peers/.venvs/<venv>``), its runner script and the
+    arguments that come before the run's (Syne Tune's scheduler)."""
 
     venv: str
     script: str
+    args: tuple[str, ...] = ()
 
 
 PEERS: dict[str, Peer] = {
@@ -220,10 +239,19 @@ PEERS: dict[str, Peer] = {
     "DEHB": Peer("dehb", "run_dehb.py"),
     "SMAC3 MF": Peer("smac", "run_smac.py"),
     "Optuna TPE+HB": Peer("optuna", "run_optuna.py"),
+    "Syne Tune ASHA": Peer("synetune", "run_synetune.py", ("asha",)),
+    "Syne Tune BOHB": Peer("synetune", "run_synetune.py", ("bohb",)),
 }
 # The order in which a --peers batch runs them for each (seed, workload): SMAC (40-100 s a run)
 # last.
-PEER_ORDER = ("DEHB", "Optuna TPE+HB", "BOHB (HpBandSter)", "SMAC3 MF")
+PEER_ORDER = (
+    "DEHB",
+    "Optuna TPE+HB",
+    "Syne Tune ASHA",
+    "Syne Tune BOHB",
+    "BOHB (HpBandSter)",
+    "SMAC3 MF",
+)
 PEER_ENV = {
     "PYTHONHASHSEED": "0",  # SMAC replays a seed only with a fixed hash seed
     "OPENBLAS_NUM_THREADS": "1",
@@ -233,16 +261,27 @@ PEER_ENV = {
 }
 
 
-def run_peer(name: str, w: wl.Workload, seed: int, total: float) -> dict[str, Any]:
-    """Run one peer run in its venv (niced) and return its output (trace and timings)."""
+def peer_command(name: str, workload: str, seeds: list[int], total: float, out: str) -> list[str]:
+    """The command line of one peer process: ``seeds`` (one run each) of ``workload``; ``out``
+    is the trace file, with a ``{seed}`` field when there are several seeds."""
     peer = PEERS[name]
     python = VENVS / peer.venv / "bin" / "python"
     if not python.exists():
         raise FileNotFoundError(f"{python} is missing: run benchmarks/peers/setup.sh first")
-    out = TRACES / peer.venv / f"{w.name}-{seed}.json"
+    cmd = ["nice", "-n", "10", str(python), str(PEER_DIR / peer.script), *peer.args]
+    return [*cmd, workload, ",".join(map(str, seeds)), repr(total), out]
+
+
+def trace_path(name: str, workload: str, seed: int | str) -> Path:
+    """Where a peer's run writes its full trace (gitignored)."""
+    return TRACES / store(name).stem / f"{workload}-{seed}.json"
+
+
+def run_peer(name: str, w: wl.Workload, seed: int, total: float) -> dict[str, Any]:
+    """Run one peer run in its venv (niced) and return its output (trace and timings)."""
+    out = trace_path(name, w.name, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = ["nice", "-n", "19", str(python), str(PEER_DIR / peer.script)]
-    cmd += [w.name, str(seed), repr(total), str(out)]
+    cmd = peer_command(name, w.name, [seed], total, str(out))
     subprocess.run(cmd, check=True, env={**os.environ, **PEER_ENV}, timeout=3600)
     data: dict[str, Any] = json.loads(out.read_text())
     return data
@@ -335,33 +374,63 @@ def run_batch(
     rerun: bool,
     log: Callable[[str], None] = print,
 ) -> None:
-    """Run every (method, workload, seed) not in ``results`` yet (all when ``rerun``), seed by
-    seed (so that an interrupted batch leaves every method with the same seeds), saving the
-    method's records after every run."""
+    """Run every (method, workload, seed) not in ``results`` yet (all when ``rerun``), saving
+    the method's records after every run: ours seed by seed (so that an interrupted batch
+    leaves every method with the same seeds), a peer's missing seeds of a workload in one
+    process of its venv (its imports cost seconds; the process writes each run's trace when
+    it ends, so a killed batch keeps the runs it finished)."""
     paths = {m: results / store(m).name for m in methods}
     records = {m: {} if rerun else load_records(paths[m]) for m in methods}
+    ours = [m for m in methods if m in OURS]
     for seed in range(seeds):
         for name in names:
             w = wl.workload(name)
             total = TOTAL[name] * scale * w.max_budget
-            k = key(name, seed)
-            for method in methods:
-                done = records[method].get(k)
+            for method in ours:
+                done = records[method].get(key(name, seed))
                 if done is not None and done["total"] == total:
                     continue
-                start = time.perf_counter()
-                try:
-                    if method in OURS:
-                        run = run_ours(OURS[method], w, seed, total)
-                    else:
-                        run = run_peer(method, w, seed, total)
-                except (subprocess.SubprocessError, OSError) as exc:
-                    log(f"FAILED {method} {k}: {exc}")
-                    continue
-                records[method][k] = reduce_trace(w, total, run)
+                run = run_ours(OURS[method], w, seed, total)
+                records[method][key(name, seed)] = reduce_trace(w, total, run)
                 save_records(paths[method], records[method])
-                if method not in OURS:
-                    log(f"{method} {k}: {time.perf_counter() - start:.1f} s")
+    for method in (m for m in methods if m not in OURS):
+        for name in names:
+            w = wl.workload(name)
+            total = TOTAL[name] * scale * w.max_budget
+            missing = [
+                s
+                for s in range(seeds)
+                if (r := records[method].get(key(name, s))) is None or r["total"] != total
+            ]
+            if missing:
+                _peer_runs(method, w, missing, total, records[method], log)
+                save_records(paths[method], records[method])
+
+
+def _peer_runs(
+    method: str,
+    w: wl.Workload,
+    seeds: list[int],
+    total: float,
+    records: dict[str, Any],
+    log: Callable[[str], None],
+) -> None:
+    """The ``seeds`` of a peer on ``w`` in one process; each finished run into ``records``."""
+    pattern = trace_path(method, w.name, "{seed}")
+    pattern.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    cmd = peer_command(method, w.name, seeds, total, str(pattern))
+    try:
+        subprocess.run(cmd, check=True, env={**os.environ, **PEER_ENV}, timeout=4 * 3600)
+    except (subprocess.SubprocessError, OSError) as exc:
+        log(f"FAILED {method} {w.name} {seeds}: {exc} (the finished seeds are kept)")
+    done = 0
+    for seed in seeds:
+        trace = Path(str(pattern).format(seed=seed))
+        if trace.exists():
+            records[key(w.name, seed)] = reduce_trace(w, total, json.loads(trace.read_text()))
+            done += 1
+    log(f"{method} {w.name}: {done} of {len(seeds)} seeds, {time.perf_counter() - start:.0f} s")
 
 
 # ---------------------------------------------------------------------- the report
@@ -472,6 +541,93 @@ def regret_cells(
     return cells
 
 
+def versus(
+    entry: dict[str, Any], ours: list[str], peers: list[str], fractions: tuple[float, ...]
+) -> dict[str, Any]:
+    """At each fraction: the best of ``ours`` and the best of ``peers`` in a workload's
+    summary entry (``[lowest median, its method]``) and whether ours is at or below (None: a
+    side has no method or no incumbent yet)."""
+    out: dict[str, Any] = {}
+    for f in fractions:
+        key = f"{f:g}"
+        best = {}
+        for side, names in (("ours", ours), ("peer", peers)):
+            meds = [(entry["methods"][m]["at"][key][0], m) for m in names]
+            finite = [(v, m) for v, m in meds if v is not None]
+            best[side] = list(min(finite)) if finite else None
+        o, p = best["ours"], best["peer"]
+        out[key] = {
+            "ours": o,
+            "peer": p,
+            "ours_at_or_below": None if o is None or p is None else o[0] <= p[0],
+        }
+    return out
+
+
+def _side(best: list[Any] | None) -> str:
+    return "-" if best is None else f"{best[0]:.3g} ({best[1]})"
+
+
+def versus_lines(
+    entries: list[tuple[str, dict[str, Any]]], fractions: tuple[float, ...], label: str
+) -> tuple[list[str], dict[float, int]]:
+    """The table of :func:`versus` (each entry has it under ``"versus"``), ours in bold where
+    at or below the best peer, and at each fraction the number of entries where it is."""
+    lines = [
+        "| "
+        + label
+        + " | "
+        + " | ".join(f"best of ours at {f:.0%} | best peer at {f:.0%}" for f in fractions)
+        + " |",
+        "|---|" + "---|---|" * len(fractions),
+    ]
+    wins = dict.fromkeys(fractions, 0)
+    for name, entry in entries:
+        cells = []
+        for f in fractions:
+            v = entry["versus"][f"{f:g}"]
+            mark = "**" if v["ours_at_or_below"] else ""
+            cells += [f"{mark}{_side(v['ours'])}{mark}", _side(v["peer"])]
+            wins[f] += bool(v["ours_at_or_below"])
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines, wins
+
+
+def targets_markdown(summary: list[dict[str, Any]]) -> str:
+    """The issue's targets on these workloads: the best of the candidates for the defaults
+    (:data:`CANDIDATES`) against the best peer at 25% and 100% of the budget, and KDE HB trust
+    against KDE HB on the badly correlated Hartmann-6."""
+    fractions = (0.25, 1.0)
+    entries = []
+    for entry in summary:
+        ours = [m for m in CANDIDATES if m in entry["methods"]]
+        peers = [m for m in PEERS if m in entry["methods"]]
+        entry["versus"] = versus(entry, ours, peers, fractions)
+        entries.append((entry["title"], entry))
+    lines, wins = versus_lines(entries, fractions, "workload")
+    lines = [
+        "The best of our candidates for the defaults (" + ", ".join(CANDIDATES) + ") against "
+        "the best peer (lowest median regret; which method):",
+        "",
+        *lines,
+        "",
+        "The best of ours at or below the best peer: "
+        + ", ".join(f"{wins[f]} of {len(entries)} at {f:.0%} of the budget" for f in fractions)
+        + " (target: at least 5 of 6 at both).",
+    ]
+    bad = next((e for e in summary if e["workload"] == "hartmann6_bad"), None)
+    pair = ("KDE HB trust li2018", "KDE HB li2018")
+    if bad is not None and all(m in bad["methods"] for m in pair):
+        trust, kde = (bad["methods"][m]["at"]["1"][0] for m in pair)
+        ratio = kde / trust if trust else math.inf
+        lines += [
+            "",
+            f"Hartmann-6, badly correlated, median regret at 100%: KDE HB trust {trust:.3g}, "
+            f"KDE HB {kde:.3g}: {ratio:.2f}x lower with trust (target: 1.5x).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def markdown(summary: list[dict[str, Any]], methods: list[str], seeds: int) -> str:
     """One regret table per workload (rows: methods; columns: fractions of the budget) and the
     table of optimizer costs."""
@@ -517,9 +673,7 @@ def markdown(summary: list[dict[str, Any]], methods: list[str], seeds: int) -> s
         run_s = f"{_g(min(cpu))}-{_g(max(cpu))} ({_g(min(secs))}-{_g(max(secs))})" if secs else "-"
         lines.append(f"| {m} | {version} | " + " | ".join(cells) + f" | {run_s} |")
     lines.append("")
-    if KDE_NOTE:
-        lines += [f"Note: {KDE_NOTE}", ""]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + targets_markdown(summary)
 
 
 def plot(summary: list[dict[str, Any]], methods: list[str], path: Path) -> None:
@@ -571,6 +725,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--batch-only", action="store_true", help="only run the runs; write no report or plot"
     )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="run nothing: the report and plot from the saved records of every method",
+    )
     args = parser.parse_args(argv)
     seeds = 2 if args.quick else args.seeds
     scale = 0.1 if args.quick else 1.0
@@ -579,12 +738,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     peers = [] if args.quick else [m for m in PEERS if not args.methods or m in args.methods]
 
     start = time.perf_counter()
-    fresh = [m for m in ours if not OURS[m].cached]
+    fresh = [m for m in ours if not OURS[m].cached and not args.render_only]
     run_batch(fresh, args.workloads, seeds, results, scale, rerun=True)
-    run_batch(
-        [m for m in ours if OURS[m].cached], args.workloads, seeds, results, scale, rerun=False
-    )
-    if args.peers:
+    cached = [m for m in ours if OURS[m].cached and not args.render_only]
+    run_batch(cached, args.workloads, seeds, results, scale, rerun=False)
+    if args.peers and not args.render_only:
         order = [m for m in PEER_ORDER if m in peers]
         run_batch(order, args.workloads, seeds, results, scale, rerun=False)
     if args.batch_only:

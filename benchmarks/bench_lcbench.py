@@ -340,6 +340,12 @@ def _p(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
+def regret_table_head() -> list[str]:
+    """The head of a regret table: a row per task and method, a column per fraction."""
+    fractions = " | ".join(f"{f:.0%} of budget" for f in FRACTIONS)
+    return [f"| task | method | seeds | {fractions} |", "|---|---|---:|" + "---:|" * len(FRACTIONS)]
+
+
 def markdown(
     summary: dict[str, Any], methods: list[str], cost: dict[str, Any], total: float
 ) -> str:
@@ -349,8 +355,7 @@ def markdown(
         "the task's reference) after 25% and 100% of the budget; the lowest median of each "
         "task and column in bold.",
         "",
-        "| task | method | seeds | " + " | ".join(f"{f:.0%} of budget" for f in FRACTIONS) + " |",
-        "|---|---|---:|" + "---:|" * len(FRACTIONS),
+        *regret_table_head(),
     ]
     wins = dict.fromkeys(methods, 0)
     for task, entry in summary["tasks"].items():

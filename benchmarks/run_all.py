@@ -73,6 +73,8 @@ RESULT_FILES = {
     "lcbench": "bench_lcbench.json",
     "curves": "bench_curves.json",
     "sklearn": "bench_sklearn.json",
+    # Rendered from the saved runs by bench_lcbench_peers.py (its --run batch takes hours).
+    "lcbench_peers": "bench_lcbench_peers.json",
 }
 # Extra tables of a result file: placeholder -> (file, key).
 EXTRA_TABLES = {"stopping_variants": ("stopping.json", "markdown_variants")}

@@ -81,7 +81,14 @@ def _quality(results: Path) -> str:
 
 
 # The peers of bench_compare.py (their runs come from their own packages).
-PEERS = ("BOHB (HpBandSter)", "DEHB", "SMAC3 MF", "Optuna TPE+HB")
+PEERS = (
+    "BOHB (HpBandSter)",
+    "DEHB",
+    "SMAC3 MF",
+    "Optuna TPE+HB",
+    "Syne Tune ASHA",
+    "Syne Tune BOHB",
+)
 
 
 def _g(x: float) -> str:
@@ -95,7 +102,8 @@ def _compare(results: Path) -> str:
     )
     counts = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
     lines = [
-        "- **Against the peers at equal budget** (HpBandSter's BOHB, DEHB, SMAC3, Optuna; "
+        "- **Against the peers at equal budget** (HpBandSter's BOHB, DEHB, SMAC3, Optuna, "
+        "Syne Tune's ASHA and BOHB; "
         f"{counts} seeds of each peer, 20 of ours; "
         "[details](#side-by-side-with-the-peers)). Median regret at the end of the budget of "
         "KDE Hyperband (li2018), of the best peer, and of random Hyperband:"
@@ -103,7 +111,7 @@ def _compare(results: Path) -> str:
     for w in compare["workloads"]:
         m = w["methods"]
         final = {name: v["at"]["1"][0] for name, v in m.items()}
-        best = min((p for p in PEERS if final[p] is not None), key=lambda p: final[p])
+        best = min((p for p in PEERS if final.get(p) is not None), key=lambda p: final[p])
         kde = final["KDE HB li2018"]
         lines.append(
             f"    - {w['title']}: {_g(kde)}; {best} {_g(final[best])}; "

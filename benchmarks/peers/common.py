@@ -62,17 +62,29 @@ class Recorder:
     def exhausted(self) -> bool:
         return self.spent >= self.total
 
+    def budget(self, budget: float) -> float:
+        """The budget a peer asked for as the workload takes it: snapped (:func:`snap`), and a
+        whole number on a workload of whole budgets (lcbench's epochs: a peer's rung at
+        52 / 27 = 1.93 epochs trains 2, as our ``integer_budgets=True`` does)."""
+        if getattr(self.w, "integer_budgets", False):
+            return float(max(1, round(budget)))
+        return snap(budget)
+
     def __call__(self, config: Config, budget: float, cost: float | None = None) -> float:
         """The observed value of ``config`` at ``budget``; charged ``cost`` (default: budget)."""
         wall, cpu = time.perf_counter(), time.process_time()
-        budget = snap(budget)
+        budget = self.budget(budget)
         value = self.w(config, budget)
-        charged = budget if cost is None else cost
-        self.trace.append([config, budget, value, charged])
-        self.spent += charged
         self.objective_wall += time.perf_counter() - wall
         self.objective_cpu += time.process_time() - cpu
+        self.record(config, budget, value, budget if cost is None else cost)
         return value
+
+    def record(self, config: Config, budget: float, value: float, cost: float) -> None:
+        """Record an evaluation the peer's driver made itself (Syne Tune's simulator evaluates
+        whole curves; the runner times that as objective time itself)."""
+        self.trace.append([config, budget, value, cost])
+        self.spent += cost
 
     def loss(self, config: Config, budget: float, cost: float | None = None) -> float:
         """The value as a loss to minimise (negated for a maximised workload)."""
@@ -80,21 +92,27 @@ class Recorder:
         return -value if self.w.mode == "maximize" else value
 
 
-def table_brackets(max_budget: float, min_budget: float, eta: int) -> list[float]:
+def table_brackets(
+    max_budget: float, min_budget: float, eta: int, *, integer: bool = False
+) -> list[float]:
     """Cost of each successive-halving bracket of the paper's table sizing (HpBandSter, DEHB),
-    in the order those libraries run them (s = s_max first, then down, cycling)."""
+    in the order those libraries run them (s = s_max first, then down, cycling); ``integer``:
+    each budget rounded to a whole number, as :meth:`Recorder.budget` charges it."""
     s_max = math.floor(math.log(max_budget / min_budget) / math.log(eta) + 1e-9)
     costs = []
     for s in range(s_max, -1, -1):
         n = (s_max + 1) // (s + 1) * eta**s
-        r = max_budget * eta ** (-s)
-        costs.append(sum(math.floor(n * eta ** (-i)) * r * eta**i for i in range(s + 1)))
+        rungs = [max_budget * eta ** (i - s) for i in range(s + 1)]
+        if integer:
+            rungs = [float(max(1, round(r))) for r in rungs]
+        costs.append(sum(math.floor(n * eta ** (-i)) * r for i, r in enumerate(rungs)))
     return costs
 
 
 def brackets_needed(w: wl.Workload, total: float) -> int:
     """How many brackets of the table sizing it takes to spend ``total``."""
-    costs = table_brackets(w.max_budget, w.min_budget, w.eta)
+    integer = getattr(w, "integer_budgets", False)
+    costs = table_brackets(w.max_budget, w.min_budget, w.eta, integer=integer)
     spent, k = 0.0, 0
     while spent < total:
         spent += costs[k % len(costs)]
@@ -116,11 +134,52 @@ def version(package: str) -> str:
     return installed(package)
 
 
+LCBENCH = "lcbench_"
+
+
+def load_workload(name: str) -> wl.Workload:
+    """A workload by name: one of ``workloads.NAMES``, or ``lcbench_<task>``: an lcbench task
+    of YAHPO Gym's surrogate, whose server this process starts (``yahpo/client.py`` needs only
+    numpy, so it imports in every peer's venv; the server runs in the yahpo venv)."""
+    if name.startswith(LCBENCH):
+        from yahpo import lcbench
+
+        return lcbench.lcbench_workload(name[len(LCBENCH) :])
+    return wl.workload(name)
+
+
 def main(peer: str, version: str, drive: Callable[[wl.Workload, int, Recorder], None]) -> None:
-    """Parse ``WORKLOAD SEED TOTAL OUT``, run ``drive(workload, seed, recorder)``, write OUT."""
-    name, seed_text, total_text, out = sys.argv[1:5]
-    seed, total = int(seed_text), float(total_text)
-    w = wl.workload(name)
+    """Parse ``WORKLOAD SEEDS TOTAL OUT``, run ``drive(workload, seed, recorder)`` for each
+    seed, write OUT after each run.
+
+    ``SEEDS`` is one seed or several separated by commas; with several, ``OUT`` has a
+    ``{seed}`` field. Several seeds in one process share its imports and, on lcbench, its
+    surrogate server (seconds each on a loaded machine), and every run is written as soon as
+    it ends, so a killed batch keeps the runs it finished.
+    """
+    name, seeds_text, total_text, out = sys.argv[1:5]
+    seeds = [int(s) for s in seeds_text.split(",")]
+    if len(seeds) > 1 and "{seed}" not in out:
+        raise SystemExit(f"several seeds need a {{seed}} field in OUT, got {out!r}")
+    w = load_workload(name)
+    try:
+        for seed in seeds:
+            one_run(peer, version, drive, w, seed, float(total_text), out.format(seed=seed))
+    finally:
+        close = getattr(w, "close", None)
+        if close is not None:  # an lcbench workload: stop its surrogate's server
+            close()
+
+
+def one_run(
+    peer: str,
+    version: str,
+    drive: Callable[[wl.Workload, int, Recorder], None],
+    w: wl.Workload,
+    seed: int,
+    total: float,
+    out: str,
+) -> None:
     rec = Recorder(w, total)
     wall, cpu = time.perf_counter(), time.process_time()
     drive(w, seed, rec)
@@ -128,7 +187,7 @@ def main(peer: str, version: str, drive: Callable[[wl.Workload, int, Recorder], 
     report = {
         "peer": peer,
         "version": version,
-        "workload": name,
+        "workload": w.name,
         "seed": seed,
         "total": total,
         "wall": wall,
@@ -142,6 +201,7 @@ def main(peer: str, version: str, drive: Callable[[wl.Workload, int, Recorder], 
     tmp.write_text(json.dumps(report))
     tmp.replace(out)
     print(
-        f"{peer} {name} seed {seed}: {len(rec.trace)} evaluations, spent {rec.spent:g} of "
-        f"{total:g}, {wall:.1f} s wall ({rec.objective_wall:.1f} s in the objective)"
+        f"{peer} {w.name} seed {seed}: {len(rec.trace)} evaluations, spent {rec.spent:g} of "
+        f"{total:g}, {wall:.1f} s wall ({rec.objective_wall:.1f} s in the objective)",
+        flush=True,
     )

@@ -44,7 +44,26 @@ def check_optuna() -> int:
     return n
 
 
+def check_synetune() -> int:
+    import numpy as np
+
+    n = 0
+    for name in common.wl.NAMES:
+        w = common.wl.workload(name)
+        st_space = spaces.to_synetune(w.space)
+        rng = np.random.RandomState(0)
+        for _ in range(50):
+            sample = {k: d.sample(random_state=rng) for k, d in st_space.items()}
+            config = spaces.from_synetune(w.space, sample)
+            assert spaces.in_space(w.space, config), (name, config)
+            w(config, w.max_budget)
+            n += 1
+    return n
+
+
+CHECKS = {"optuna": check_optuna, "synetune": check_synetune}
+
 if __name__ == "__main__":
     peer = sys.argv[1]
-    n = check_optuna() if peer == "optuna" else check_configspace(peer)
+    n = CHECKS[peer]() if peer in CHECKS else check_configspace(peer)
     print(f"{peer}: {n} translated configurations of {len(common.wl.NAMES)} workloads: ok")

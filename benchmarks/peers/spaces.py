@@ -2,7 +2,9 @@ r"""Translators from an NNI search space (the workloads') to each peer's own spa
 
 - :func:`to_configspace` / :func:`from_configspace`: ConfigSpace 1.x, used by HpBandSter's BOHB,
   DEHB and SMAC3 (all three take a ``ConfigurationSpace``);
-- :func:`suggest_optuna`: Optuna's ``trial.suggest_*`` calls.
+- :func:`suggest_optuna`: Optuna's ``trial.suggest_*`` calls;
+- :func:`to_synetune` / :func:`from_synetune`: a Syne Tune 0.16 configuration space (a dict
+  of its domains), used by its ``ASHA`` and ``BOHB``.
 
 The mapping, for the NNI types the workloads use (and the other flat ones):
 
@@ -15,6 +17,11 @@ The mapping, for the NNI types the workloads use (and the other flat ones):
 | ``randint [a, b)`` | ``UniformInteger(a, b - 1)`` | ``suggest_int(a, b - 1)`` |
 | ``choice`` of numbers | ``Ordinal`` (options in increasing order)* | ``suggest_categorical`` |
 | ``choice`` of anything else | ``Categorical`` | ``suggest_categorical`` |
+
+Syne Tune: ``uniform``, ``loguniform``, ``quniform``, ``qloguniform``, ``randint(a, b - 1)``,
+``ordinal`` (a choice of numbers) and ``choice``; with ``q = 1`` and whole bounds (lcbench's
+batch size and units) the integer domains a Syne Tune user would write: ``randint`` and
+``lograndint``.
 
 \* HpBandSter's BOHB refuses ``Ordinal`` ("encode it as an integer parameter"), so for it a
 choice of numbers is ``UniformInteger(0, k - 1)``, the rank of the option
@@ -96,9 +103,9 @@ def to_configspace(space: dict[str, Any], seed: int, ordinal_as: str = "ordinal"
     return cs
 
 
-def from_configspace(space: dict[str, Any], values: Any) -> Config:
-    """The NNI configuration (plain Python values) of a ConfigSpace configuration or dict."""
-    values = dict(values)
+def _from_peer(space: dict[str, Any], values: Any, option: Any) -> Config:
+    """The NNI configuration of a peer's values: numbers as plain Python numbers (quantized
+    where the space says so), a choice's value through ``option(spec, value)``."""
     out: Config = {}
     for name, spec in space.items():
         kind, x = spec["_type"], values[name]
@@ -109,12 +116,20 @@ def from_configspace(space: dict[str, Any], values: Any) -> Config:
         elif kind == "randint":
             out[name] = int(x)
         else:
-            _, options, labels = _options(spec)
-            if isinstance(x, str):
-                out[name] = options[labels.index(x)]
-            else:  # the option's rank (ordinal_as="integer")
-                out[name] = options[int(x)]
+            out[name] = option(spec, x)
     return out
+
+
+def _labelled(spec: dict[str, Any], x: Any) -> Any:
+    _, options, labels = _options(spec)
+    if isinstance(x, str):
+        return options[labels.index(x)]
+    return options[int(x)]  # the option's rank (ordinal_as="integer")
+
+
+def from_configspace(space: dict[str, Any], values: Any) -> Config:
+    """The NNI configuration (plain Python values) of a ConfigSpace configuration or dict."""
+    return _from_peer(space, dict(values), _labelled)
 
 
 def suggest_optuna(trial: Any, space: dict[str, Any]) -> Config:
@@ -133,6 +148,38 @@ def suggest_optuna(trial: Any, space: dict[str, Any]) -> Config:
         else:
             out[name] = trial.suggest_categorical(name, list(args))
     return out
+
+
+def to_synetune(space: dict[str, Any]) -> dict[str, Any]:
+    """A Syne Tune configuration space (``syne_tune.config_space`` domains) for ``space``."""
+    from syne_tune import config_space as st
+
+    out: dict[str, Any] = {}
+    for name, spec in space.items():
+        _check(name, spec)
+        kind, args = spec["_type"], spec["_value"]
+        if kind in ("uniform", "loguniform"):
+            make = st.loguniform if kind == "loguniform" else st.uniform
+            out[name] = make(float(args[0]), float(args[1]))
+        elif kind in ("quniform", "qloguniform"):
+            lo, hi, q = args[:3]
+            log = kind == "qloguniform"
+            if q == 1 and float(lo).is_integer() and float(hi).is_integer():
+                out[name] = (st.lograndint if log else st.randint)(int(lo), int(hi))
+            else:
+                out[name] = (st.qloguniform if log else st.quniform)(float(lo), float(hi), q)
+        elif kind == "randint":
+            out[name] = st.randint(int(args[0]), int(args[1]) - 1)
+        else:
+            ordinal, options, _ = _options(spec)
+            out[name] = st.ordinal(options) if ordinal else st.choice(list(args))
+    return out
+
+
+def from_synetune(space: dict[str, Any], values: dict[str, Any]) -> Config:
+    """The NNI configuration (plain Python values) of a Syne Tune configuration (which may
+    carry other keys: the runner's fidelity); a choice's value is the option itself."""
+    return _from_peer(space, values, lambda spec, x: x.item() if hasattr(x, "item") else x)
 
 
 def in_space(space: dict[str, Any], config: Config) -> bool:
