@@ -78,7 +78,7 @@ def test_a_default_study_cut_in_half_resumes_to_the_same_result(tmp_path: Path) 
     ("written", "resumed_with"),
     [
         ({"sampler": "random", "brackets": "cycle"}, {}),  # a journal from before the defaults
-        ({"sampler": "kde", "brackets": "cycle"}, {"brackets": "cycle"}),
+        ({"sampler": "kde", "brackets": "adaptive"}, {"brackets": "adaptive"}),
         ({"sampler": "random", "brackets": "adaptive"}, {"sampler": "random"}),
     ],
 )
@@ -96,7 +96,7 @@ def test_a_journal_resumes_with_its_own_choices_when_none_are_named(
 
 @pytest.mark.parametrize(
     ("named", "differs"),
-    [({"sampler": "random"}, "sampler"), ({"brackets": "cycle"}, "brackets")],
+    [({"sampler": "random"}, "sampler"), ({"brackets": "adaptive"}, "brackets")],
 )
 def test_naming_another_choice_than_the_journal_is_refused(
     tmp_path: Path, named: dict[str, Any], differs: str

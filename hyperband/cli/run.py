@@ -99,7 +99,7 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         "--brackets",
         choices=BRACKET_MODES,
         help="which bracket runs next: cycle (NNI's order) or adaptive (drawn from how well "
-        "each budget ranks configurations as the largest does); default: adaptive, or the "
+        "each budget ranks configurations as the largest does); default: cycle, or the "
         "journal's when resuming one",
     )
     add_max_jobs(p)
