@@ -275,7 +275,7 @@ def test_an_asynchronous_journal_refuses_to_resume_with_other_brackets(tmp_path:
     hyperband.run(_objective, SPACE, journal=journal, brackets="adaptive", **options)
     before = journal.read_bytes()
     with pytest.raises(hyperband.JournalMismatchError, match="brackets"):
-        hyperband.run(_objective, SPACE, journal=journal, **options)
+        hyperband.run(_objective, SPACE, journal=journal, brackets="cycle", **options)
     assert journal.read_bytes() == before
 
 

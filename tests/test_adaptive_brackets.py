@@ -187,7 +187,7 @@ def test_a_journal_cut_anywhere_resumes_to_the_same_adaptive_study(
 def test_a_cycled_journal_refuses_to_resume_as_adaptive(tmp_path: Path) -> None:
     journal = tmp_path / "j.jsonl"
     options: dict[str, Any] = {"max_budget": 9, "seed": 1, "executor": "serial", "progress": False}
-    hyperband.run(_objective, SPACE, journal=journal, **options)
+    hyperband.run(_objective, SPACE, journal=journal, brackets="cycle", **options)
     with pytest.raises(hyperband.JournalMismatchError, match="brackets"):
         hyperband.run(_objective, SPACE, journal=journal, brackets="adaptive", **options)
 

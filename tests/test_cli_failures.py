@@ -14,7 +14,7 @@ from hyperband.cli.run import FAIL_FAST, load_objective
 from hyperband.core.sampling import SAMPLERS
 from hyperband.drivers.failures import failure_line
 
-from .test_cli import isolated, run_main
+from .test_cli import SEED_SEMANTICS, isolated, run_main
 
 __all__ = ["isolated"]  # the fixture, imported for the tests below
 
@@ -146,6 +146,7 @@ def test_a_study_with_some_successes_is_not_stopped_by_the_default(
 ) -> None:
     write(isolated)
     argv = run_argv("sometimes", "--max-budget", "27", "--seed", "0", "--executor", "serial")
+    argv += SEED_SEMANTICS  # random draws: a model would learn to avoid the failures
     code, out, err = run_main(capsys, *argv)
     assert code == 0, err
     counts = next(line for line in out.splitlines() if line.startswith("jobs: "))
@@ -183,7 +184,7 @@ def test_asynchronous_mode_says_why_fewer_jobs_ran(
 ) -> None:
     """The newcomer's study: ASHA with the rung rule ran 67 of 69 jobs and did not say why."""
     write(isolated)
-    argv = run_argv("curve", "--max-budget", "27", "--minimize", "--seed", "0")
+    argv = run_argv("curve", "--max-budget", "27", "--minimize", "--seed", "0", *SEED_SEMANTICS)
     argv += ["--exec-mode", "asynchronous", "--early-stop", "rung", "--executor", "serial"]
     code, out, err = run_main(capsys, *argv)
     assert code == 0, err
@@ -221,18 +222,20 @@ def test_the_seed_drawn_is_short_and_repeats_the_study(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(isolated)
-    argv = run_argv("curve", "--max-budget", "9", "--journal", "s.jsonl")
+    argv = run_argv("curve", "--max-budget", "9", "--journal", "s.jsonl", "--workers", "1")
     code, out, _ = run_main(capsys, *argv)
     assert code == 0
     seed_line = next(line for line in out.splitlines() if line.startswith("seed: "))
     seed = int(seed_line.split()[1])
     assert len(str(seed)) <= 9, seed_line
+    assert seed_line == f"seed: {seed} (pass --seed {seed} to repeat this study)"
     again = hyperband.run(
         load_objective("cli_fail.py:curve"),
         SPACE,
         max_budget=9,
         seed=seed,
         progress=False,
+        executor="serial",
     )
     assert out.splitlines()[0].startswith(f"best: {again.best.value:.6g}")  # type: ignore[union-attr]
     # Resuming the journal keeps its seed (a fresh one would not match it).

@@ -16,7 +16,7 @@ import pytest
 import hyperband
 from hyperband import RunResult
 
-from .test_cli import isolated, run_main
+from .test_cli import SEED_SEMANTICS, isolated, run_main
 
 __all__ = ["isolated"]  # the fixture, imported for the tests below
 
@@ -154,7 +154,7 @@ def test_resume_says_so_and_retry_failed_reruns_the_failed_jobs(
     write_slow(isolated)
     (isolated / "broken").touch()
     argv = ["run", "cli_slow.py:fragile", "--space", "space.json", "--max-budget", "9"]
-    argv += ["--seed", "3", "--journal", "j.jsonl", "--executor", "serial"]
+    argv += ["--seed", "3", "--journal", "j.jsonl", "--executor", "serial", *SEED_SEMANTICS]
     code, out, err = run_main(capsys, *argv)
     assert code == 0, err
     assert "resuming" not in err

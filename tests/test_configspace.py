@@ -271,6 +271,7 @@ def test_run_simulate_and_journal(tmp_path: Path) -> None:
         executor="serial",
         journal=journal,
         progress=False,
+        sampler="random",  # the journal then holds the space itself
     )
     for record in result.history:
         check_valid(cs, record.job.config)

@@ -98,6 +98,7 @@ def test_run_on_processes_journals_the_decisions_and_replays_them(tmp_path: Path
     result = hyperband.run(
         reporting, SPACE, max_budget=27, eta=3, seed=0, early_stop="curve",
         executor="processes", workers=2, journal=journal, progress=False,
+        sampler="random",  # spread-out draws: some are bad enough to stop
     )  # fmt: skip
     assert result.n_stopped > 0
     events = [json.loads(line) for line in journal.read_text().splitlines()]
@@ -157,7 +158,7 @@ def test_the_cli_takes_early_stop_curve(
     code = main(
         ["run", "curve_objective:learning", "--space", "space.json", "--max-budget", "27",
          "--seed", "0", "--no-progress", "--journal", "study.jsonl", "--early-stop", "curve",
-         "--executor", "serial"]
+         "--executor", "serial", "--sampler", "random", "--brackets", "cycle"]
     )  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 0, err

@@ -288,6 +288,7 @@ def test_completeness_is_unknown_without_a_space(
     path, _ = study
     events = events_of(path)
     events[0]["space"] = None  # as a custom sampler writes it
+    events[0]["sampler_spec"] = None
     custom = tmp_path / "custom.jsonl"
     custom.write_text("".join(json.dumps(e) + "\n" for e in events))
     assert _data.study_complete(custom) is None

@@ -38,6 +38,7 @@ STUDY: dict[str, Any] = {
     "max_budget": 9,
     "iterations": ITERATIONS,
     "sampler": "kde",
+    "brackets": "cycle",  # every bracket once an iteration: the funnel test counts them
     "early_stop": "rung",
     "exec_mode": "serial",
     "executor": "serial",

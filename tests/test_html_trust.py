@@ -62,7 +62,7 @@ def kde(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, hyperband.RunRe
 
 @pytest.fixture(scope="module")
 def random(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, hyperband.RunResult]:
-    return study(tmp_path_factory.mktemp("random"), SPACE)
+    return study(tmp_path_factory.mktemp("random"), hyperband.RandomSampler(SPACE))
 
 
 def check(series: TrustSeries, n_results: int) -> None:
@@ -135,7 +135,7 @@ def test_the_chart_shows_only_with_two_budgets_measured(
     assert "Trust per budget" in page
     assert parse(page).refs == []  # still nothing to fetch
     # One iteration: budget 1 never meets 5 configurations at budget 9.
-    path, _ = study(tmp_path, SPACE, iterations=1)
+    path, _ = study(tmp_path, hyperband.RandomSampler(SPACE), iterations=1)
     data = read_journal(path)
     series = trust_series(data)
     assert series is not None
@@ -187,7 +187,7 @@ def test_the_text_report_shows_the_final_weights(
     # A random sampler measures nothing, and cycled brackets use nothing...
     assert trust_lines(random[0]) == []
     # ...but adaptive brackets draw from the weights measured from the results: shown.
-    path, _ = study(tmp_path, SPACE, brackets="adaptive")
+    path, _ = study(tmp_path, hyperband.RandomSampler(SPACE), brackets="adaptive")
     (line,) = trust_lines(path)
     assert 'measured from the results as brackets="adaptive" does' in line
     final = trust_series(read_journal(path))

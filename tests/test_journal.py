@@ -257,7 +257,7 @@ def test_checkpoints_live_beside_the_journal_and_survive_resume(tmp_path: Path) 
 
 def test_a_custom_sampler_study_resumes_and_is_checked_by_class(tmp_path: Path) -> None:
     path = tmp_path / "study.jsonl"
-    options: dict[str, Any] = {**STUDY, "progress": False, "journal": path}
+    options: dict[str, Any] = {**STUDY, "sampler": None, "progress": False, "journal": path}
     first = hyperband.run(h.quadratic, h.GridSampler(), **options)
     assert lines(path)[0]["space"] is None
     assert lines(path)[0]["sampler"] == "tests.runner_helpers.GridSampler"

@@ -128,7 +128,9 @@ def test_weights_are_visible_in_the_machine_stats_and_the_text_report(tmp_path: 
     lines = summary_lines(hyperband.RunResult.from_journal(journal))
     assert any(line.startswith("trust in each budget") for line in lines)
     # a random sampler measures nothing
-    plain = hyperband.run(objective, SPACE, max_budget=9, seed=3, executor="serial", progress=False)
+    plain = hyperband.run(
+        objective, SPACE, max_budget=9, seed=3, executor="serial", progress=False, sampler="random"
+    )
     assert plain.stats is not None
     assert plain.stats.trust is None
 

@@ -157,6 +157,33 @@ def test_draws_depend_only_on_rng_pending_and_observations() -> None:
     assert a.sample(np.random.default_rng(0), 1) != a.sample(np.random.default_rng(1), 1)
 
 
+@pytest.mark.parametrize("name", ["tpe", "random", "qmc", "cmaes"])
+def test_the_kept_study_draws_as_a_study_rebuilt_from_the_observations(name: str) -> None:
+    """One study per budget is kept and grows with each observation; what earlier draws
+    added to it (their asked trials, the pending configurations' running trials) must not
+    change later draws: a restored machine never made those draws."""
+    if name == "cmaes":
+        pytest.importorskip("cmaes")
+    space = {"x": NESTED["x"], "k": NESTED["k"], "optimizer": NESTED["optimizer"]}
+    kept = OptunaSampler(space, name, min_trials=5)
+    rng = np.random.default_rng(3)
+    observed: list[tuple[dict[str, Any], int, float]] = []
+    for step in range(40):
+        pending = [(c, 1) for c in RandomSampler(space).sample(np.random.default_rng(step), 2)]
+        (config,) = kept.sample(rng, 1, pending=pending)
+        budget = 1 if step % 3 else 3  # the study's budget changes on the way
+        observed.append((config, budget, loss(config)))
+        kept.observe(config, budget, loss(config))
+        if step % 10 == 9:
+            rebuilt = OptunaSampler(space, name, min_trials=5)
+            for c, b, v in observed:
+                rebuilt.observe(c, b, v)
+            for seed in range(3):
+                assert kept.sample(np.random.default_rng(seed), 2, pending=pending) == (
+                    rebuilt.sample(np.random.default_rng(seed), 2, pending=pending)
+                )
+
+
 def test_a_sampler_object_is_reseeded_from_rng() -> None:
     made = optuna.samplers.TPESampler(seed=3, n_startup_trials=5)
     a = OptunaSampler(NESTED, made)

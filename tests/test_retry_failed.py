@@ -116,7 +116,7 @@ def test_failures_whose_rung_went_on_are_not_rerun(
     assert 0 < retried < first.n_failed  # the last failures of their rungs came back
     assert (
         f"retry_failed: re-running {retried} of the {first.n_failed} failed jobs; "
-        f"{fixed.n_failed} cannot be re-run: their rung went on without them"
+        f"{fixed.n_failed} cannot be re-run: the study went on from their failure"
     ) in err
     assert len(fixed.history) == len(first.history)
     replayed = RunResult.from_journal(path)

@@ -126,13 +126,12 @@ def test_without_early_stopping_reports_stay_free_form() -> None:
 
 def test_sampler_by_name_or_object() -> None:
     by_name = hyperband.run(
-        quadratic, SPACE, **STUDY, sampler="kde", executor="serial", progress=False
+        quadratic, SPACE, **{**STUDY, "sampler": "kde"}, executor="serial", progress=False
     )
     by_object = hyperband.run(
         quadratic,
         None,
-        **STUDY,
-        sampler=hyperband.KDESampler(SPACE),
+        **{**STUDY, "sampler": hyperband.KDESampler(SPACE)},
         executor="serial",
         progress=False,
     )

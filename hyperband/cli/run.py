@@ -79,9 +79,9 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument(
         "--sampler",
         choices=tuple(SAMPLERS),
-        default="random",
-        help="where configurations come from: random (default), kde (BOHB's model) or optuna "
-        "(an Optuna sampler, TPE by default; needs pip install 'hyperband[optuna]')",
+        help="where configurations come from: random, kde (BOHB's model) or optuna (an Optuna "
+        "sampler, TPE by default; needs pip install 'hyperband[optuna]'); default: kde with "
+        "trust='rank', or the journal's when resuming one",
     )
     p.add_argument(
         "--sampler-options",
@@ -98,9 +98,9 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument(
         "--brackets",
         choices=BRACKET_MODES,
-        default="cycle",
-        help="which bracket runs next: cycle (NNI's order, default) or adaptive (drawn from "
-        "how well each budget ranks configurations as the largest does)",
+        help="which bracket runs next: cycle (NNI's order) or adaptive (drawn from how well "
+        "each budget ranks configurations as the largest does); default: cycle, or the "
+        "journal's when resuming one",
     )
     add_max_jobs(p)
     _add_execution_args(p)

@@ -399,6 +399,14 @@ def check_header(
         if theirs.get(name) != given:
             raise JournalMismatchError(path, name, theirs.get(name), given)
     spec = sampler_spec(sampler)
+    theirs_spec = study.get("sampler_spec")
+    if (
+        spec is not None
+        and isinstance(theirs_spec, Mapping)
+        and theirs_spec.get("name") != spec["name"]
+    ):
+        # Named first: "space=None" would hide that the sampler is what differs.
+        raise JournalMismatchError(path, "sampler", theirs_spec.get("name"), spec["name"])
     if isinstance(sampler, RandomSampler):
         if study.get("space") != normalise(sampler.space):
             raise JournalMismatchError(path, "space", study.get("space"), sampler.space)

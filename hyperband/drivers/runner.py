@@ -15,7 +15,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,10 @@ import attrs
 
 from hyperband.core.errors import ConfigurationError, HyperbandError
 from hyperband.core.machine import Hyperband
-from hyperband.core.sampling import Sampler, space_or_sampler
+from hyperband.core.sampling import Sampler
 from hyperband.core.schedule import DEFAULT_MAX_JOBS, degenerate
 from hyperband.drivers.context import Context, Objective, takes_context
+from hyperband.drivers.defaults import Choices
 from hyperband.drivers.driver import Driver
 from hyperband.drivers.executors import Backend, resolve
 from hyperband.drivers.job_record import JobRecord
@@ -75,7 +76,7 @@ def run(
     sampler_options: Mapping[str, Any] | None = None,
     early_stop: Any = None,
     max_jobs: int | None = DEFAULT_MAX_JOBS,
-    brackets: str = "cycle",
+    brackets: str | None = None,
     retry_failed: bool = False,
     fail_fast: int | None = None,
 ) -> RunResult:
@@ -193,7 +194,7 @@ def run(
         fail_fast=fail_fast,
     )
     study = _Study(
-        space_or_sampler(space, sampler, sampler_options),
+        Choices(space, sampler, sampler_options, brackets),
         max_budget,
         eta,
         min_budget,
@@ -205,7 +206,6 @@ def run(
             "iterations": iterations,
             "early_stop": early_stop,
             "max_jobs": max_jobs,
-            "brackets": brackets,
         },
     )
     study.probe()
@@ -232,22 +232,32 @@ def run(
 
 @attrs.frozen
 class _Study:
-    """What builds the study's machine: all of it but the seed when a journal supplies one."""
+    """What builds the study's machine: all of it but the seed, the sampler and the bracket
+    order when a journal supplies them (``journal``: its header, once read)."""
 
-    make_space: Callable[[], Any]
+    choices: Choices
     max_budget: float
     eta: float
     min_budget: float
     seed: int | None
     options: dict[str, Any]
+    journal: Mapping[str, Any] | None = None
 
     def machine(self, seed: int | None) -> Hyperband:
+        make_space, brackets = self.choices.resolve(self.journal)
         return Hyperband(
-            self.make_space(), self.max_budget, self.eta, self.min_budget, seed=seed, **self.options
+            make_space(),
+            self.max_budget,
+            self.eta,
+            self.min_budget,
+            seed=seed,
+            brackets=brackets,
+            **self.options,
         )
 
     def probe(self) -> None:
         """Validate every study argument before touching the file system or starting workers."""
+        self.choices.check()
         reason = degenerate(self.machine(0 if self.seed is None else self.seed).schedule)
         if reason is not None:
             logger.warning("%s", reason)
@@ -299,6 +309,7 @@ def _resume(
     """Replay the journal of this study (checked first) into a fresh machine; with
     ``retry_failed``, journal the failures that can run again and replay it once more."""
     journal_seed = (events[0].get("params") or {}).get("seed")
+    study = attrs.evolve(study, journal=events[0])
     seed = study.seed
     machine = functools.partial(
         study.machine,
@@ -380,8 +391,8 @@ class _Resumed:
             lines.append(
                 f"retry_failed: re-running {self.retried} of the {_counted(failed, 'failed job')}"
                 + (
-                    f"; {refused} cannot be re-run: their rung went on without them (it "
-                    "promoted others or ended their bracket)"
+                    f"; {refused} cannot be re-run: the study went on from their failure (a "
+                    "closed rung, an ended bracket, or draws that learned from it)"
                     if refused
                     else ""
                 )

@@ -67,6 +67,17 @@ def _trust_line(result: RunResult) -> str | None:
     return f"trust in each budget (weight ∝ rank consistency³ with the top budget{how}): {shown}"
 
 
+def _order_caveat(result: RunResult) -> str:
+    """What else repeating a study on several workers takes: a sampler that learns, or
+    adaptive brackets, draw from the results told so far, in the order they arrived."""
+    if len({r.worker for r in result.history}) <= 1:
+        return ""
+    return (
+        "; a sampler that learns also needs the results in the same order: one worker, or "
+        "resume the journal"
+    )
+
+
 def _why_fewer(result: RunResult) -> str:
     """Why a finished study ran fewer jobs than its schedule's."""
     which = " and ".join(
@@ -118,7 +129,9 @@ def result_lines(result: RunResult, *, journal: Path | None = None) -> list[str]
         lines.append(f"failed: ... and {result.n_failed - 5} more")
     seed = params.get("seed")
     if seed is not None:
-        lines.append(f"seed: {seed} (pass --seed {seed} to repeat this study)")
+        lines.append(
+            f"seed: {seed} (pass --seed {seed} to repeat this study{_order_caveat(result)})"
+        )
     if journal is not None:
         lines.append(f"journal: {journal} (summary: hyperband report {journal})")
     return lines
