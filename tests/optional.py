@@ -32,6 +32,7 @@ EXTRAS: dict[str, str | None] = {
     "playwright": "browser",
     "plotly": "report",
     "sklearn": "sklearn",
+    "scipy": "sklearn",  # scikit-learn's dependency, imported first by some docs blocks
     "tqdm": "progress",
 }
 

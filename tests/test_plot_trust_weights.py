@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+from .optional import require
 from .test_lcbench_adapter import BENCH, _fake, _import
 from .test_lcbench_adapter import data as data  # the fixture: a stand-in data folder
 
@@ -36,6 +37,7 @@ def test_the_weights_after_each_result(data: Path) -> None:
 
 
 def test_a_quick_run_writes_where_it_is_told(data: Path, tmp_path: Path) -> None:
+    require("matplotlib")  # the plot
     plot = _import("plot_trust_weights")
     reference = tmp_path / "reference.json"
     reference.write_text(json.dumps({"tasks": {key: {"reference": 0.0} for key in TASKS}}))
