@@ -74,17 +74,18 @@ OURS: dict[str, tuple[str, Any]] = {
     "asynchronous+curve": ("asynchronous", "curve"),
     "asynchronous+median": ("asynchronous", "median"),
 }
-# The curve rule's options, to choose its defaults (at W=4 first, like the rest).
+# The curve rule's options, to choose its defaults (at W=4 first, like the rest). Its
+# defaults are (0.2, 3, 1), chosen here; (0.05, 4, 3) were its first ones.
 VARIANTS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "curve(0.05,4,3)": (
+        "parallelism",
+        "curve",
+        {"threshold": 0.05, "min_reports": 4, "min_peers": 3},
+    ),
     "curve(0.5,3,1)": (
         "parallelism",
         "curve",
         {"threshold": 0.5, "min_reports": 3, "min_peers": 1},
-    ),
-    "curve(0.2,3,1)": (
-        "parallelism",
-        "curve",
-        {"threshold": 0.2, "min_reports": 3, "min_peers": 1},
     ),
     "asynchronous+curve(0.5,3,1)": (
         "asynchronous",
@@ -174,6 +175,7 @@ SHOWN = {
     "parallelism+rung": "rung",
     "parallelism+median": "median",
     "parallelism+curve": "curve",
+    "curve(0.05,4,3)": "curve(0.05,4,3)",
     "curve(0.5,3,1)": "curve(0.5,3,1)",
     "asynchronous": "async",
     "asynchronous+rung": "async+rung",
@@ -339,6 +341,9 @@ Step = tuple[list[str], list[int], range]
 def phases(quick: bool, seeds: range) -> dict[str, list[Step]]:
     """The work in the order it runs: (methods, W, seeds) steps, each over every task.
 
+    Synchronous mode with every rule at W=4 first, the curve rule's options next, then
+    W=1 and 16, then the asynchronous mode.
+
     The peers go cheapest first (Optuna's pruners read every trial at every report: tens of
     seconds a run), and over half the seeds on every task before the other half.
     """
@@ -348,9 +353,15 @@ def phases(quick: bool, seeds: range) -> dict[str, list[Step]]:
         return {"ours": [([*plain, "curve(0.5,3,1)"], [4], seeds)], "more": [], "peers": []}
     peers = ["nni_median", "ray_asha", "syne_hb", "optuna_sh", "optuna_hb"]
     half = range(seeds.start, seeds.start + len(seeds) // 2)
+    tuned = [v for v in VARIANTS if v.startswith("curve")]
+    asynchronous = [*rest, *(v for v in VARIANTS if v not in tuned)]
     return {
-        "ours": [(plain, FIRST_W, seeds), ([*VARIANTS, *rest], FIRST_W, seeds)],
-        "more": [([*OURS, *VARIANTS], MORE_W, seeds)],
+        "ours": [(plain, FIRST_W, seeds), (tuned, FIRST_W, seeds)],
+        "more": [
+            ([*plain, *tuned], MORE_W, seeds),
+            (asynchronous, FIRST_W, seeds),
+            (asynchronous, MORE_W, seeds),
+        ],
         "peers": [(peers, FIRST_W, half), (peers, FIRST_W, seeds), (peers, MORE_W, seeds)],
     }
 
