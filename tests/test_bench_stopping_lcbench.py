@@ -119,7 +119,7 @@ def test_quick_run_fills_the_cache_tabulates_and_a_rerun_skips_every_run(
             assert times
             assert times == sorted(times)
             assert all(0 <= r < 1 for _, _, r in record["history"])
-    assert len(result["targets"][TASK]) == 3
+    assert len(result["targets"][TASK]["4"]) == 3
     assert result["budget_limit"] == lcb.limit_of(1)
     assert "| 126029 |" in result["markdown"]
     assert json.loads(out.read_text())["tasks"] == [TASK]
