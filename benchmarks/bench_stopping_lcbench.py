@@ -214,7 +214,7 @@ def tabulate(
     limit = limit_of(iterations)
     summary: dict[str, Any] = {}
     targets: dict[str, dict[str, tuple[float, ...]]] = {}
-    regrets: dict[str, dict[str, list[float]]] = {}
+    regrets: dict[str, dict[str, dict[tuple[int, int], float]]] = {}
     for task in tasks:
         name = name_of(task)
         loaded = {
@@ -236,15 +236,17 @@ def tabulate(
             del summary[task]
             continue
         regrets[task] = {
-            m: [bs.at_limit(r, limit) for r in recs.values()] for m, recs in loaded.items()
+            m: {k: bs.at_limit(r, limit) for k, r in recs.items()} for m, recs in loaded.items()
         }
     markdown = "\n\n".join(
         [
             time_tables(summary),
             regret_table(summary),
-            "Mean regret when the budget ran out, every W and seed pooled, our best mode "
-            "by that mean against each peer; (lower) / (higher): the peer's regrets are "
-            "lower / higher than ours by a one-sided Mann-Whitney U test at 5%.",
+            "At equal budget: mean regret when the budget ran out over the (W, seed) runs "
+            "that every peer has made on the task (their number after the task), our best "
+            "mode by that mean (any of ours, the curve options included) against each peer; "
+            "(lower) / (higher): the peer's regrets are lower / higher than ours by a "
+            "one-sided Mann-Whitney U test at 5%.",
             peer_table(regrets),
         ]
     )
@@ -337,14 +339,27 @@ def regret_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def peer_table(regrets: dict[str, dict[str, list[float]]]) -> str:
+def peer_table(regrets: dict[str, dict[str, dict[tuple[int, int], float]]]) -> str:
+    """At equal budget, on the (W, seed) cells every peer with runs on the task has run
+    (and ours too); their number after the task."""
     peers = list(bs.PEER_LABELS)
+    ours = [*OURS, *VARIANTS]
     lines = [
-        "| task | ours | " + " | ".join(bs.PEER_SHORT[p] for p in peers) + " |",
+        "| task (runs) | ours | " + " | ".join(bs.PEER_SHORT[p] for p in peers) + " |",
         "|---|---|" + "---:|" * len(peers),
     ]
     for task, data in regrets.items():
-        lines.append(bs.equal_budget_row(task, data, [*OURS, *VARIANTS], peers))
+        ran = [set(data[p]) for p in peers if data.get(p)]
+        if not ran:
+            continue
+        cells = set.intersection(*ran)
+        cells &= set.union(*(set(data[m]) for m in ours if data.get(m)))
+        pooled = {m: [data[m][c] for c in sorted(cells) if c in data.get(m, {})] for m in data}
+        # Ours only where every cell is there: a mode with fewer runs is not comparable.
+        mine = [m for m in ours if len(pooled.get(m, [])) == len(cells)]
+        if not cells or not mine:
+            continue
+        lines.append(bs.equal_budget_row(f"{task} ({len(cells)})", pooled, mine, peers))
     return "\n".join(lines)
 
 

@@ -56,6 +56,8 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("lcbench", "bench_lcbench.py", [], ["--quick"]),
     # Needs the yahpo venv and data, and fetches LCDB into benchmarks/data/lcdb/.
     ("curves", "bench_curves.py", [], ["--quick"]),
+    # Needs the yahpo venv and data; the peers' venvs: benchmarks/stopping/setup_venvs.sh.
+    ("stopping_lcbench", "bench_stopping_lcbench.py", [], ["--quick"]),
 ]
 RESULT_FILES = {
     "core": "bench_core.json",
@@ -68,6 +70,7 @@ RESULT_FILES = {
     "compare": "bench_compare.json",
     "lcbench": "bench_lcbench.json",
     "curves": "bench_curves.json",
+    "stopping_lcbench": "stopping_lcbench.json",
 }
 # Extra tables of a result file: placeholder -> (file, key).
 EXTRA_TABLES = {"stopping_variants": ("stopping.json", "markdown_variants")}
