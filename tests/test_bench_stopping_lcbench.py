@@ -8,12 +8,10 @@ small benchmark run end to end (our methods in process, a peer in its own proces
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -21,16 +19,12 @@ import pytest
 
 import hyperband
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
-FAKE = BENCH / "yahpo" / "fake_server.py"
-TASK = "126029"
+# The fake server's data folder fixture and the importer of the benchmark modules: the
+# adapter's tests own them.
+from . import test_lcbench_adapter as adapter
 
-
-def _import(name: str) -> ModuleType:
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    return importlib.import_module(name)
-
+FAKE, TASK, _import = adapter.FAKE, adapter.TASK, adapter._import
+data = adapter.data  # the fixture
 
 lcb = _import("bench_stopping_lcbench")
 lc = _import("stopping.lcbench_curves")
@@ -38,16 +32,6 @@ cache = _import("stopping.cache")
 fake = _import("yahpo.fake_server")
 client = _import("yahpo.client")
 space = _import("yahpo.space")
-
-
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    """A stand-in data folder: the client checks that these two files exist."""
-    folder = tmp_path / "yahpo_data"
-    (folder / "lcbench").mkdir(parents=True)
-    for name in ("model.onnx", "config_space.json"):
-        (folder / "lcbench" / name).write_text("")
-    return folder
 
 
 def _setup(data: Path) -> Any:
