@@ -304,7 +304,7 @@ def time_tables(summary: dict[str, Any]) -> str:
                 )
                 cells.append(ratio)
             lines.append(
-                f"| {task} | {bs._fmt(_mid(base)['time'], 4)} | " + " | ".join(cells) + " |"
+                f"| {task} | {bs._fmt(_mid(base)['time'], 5)} | " + " | ".join(cells) + " |"
             )
         lines.append("| tasks at <= 0.5x | | " + " | ".join(str(halved[m]) for m in cols) + " |")
         out.append("\n".join(lines))
