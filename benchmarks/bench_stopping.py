@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,14 +120,21 @@ PEER_VENV = {"ray_asha": "ray", "syne_hb": "syne"}
 
 def budget_limit(w: curves.CurveWorkload, iterations: dict[str, int] | None = None) -> float:
     """The total budget of a run: ``iterations[w.name]`` Hyperband iterations' worth."""
-    sched = hyperband.schedule(w.max_budget, w.eta, min_budget=w.min_budget)
+    sched = hyperband.schedule(
+        w.max_budget, w.eta, min_budget=w.min_budget, integer_budgets=w.integer_budgets
+    )
     return float((iterations or ITERATIONS)[w.name] * sched.total_budget)
 
 
 def make_rule(early_stop: Any, options: dict[str, Any] | None) -> Any:
     if early_stop is None or not options:
         return early_stop
-    return {"median": hyperband.MedianRule, "rung": hyperband.RungRule}[early_stop](**options)
+    rules = {
+        "median": hyperband.MedianRule,
+        "rung": hyperband.RungRule,
+        "curve": hyperband.CurveRule,
+    }
+    return rules[early_stop](**options)
 
 
 def ours(
@@ -150,6 +158,7 @@ def ours(
         mode=w.mode,
         resume=True,
         space=w.space_or_sampler,
+        integer_budgets=w.integer_budgets,
         curve=w.curve,
         report_every=w.report_every,
         early_stop=early_stop,
@@ -198,17 +207,23 @@ def median(xs: list[float]) -> float:
 
 def summarise(
     records: dict[tuple[int, int], dict[str, Any]],
-    w: curves.CurveWorkload,
+    w: curves.CurveWorkload | None,
     ws: list[int],
     limit: float,
+    targets: tuple[float, ...] | None = None,
 ) -> dict[str, Any]:
+    """Per W: time and budget to each target (``targets``, default ``TARGETS[w.name]``),
+    regret at the limit, share stopped, jobs, mispromotions."""
     out: dict[str, Any] = {}
     for workers in ws:
         runs = [rec for (wk, _), rec in sorted(records.items()) if wk == workers]
         if not runs:
             continue
         per_target = []
-        for target in TARGETS[w.name]:
+        if targets is None:
+            assert w is not None, "no targets given and no workload to read them from"
+            targets = TARGETS[w.name]
+        for target in targets:
             hits = [to_target(rec, target, limit) for rec in runs]
             per_target.append(
                 {
@@ -245,13 +260,16 @@ def run_ours(
     ws: list[int],
     seeds: range,
     iterations: dict[str, int],
+    make: Callable[[str], curves.CurveWorkload] = curves.curve_workload,
 ) -> None:
+    """Run the missing (W, seed) cells of one of our methods; ``make(name)`` builds the
+    workload (the curve workloads by default)."""
     done = cache.load(root, method, workload)
     for workers in ws:
         for seed in seeds:
             if (workers, seed) in done:
                 continue
-            w = curves.curve_workload(workload)
+            w = make(workload)
             rule = make_rule(spec[1], options)
             record = ours(w, workers, seed, spec[0], rule, budget_limit(w, iterations))
             cache.append(root, method, workload, workers, seed, record)
@@ -266,8 +284,17 @@ def peer_python(peer: str) -> str | None:
 
 
 def run_peer(
-    root: Path, peer: str, workload: str, ws: list[int], seeds: range, iterations: dict[str, int]
+    root: Path,
+    peer: str,
+    workload: str,
+    ws: list[int],
+    seeds: range,
+    iterations: dict[str, int],
+    make: Callable[[str], curves.CurveWorkload] = curves.curve_workload,
+    extra: Sequence[str] = (),
 ) -> bool:
+    """Run the missing cells of a peer in its interpreter (``run_peer.py``); ``extra``: more
+    arguments for it (how it builds a workload ``make`` builds here)."""
     done = cache.load(root, peer, workload)
     if all((wk, s) in done for wk in ws for s in seeds):
         return True
@@ -275,7 +302,7 @@ def run_peer(
     if python is None:
         print(f"  {peer}: no venv (run benchmarks/stopping/setup_venvs.sh); skipped")
         return False
-    w = curves.curve_workload(workload)
+    w = make(workload)
     cmd = [
         python,
         str(HERE / "stopping" / "run_peer.py"),
@@ -289,6 +316,7 @@ def run_peer(
         repr(budget_limit(w, iterations)),
         "--cache",
         str(root),
+        *extra,
     ]
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
     subprocess.run(cmd, check=True, env=env)
@@ -408,8 +436,6 @@ def equal_budget_table(
 ) -> str:
     """Regret when the budget ran out, all W and seeds pooled: our best mode (by mean) against
     each peer, with a one-sided Mann-Whitney U test at 5% each way."""
-    from scipy.stats import mannwhitneyu
-
     peers = list(PEER_LABELS)
     lines = [
         "Peers: "
@@ -430,19 +456,29 @@ def equal_budget_table(
             ]
         if not all(data.values()):
             continue
-        best = min(OURS, key=lambda m: statistics.mean(data[m]))
-        cells = []
-        for p in peers:
-            lower = mannwhitneyu(data[p], data[best], alternative="less").pvalue
-            higher = mannwhitneyu(data[p], data[best], alternative="greater").pvalue
-            mark = " (lower)" if lower < 0.05 else " (higher)" if higher < 0.05 else ""
-            cells.append(f"{statistics.mean(data[p]):.4g}{mark}")
-        lines.append(
-            f"| {w.title} | {statistics.mean(data[best]):.4g} ({best}) | "
-            + " | ".join(cells)
-            + " |"
-        )
+        lines.append(equal_budget_row(w.title, data, list(OURS), peers))
     return "\n".join(lines)
+
+
+def equal_budget_row(
+    title: str, data: dict[str, list[float]], ours: list[str], peers: list[str]
+) -> str:
+    """One row of the equal-budget table: our best mode of ``ours`` by mean regret, and each
+    peer's mean marked (lower) / (higher) by a one-sided Mann-Whitney U test at 5% against
+    that mode (``data``: the regrets at the limit by method; a peer without data: "-")."""
+    from scipy.stats import mannwhitneyu
+
+    best = min((m for m in ours if data.get(m)), key=lambda m: statistics.mean(data[m]))
+    cells = []
+    for p in peers:
+        if not data.get(p):
+            cells.append("-")
+            continue
+        lower = mannwhitneyu(data[p], data[best], alternative="less").pvalue
+        higher = mannwhitneyu(data[p], data[best], alternative="greater").pvalue
+        mark = " (lower)" if lower < 0.05 else " (higher)" if higher < 0.05 else ""
+        cells.append(f"{statistics.mean(data[p]):.4g}{mark}")
+    return f"| {title} | {statistics.mean(data[best]):.4g} ({best}) | " + " | ".join(cells) + " |"
 
 
 def headline_table(summary: dict[str, Any], ws: list[int]) -> str:

@@ -59,6 +59,8 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     # Needs the yahpo venv and data, and fetches LCDB into benchmarks/data/lcdb/.
     ("curves", "bench_curves.py", [], ["--quick"]),
     ("sklearn", "bench_sklearn.py", [], ["--quick"]),
+    # Needs the yahpo venv and data; the peers' venvs: benchmarks/stopping/setup_venvs.sh.
+    ("stopping_lcbench", "bench_stopping_lcbench.py", [], ["--quick"]),
 ]
 RESULT_FILES = {
     "core": "bench_core.json",
@@ -75,6 +77,7 @@ RESULT_FILES = {
     "sklearn": "bench_sklearn.json",
     # Rendered from the saved runs by bench_lcbench_peers.py (its --run batch takes hours).
     "lcbench_peers": "bench_lcbench_peers.json",
+    "stopping_lcbench": "stopping_lcbench.json",
 }
 # Extra tables of a result file: placeholder -> (file, key).
 EXTRA_TABLES = {"stopping_variants": ("stopping.json", "markdown_variants")}

@@ -110,6 +110,8 @@ class CurveWorkload:
             (``None``: from scratch) to ``step``; ``None``: budget units times the speed factor.
         seed: the noise seed.
         description: the definition, for the docs.
+        integer_budgets: the schedule's budgets are whole numbers (``hyperband.schedule``'s
+            ``integer_budgets``): the curve knows whole steps only.
     """
 
     name: str
@@ -127,6 +129,7 @@ class CurveWorkload:
     seconds: Callable[[Config, float, float | None], float] | None = field(default=None, repr=False)
     seed: int = 0
     description: str = ""
+    integer_budgets: bool = False
 
     @property
     def space_or_sampler(self) -> Any:
