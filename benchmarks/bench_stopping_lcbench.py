@@ -276,48 +276,62 @@ def _halved(ratio: str) -> bool:
         return ratio.startswith("<1")  # the baseline never got there, the method did
 
 
+def _by_mode(cols: list[str]) -> list[tuple[str, list[str]]]:
+    """``cols`` split into the synchronous and the asynchronous methods: one table of all of
+    them is wider than the docs' column."""
+    groups = [
+        ("synchronous", [m for m in cols if not m.startswith("asynchronous")]),
+        ("asynchronous", [m for m in cols if m.startswith("asynchronous")]),
+    ]
+    return [(mode, group) for mode, group in groups if group]
+
+
 def time_tables(summary: dict[str, Any]) -> str:
-    """Per W: each task's median time to the middle target, ours as a ratio to plain
+    """Per W and mode: each task's median time to the middle target, ours as a ratio to plain
     parallelism's (its own median in seconds in the first column)."""
     out = []
     for x in ALL_W:
-        cols = [m for m in SHOWN if any(str(x) in summary[t].get(m, {}) for t in summary)]
-        if not cols:
-            continue
-        lines = [
-            f"W={x}: median time to the middle target, ratio to plain parallelism.",
-            "",
-            "| task | parallelism (s) | " + " | ".join(SHOWN[m] for m in cols) + " |",
-            "|---|---:|" + "---:|" * len(cols),
-        ]
-        halved = dict.fromkeys(cols, 0)
-        for task, methods in summary.items():
-            base = methods.get(BASELINE, {}).get(str(x))
-            if base is None:
-                continue
-            cells = []
-            for m in cols:
-                s = methods.get(m, {}).get(str(x))
-                ratio = "-" if s is None else bs._ratio(_mid(s)["time"], _mid(base)["time"])
-                halved[m] += (
-                    ratio not in ("-", "n/r") and float(ratio.split()[0].lstrip("<")) <= 0.5
-                )
-                cells.append(ratio)
-            lines.append(
-                f"| {task} | {bs._fmt(_mid(base)['time'], 5)} | " + " | ".join(cells) + " |"
-            )
-        lines.append("| tasks at <= 0.5x | | " + " | ".join(str(halved[m]) for m in cols) + " |")
-        out.append("\n".join(lines))
+        shown = [m for m in SHOWN if any(str(x) in summary[t].get(m, {}) for t in summary)]
+        for mode, cols in _by_mode(shown):
+            out.append(_time_table(summary, x, mode, cols))
     return "\n\n".join(out)
+
+
+def _time_table(summary: dict[str, Any], x: int, mode: str, cols: list[str]) -> str:
+    lines = [
+        f"W={x}, {mode}: median time to the middle target, ratio to plain parallelism.",
+        "",
+        "| task | parallelism (s) | " + " | ".join(SHOWN[m] for m in cols) + " |",
+        "|---|---:|" + "---:|" * len(cols),
+    ]
+    halved = dict.fromkeys(cols, 0)
+    for task, methods in summary.items():
+        base = methods.get(BASELINE, {}).get(str(x))
+        if base is None:
+            continue
+        cells = []
+        for m in cols:
+            s = methods.get(m, {}).get(str(x))
+            ratio = "-" if s is None else bs._ratio(_mid(s)["time"], _mid(base)["time"])
+            halved[m] += ratio not in ("-", "n/r") and float(ratio.split()[0].lstrip("<")) <= 0.5
+            cells.append(ratio)
+        lines.append(f"| {task} | {bs._fmt(_mid(base)['time'], 5)} | " + " | ".join(cells) + " |")
+    lines.append("| tasks at <= 0.5x | | " + " | ".join(str(halved[m]) for m in cols) + " |")
+    return "\n".join(lines)
 
 
 def regret_table(summary: dict[str, Any]) -> str:
     """Median regret when the budget ran out (W pooled by their medians), ours as a ratio to
-    plain parallelism's, and the share of jobs stopped at W=4."""
-    cols = [m for m in SHOWN if any(m in summary[t] for t in summary)]
+    plain parallelism's, and the share of jobs stopped at W=4; a table per mode."""
+    shown = [m for m in SHOWN if any(m in summary[t] for t in summary)]
+    return "\n\n".join(_regret_table(summary, mode, cols) for mode, cols in _by_mode(shown))
+
+
+def _regret_table(summary: dict[str, Any], mode: str, cols: list[str]) -> str:
     lines = [
-        "Median regret when the budget ran out (median over W of the per-W medians), ratio "
-        "to plain parallelism's; in brackets the share of jobs stopped at W=4.",
+        f"{mode.capitalize()}: median regret when the budget ran out (median over W of the "
+        "per-W medians), ratio to plain parallelism's; in brackets the share of jobs stopped "
+        "at W=4.",
         "",
         "| task | targets W=4 | parallelism | " + " | ".join(SHOWN[m] for m in cols) + " |",
         "|---|---|---:|" + "---:|" * len(cols),
