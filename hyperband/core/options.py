@@ -20,7 +20,7 @@ from hyperband.core.errors import (
     describe,
 )
 from hyperband.core.jobs import Job
-from hyperband.core.sampling import RandomSampler, Sampler
+from hyperband.core.sampling import RandomSampler, Sampler, is_sampler
 
 __all__ = [
     "EXEC_MODES",
@@ -80,7 +80,7 @@ def check_sampler(space_or_sampler: object) -> Sampler:
     """A search space's `RandomSampler`, or the sampler given."""
     if isinstance(space_or_sampler, Mapping):
         return RandomSampler(space_or_sampler)
-    if callable(getattr(space_or_sampler, "sample", None)):
+    if is_sampler(space_or_sampler):
         return space_or_sampler  # type: ignore[return-value]
     raise ArgumentTypeError(
         "space_or_sampler must be a search space (a dict in NNI's format) or a sampler "

@@ -34,6 +34,7 @@ __all__ = [
     "RandomSampler",
     "Sampler",
     "is_model_based",
+    "is_sampler",
     "make_sampler",
     "sampler_from_spec",
     "sampler_spec",
@@ -188,6 +189,11 @@ def make_sampler(name: object, space: Mapping[str, Any], **options: Any) -> Any:
     return cls(space, **options)
 
 
+def is_sampler(obj: object) -> bool:
+    """Whether ``obj`` is a sampler (it has ``sample(rng, n)``), not a search space."""
+    return callable(getattr(obj, "sample", None))
+
+
 def space_or_sampler(
     space: Any, sampler: Any, sampler_options: Mapping[str, Any] | None
 ) -> Callable[[], Any]:
@@ -211,7 +217,7 @@ def space_or_sampler(
             raise ArgumentTypeError("space must be a search space or a sampler, got None")
         return lambda: space
     if isinstance(sampler, str):
-        if space is None or callable(getattr(space, "sample", None)):
+        if space is None or is_sampler(space):
             raise ArgumentTypeError(
                 f"sampler={sampler!r} draws from a search space: space must be one, got "
                 f"{describe(space)}"
@@ -219,7 +225,7 @@ def space_or_sampler(
         options = dict(sampler_options or {})
         make_sampler(sampler, space, **options)  # validates the name, the space, the options
         return lambda: make_sampler(sampler, space, **options)
-    if not callable(getattr(sampler, "sample", None)):
+    if not is_sampler(sampler):
         raise ArgumentTypeError(
             "sampler must be 'random', 'kde', 'optuna' (a name of hyperband's samplers) or an "
             f"object with sample(rng, n), got {describe(sampler)}"

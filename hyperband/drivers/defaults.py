@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import attrs
 
-from hyperband.core.sampling import space_or_sampler
+from hyperband.core.sampling import is_sampler, space_or_sampler
 
 __all__ = ["DEFAULT_BRACKETS", "DEFAULT_SAMPLER", "DEFAULT_SAMPLER_OPTIONS", "Choices"]
 
@@ -91,4 +91,4 @@ class Choices:
 
 def _is_space(space: object) -> bool:
     """A search space (NNI's dict, or a ConfigSpace space), not a sampler object or None."""
-    return space is not None and not callable(getattr(space, "sample", None))
+    return space is not None and not is_sampler(space)
