@@ -30,7 +30,7 @@ EXTRAS: dict[str, str | None] = {
     "cmaes": "optuna",
     "pandas": None,
     "playwright": "browser",
-    "plotly": "report",
+    "plotly": "plotly-schema",
     "sklearn": "sklearn",
     "scipy": "sklearn",  # scikit-learn's dependency, imported first by some docs blocks
     "tqdm": "progress",

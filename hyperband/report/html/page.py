@@ -35,26 +35,36 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["EXTRA", "html_report", "live", "plotly_js", "render", "write_atomic"]
 
-EXTRA = "report"  # pip install 'hyperband[report]'
+# The extra that once installed plotly for the report; the page now inlines the plotly.js
+# bundle that ships inside this package, so it is empty (kept so that old install lines work).
+EXTRA = "report"
 # Charts left out of the page while they have nothing to show (a note would only puzzle).
 OPTIONAL = frozenset({"trust", "importance"})
 ERROR_CHARS = 4000  # a failure's traceback is cut to its last characters (its useful end)
+# plotly.js built with only the trace types figures.py draws (tools/plotly/ rebuilds it), and
+# what the build recorded of it: plotly.js' version, the traces, its sha256 and size.
+PLOTLY_BUNDLE = "plotly-custom.min.js"
+PLOTLY_RECORD = "plotly-custom.json"
 
 
 @functools.lru_cache(maxsize=1)
 def plotly_js() -> tuple[str, str]:
-    """plotly.js as shipped inside the plotly wheel, and its version.
+    """The plotly.js bundle the page inlines, and its plotly.js version.
 
-    Raises:
-        ImportError: plotly is not installed; the message names the extra to install.
+    The bundle ships inside hyperband (no plotly package needed): plotly.js' core with the
+    ``scatter``, ``bar`` and ``parcoords`` trace types only, about a quarter of the full
+    plotly.min.js. ``tools/plotly/build.sh`` rebuilds it from the pinned npm packages.
+
+    Examples:
+        >>> from hyperband.report.html import plotly_js
+        >>> script, version = plotly_js()
+        >>> version
+        '4.1.1'
+        >>> script.startswith("/**\\n* plotly.js")
+        True
     """
-    try:
-        from plotly.offline import get_plotlyjs, get_plotlyjs_version
-    except ImportError as exc:
-        raise ImportError(
-            f"the HTML report needs plotly: pip install 'hyperband[{EXTRA}]'"
-        ) from exc
-    return get_plotlyjs(), get_plotlyjs_version()
+    record = json.loads(_asset(PLOTLY_RECORD))
+    return _asset(PLOTLY_BUNDLE), str(record["plotly.js"])
 
 
 def _asset(name: str) -> str:
@@ -431,9 +441,6 @@ def render(
         feed: with ``refresh``: the file (a URL relative to the page) that ``live`` rewrites
             with the next data; the page loads it every ``refresh`` seconds and updates in
             place, keeping its filter, sorting and scroll. ``None``: the page reloads itself.
-
-    Raises:
-        ImportError: plotly is not installed (the message names the extra).
     """
     plotly, plotly_version = plotly_js()
     from hyperband import __version__
@@ -479,7 +486,8 @@ def render(
 {_JOBS}
 </main>
 <footer>Written {written} by hyperband {__version__} from {html.escape(data.source)}{torn};
-charts by plotly.js {plotly_version}, inlined: this file needs no network.</footer>
+charts by plotly.js {plotly_version} (its scatter, bar and parcoords traces), inlined:
+this file needs no network.</footer>
 <script id="report-data" type="application/json">{_script_json(content)}</script>
 <script>
 {_asset("report.js")}
@@ -532,8 +540,8 @@ def html_report(
     It shows the best value against budget spent and time, the bracket/rung funnel with
     promotions, the trust weight of each budget as results arrived (once two budgets are
     measured), the worker timeline, parallel coordinates of the configurations, learning
-    curves from ``context.report``, and a sortable, filterable table of the jobs. Needs the
-    ``report`` extra (plotly): ``pip install 'hyperband[report]'``.
+    curves from ``context.report``, and a sortable, filterable table of the jobs. Needs no
+    optional package: the plotly.js it inlines ships with hyperband (``plotly_js``).
 
     Args:
         source: a journal written by ``run(journal=...)`` (finished or still running: it is
@@ -545,7 +553,6 @@ def html_report(
         The path written.
 
     Raises:
-        ImportError: plotly is not installed.
         JournalError: ``source`` is not a journal.
 
     Examples:
@@ -554,7 +561,7 @@ def html_report(
         >>> space = {"x": {"_type": "uniform", "_value": [0, 1]}}
         >>> _ = hyperband.run(lambda c, b: c["x"] * b, space, max_budget=9, seed=0,
         ...                   journal=folder / "study.jsonl", progress=False)
-        >>> hyperband.html_report(folder / "study.jsonl", folder / "report.html")  # doctest: +SKIP
+        >>> hyperband.html_report(folder / "study.jsonl", folder / "report.html")
         PosixPath('.../report.html')
     """
     from hyperband.drivers.records import RunResult
