@@ -142,6 +142,68 @@ def test_the_metric_and_dataset_to_report_can_be_chosen(tmp_path: Path) -> None:
         assert cb.value == reports[-1][1]
 
 
+def classifier(config: dict[str, Any], cb: XGBoostCallback, **kwargs: Any) -> Any:
+    """XGBoost's scikit-learn API: the callback in the constructor, the model to continue
+    in ``fit``."""
+    options = {"n_estimators": cb.num_boost_round, "xgb_model": cb.xgb_model, **kwargs}
+    fit = {"xgb_model": options.pop("xgb_model"), "eval_set": options.pop("eval_set", None)}
+    if fit["eval_set"] is None:
+        fit["eval_set"] = [(X[:400], Y[:400]), (X[400:], Y[400:])]
+    model = xgb.XGBClassifier(
+        **config,
+        **options,
+        eval_metric="logloss",
+        n_jobs=1,
+        random_state=0,
+        callbacks=[cb],
+    )
+    return model.fit(X[:400], Y[:400], verbose=False, **fit)
+
+
+def sklearn_objective(config: dict[str, Any], budget: float, context: Context) -> dict[str, Any]:
+    cb = XGBoostCallback(context)  # the last eval_set's last metric: validation_1/logloss
+    model = classifier({"learning_rate": config["eta"], "max_depth": config["max_depth"]}, cb)
+    rounds = model.get_booster().num_boosted_rounds()
+    return {"default": cb.value, "rounds": rounds, "resumed": cb.xgb_model}
+
+
+def test_the_scikit_learn_api_reports_every_round_and_continues_its_booster() -> None:
+    result = boosting_checks.study(sklearn_objective, SPACE)
+    boosting_checks.check_rounds_and_promotions(result, "rounds")
+
+
+def test_the_scikit_learn_api_stops_cleanly() -> None:
+    result = boosting_checks.study(sklearn_objective, SPACE, early_stop="median")
+    boosting_checks.check_clean_stops(result, "rounds")
+
+
+def test_a_scikit_learn_model_continued_equals_one_boosted_from_scratch(tmp_path: Path) -> None:
+    config = {"learning_rate": 0.2, "max_depth": 3}
+    job = hyperband.Hyperband(SPACE, max_budget=9, seed=0).ask()
+    classifier(config, XGBoostCallback(Context(job, tmp_path, [])))
+    promoted = evolve(job, budget=9, previous_budget=job.budget, resume_from=job.id)
+    reports: list[tuple[float, float]] = []
+    cb = XGBoostCallback(Context(promoted, tmp_path, reports))
+    assert (cb.xgb_model, cb.num_boost_round) == (str(tmp_path / "xgboost_1_rounds.ubj"), 8)
+    continued = classifier(config, cb)
+    assert continued.get_booster().num_boosted_rounds() == 9
+    assert [s for s, _ in reports] == list(range(2, 10))
+    assert (tmp_path / "xgboost_9_rounds.ubj").exists()
+    scratch_dir = tmp_path / "scratch"
+    scratch_dir.mkdir()
+    scratch = classifier(config, XGBoostCallback(Context(evolve(job, budget=9), scratch_dir, [])))
+    np.testing.assert_allclose(
+        continued.predict_proba(X[400:]), scratch.predict_proba(X[400:]), rtol=1e-6
+    )
+    # What the scikit-learn API gets wrong is named with its own arguments.
+    with pytest.raises(ConfigurationError, match=r"n_estimators=cb.num_boost_round, and fit"):
+        classifier(config, XGBoostCallback(Context(promoted, tmp_path, [])), xgb_model=None)
+    with pytest.raises(ConfigurationError, match=r"past the job's 1 rounds.*n_estimators=cb"):
+        classifier(config, XGBoostCallback(Context(job, scratch_dir, [])), n_estimators=3)
+    with pytest.raises(ConfigurationError, match=r"fit\(\.\.\., eval_set=\[\(X_valid"):
+        classifier(config, XGBoostCallback(Context(job, scratch_dir, [])), eval_set=[])
+
+
 def test_the_digits_example_runs(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parent.parent / "examples" / "xgboost_digits.py"
     command = [sys.executable, str(example), "--max-budget", "9", "--workers", "1"]
