@@ -114,34 +114,20 @@ def sklearn_objective(config: dict[str, Any], budget: float, context: Context) -
     return {"default": cb.value, "trees": model.booster_.num_trees(), "resumed": cb.init_model}
 
 
-def test_the_scikit_learn_api_reports_every_round_and_continues_its_booster() -> None:
-    result = boosting_checks.study(sklearn_objective, SPACE)
-    boosting_checks.check_rounds_and_promotions(result, "trees")
+def test_the_scikit_learn_api_reports_stops_cleanly_and_continues_its_booster() -> None:
+    boosting_checks.check_studies(sklearn_objective, SPACE, "trees")
 
 
-def test_the_scikit_learn_api_stops_cleanly() -> None:
-    result = boosting_checks.study(sklearn_objective, SPACE, early_stop="median")
-    boosting_checks.check_clean_stops(result, "trees")
+SAVED = "lightgbm_1_rounds.txt"
 
 
 def test_a_scikit_learn_model_continued_equals_one_boosted_from_scratch(tmp_path: Path) -> None:
     config = {"learning_rate": 0.1, "num_leaves": 7}
     job = hyperband.Hyperband(SPACE, max_budget=9, seed=0).ask()
-    classifier(config, LightGBMCallback(Context(job, tmp_path, [])))
-    promoted = type(job)(**{**vars_of(job), "budget": 9, "previous_budget": job.budget})
-    reports: list[tuple[float, float]] = []
-    cb = LightGBMCallback(Context(promoted, tmp_path, reports))
-    assert (cb.init_model, cb.num_boost_round) == (str(tmp_path / "lightgbm_1_rounds.txt"), 8)
-    continued = classifier(config, cb)
-    assert continued.booster_.num_trees() == 9
-    assert [s for s, _ in reports] == list(range(2, 10))
-    scratch_dir = tmp_path / "scratch"
-    scratch_dir.mkdir()
-    fresh = Context(type(job)(**{**vars_of(job), "budget": 9}), scratch_dir, [])
-    scratch = classifier(config, LightGBMCallback(fresh))
-    np.testing.assert_allclose(
-        continued.predict_proba(X[VALID]), scratch.predict_proba(X[VALID]), rtol=1e-9
+    promoted = boosting_checks.check_continued_equals_scratch(
+        lambda cb: classifier(config, cb), LightGBMCallback, job, tmp_path, SAVED, X[VALID]
     )
+    scratch_dir = tmp_path / "scratch"
     # What the scikit-learn API gets wrong is named with its own arguments.
     with pytest.raises(ConfigurationError, match=r"starts with 0 rounds, expected 1: pass init"):
         classifier(config, LightGBMCallback(Context(promoted, tmp_path, [])), init_model=None)

@@ -26,15 +26,17 @@ BOOSTING = {"learning_rate": [0.01, 0.03, 0.1, 0.3, 1.0], "max_depth": [1, 2, 3]
 
 
 def boosting_search(**kwargs: Any) -> HyperbandSearchCV:
-    options: dict[str, Any] = {
-        "resource": "n_estimators",
-        "max_resources": 9,
-        "cv": 3,
-        "random_state": 0,
-        "executor": "serial",
-    }
-    estimator = GradientBoostingClassifier(random_state=0)
-    return HyperbandSearchCV(estimator, BOOSTING, **{**options, **kwargs})
+    """A small serial search of gradient boosting up to 9 trees, ``kwargs`` set on it."""
+    search = HyperbandSearchCV(
+        GradientBoostingClassifier(random_state=0),
+        BOOSTING,
+        resource="n_estimators",
+        max_resources=9,
+        cv=3,
+        random_state=0,
+        executor="serial",
+    )
+    return search.set_params(**kwargs)
 
 
 def segment_steps(job: hyperband.Job, n_reports: int) -> list[int]:

@@ -167,34 +167,21 @@ def sklearn_objective(config: dict[str, Any], budget: float, context: Context) -
     return {"default": cb.value, "rounds": rounds, "resumed": cb.xgb_model}
 
 
-def test_the_scikit_learn_api_reports_every_round_and_continues_its_booster() -> None:
-    result = boosting_checks.study(sklearn_objective, SPACE)
-    boosting_checks.check_rounds_and_promotions(result, "rounds")
+def test_the_scikit_learn_api_reports_stops_cleanly_and_continues_its_booster() -> None:
+    boosting_checks.check_studies(sklearn_objective, SPACE, "rounds")
 
 
-def test_the_scikit_learn_api_stops_cleanly() -> None:
-    result = boosting_checks.study(sklearn_objective, SPACE, early_stop="median")
-    boosting_checks.check_clean_stops(result, "rounds")
+SAVED = "xgboost_1_rounds.ubj"
 
 
 def test_a_scikit_learn_model_continued_equals_one_boosted_from_scratch(tmp_path: Path) -> None:
     config = {"learning_rate": 0.2, "max_depth": 3}
     job = hyperband.Hyperband(SPACE, max_budget=9, seed=0).ask()
-    classifier(config, XGBoostCallback(Context(job, tmp_path, [])))
-    promoted = evolve(job, budget=9, previous_budget=job.budget, resume_from=job.id)
-    reports: list[tuple[float, float]] = []
-    cb = XGBoostCallback(Context(promoted, tmp_path, reports))
-    assert (cb.xgb_model, cb.num_boost_round) == (str(tmp_path / "xgboost_1_rounds.ubj"), 8)
-    continued = classifier(config, cb)
-    assert continued.get_booster().num_boosted_rounds() == 9
-    assert [s for s, _ in reports] == list(range(2, 10))
+    promoted = boosting_checks.check_continued_equals_scratch(
+        lambda cb: classifier(config, cb), XGBoostCallback, job, tmp_path, SAVED, X[400:]
+    )
     assert (tmp_path / "xgboost_9_rounds.ubj").exists()
     scratch_dir = tmp_path / "scratch"
-    scratch_dir.mkdir()
-    scratch = classifier(config, XGBoostCallback(Context(evolve(job, budget=9), scratch_dir, [])))
-    np.testing.assert_allclose(
-        continued.predict_proba(X[400:]), scratch.predict_proba(X[400:]), rtol=1e-6
-    )
     # What the scikit-learn API gets wrong is named with its own arguments.
     with pytest.raises(ConfigurationError, match=r"n_estimators=cb.num_boost_round, and fit"):
         classifier(config, XGBoostCallback(Context(promoted, tmp_path, [])), xgb_model=None)
