@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import doctest
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +137,16 @@ def test_a_scikit_learn_model_continued_equals_one_boosted_from_scratch(tmp_path
         classifier(config, LightGBMCallback(Context(job, scratch_dir, [])), n_estimators=100)
     with pytest.raises(ConfigurationError, match=r"eval_X=\.\.\., eval_y="):
         classifier(config, LightGBMCallback(Context(job, scratch_dir, [])), eval=(None, None))
+
+
+def test_the_digits_example_runs(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "lightgbm_digits.py"
+    command = [sys.executable, str(example), "--max-budget", "9", "--workers", "1"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert "best validation multi_logloss" in out
+    assert "rounds boosted, against" in out
+    accuracy = float(out.rsplit("test accuracy of the best configuration: ", 1)[1])
+    assert accuracy > 0.8
 
 
 def test_docstring_examples() -> None:
