@@ -33,7 +33,7 @@ from hyperband.integrations.lightning import LightningCallback
 SPACE = {
     "lr": {"_type": "loguniform", "_value": [1e-3, 1e-1]},
     "hidden": {"_type": "choice", "_value": [16, 32, 64]},
-    "weight_decay": {"_type": "loguniform", "_value": [1e-6, 1e-2]},
+    "dropout": {"_type": "uniform", "_value": [0.0, 0.5]},
 }
 QUIET = {
     "logger": False,
@@ -79,10 +79,12 @@ class Digits(lightning.LightningDataModule):
 
 
 class MLP(lightning.LightningModule):
-    def __init__(self, hidden: int, lr: float, weight_decay: float, seed: int = 0) -> None:
+    def __init__(self, hidden: int, lr: float, dropout: float, seed: int = 0) -> None:
         super().__init__()
-        self.lr, self.weight_decay = lr, weight_decay
-        self.net = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+        self.lr = lr
+        self.net = nn.Sequential(
+            nn.Linear(64, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 10)
+        )
         weights = torch.Generator().manual_seed(seed)
         with torch.no_grad():
             for parameter in self.net.parameters():
@@ -101,7 +103,7 @@ class MLP(lightning.LightningModule):
         self.log("test_acc", (self.net(x).argmax(dim=1) == y).float().mean())
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.Adam(self.parameters(), lr=self.lr)
 
 
 def objective(config: dict[str, Any], budget: float, context: Context) -> dict[str, Any]:
@@ -113,26 +115,21 @@ def objective(config: dict[str, Any], budget: float, context: Context) -> dict[s
     return {"default": cb.value, "epochs": trainer.current_epoch, "resumed": cb.ckpt_path}
 
 
-def main(argv: list[str] | None = None, *, early_stop: Any = "median") -> hyperband.RunResult:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-budget", type=int, default=27, help="epochs")
-    parser.add_argument("--eta", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+def main(
+    max_budget: int = 27, workers: int = 2, seed: int = 0, early_stop: Any = "median"
+) -> hyperband.RunResult:
+    """The study (eta 3, epochs from 1 to ``max_budget``), then the best model's test score."""
     torch.set_num_threads(1)  # the runner's workers are the parallelism
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banner per job
-    result = hyperband.run(
-        objective,
-        SPACE,
-        max_budget=args.max_budget,
-        eta=args.eta,
-        mode="minimize",  # the validation loss
-        early_stop=early_stop,
-        workers=args.workers,
-        seed=args.seed,
-        progress=False,
-    )
+    study = {
+        "max_budget": max_budget,
+        "eta": 3,
+        "workers": workers,
+        "seed": seed,
+        "progress": False,
+    }
+    # mode: the validation loss goes down
+    result = hyperband.run(objective, SPACE, mode="minimize", early_stop=early_stop, **study)
     assert result.best is not None
     resumed = sum(r.extra.get("resumed") is not None for r in result.history)
     print(f"best validation loss {result.best.value:.4f}: {result.best.config}")
@@ -140,9 +137,9 @@ def main(argv: list[str] | None = None, *, early_stop: Any = "median") -> hyperb
         f"{len(result.history)} jobs, {result.n_stopped} stopped early, {resumed} promotions "
         "resumed their checkpoint"
     )
-    trainer = lightning.Trainer(max_epochs=args.max_budget, **QUIET)
-    data = Digits(seed=args.seed)
-    model = MLP(**result.best.config, seed=args.seed)
+    trainer = lightning.Trainer(max_epochs=max_budget, **QUIET)
+    data = Digits(seed=seed)
+    model = MLP(**result.best.config, seed=seed)
     trainer.fit(model, datamodule=data)
     accuracy = trainer.test(model, datamodule=data, verbose=False)[0]["test_acc"]
     print(f"test accuracy of the best configuration: {accuracy:.3f}")
@@ -150,4 +147,7 @@ def main(argv: list[str] | None = None, *, early_stop: Any = "median") -> hyperb
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-budget", type=int, default=27, help="epochs")
+    parser.add_argument("--workers", type=int, default=2)
+    main(**vars(parser.parse_args()))

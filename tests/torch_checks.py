@@ -8,14 +8,13 @@ from pathlib import Path
 from types import ModuleType
 
 import attrs
+import pytest
 
 import hyperband
 from hyperband.core.jobs import Job
 from hyperband.core.stopping import StopView
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-# A study's arguments for the example's main: 22 jobs of 1 to 9 epochs, two in flight.
-ARGS = ["--max-budget", "9", "--eta", "3", "--workers", "2", "--seed", "0"]
 
 
 class StopOddConfigs:
@@ -84,3 +83,13 @@ def check_study(result: hyperband.RunResult) -> None:
     assert any(r.job.resume_from is not None for r in stopped)
     assert result.best is not None
     assert result.best.budget == 9
+
+
+def check_example(result: hyperband.RunResult, capsys: pytest.CaptureFixture[str]) -> None:
+    """An example's study (22 jobs of 1 to 9 epochs, with the known stops of
+    `StopOddConfigs`) passes `check_study`, and its final model scores on the test set."""
+    check_study(result)
+    out = capsys.readouterr().out
+    assert "promotions resumed their checkpoint" in out
+    accuracy = float(out.rsplit("test accuracy of the best configuration: ", 1)[1])
+    assert accuracy > 0.8

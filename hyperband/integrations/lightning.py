@@ -9,23 +9,15 @@
     trainer.fit(model, train_loader, valid_loader, ckpt_path=cb.ckpt_path)
     return cb.value
 
-It
-
-- reports the monitored metric (what the model logs with ``self.log("val_loss", ...)``) at
-  the end of every training epoch through ``context.report(epoch, value)``, the epoch counted
-  from the configuration's first rung, so the budget is the number of epochs;
-- stops training cleanly when the stopping rule stops the job (``run(early_stop=...)``): it
-  sets ``trainer.should_stop``, so ``fit`` returns after that epoch, and the objective
-  returns as usual (the job is recorded as stopped);
-- saves a Lightning checkpoint (``trainer.save_checkpoint``: weights, optimizer, schedulers,
-  epoch and step counters) into the configuration's checkpoint directory at the end of the
-  job's training, and on a promotion names it as ``ckpt_path``: ``fit`` restores it and
-  trains only the epochs from ``previous_budget + 1`` to ``max_epochs``.
-
-Budgets are whole epochs: a budget is rounded down (at least 1 epoch); choose ``max_budget``,
-``min_budget`` and ``eta`` with integral budgets (27, 1, 3) to train exactly the budget.
-
-This module imports Lightning only when a callback is made, so it imports without it.
+At the end of every training epoch it reports the monitored metric through
+``context.report(epoch, value)`` (the epoch counted from the configuration's first rung: a
+resumed trainer's counter goes on); when the stopping rule stops the job it sets
+``trainer.should_stop``, so ``fit`` returns after that epoch and the job is recorded as
+stopped, not failed; when the job has trained its whole budget it saves a Lightning
+checkpoint (``trainer.save_checkpoint``) into the configuration's checkpoint directory, which
+a promotion's ``fit(ckpt_path=...)`` restores (weights, optimizers, schedulers, epoch and step
+counters) to train only the epochs still missing. Budgets are whole epochs (rounded down, at
+least 1). Lightning is imported only when a callback is made. See docs/pytorch.md.
 
 Examples:
     >>> from hyperband.integrations.lightning import rounds
