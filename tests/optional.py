@@ -34,6 +34,8 @@ EXTRAS: dict[str, str | None] = {
     "sklearn": "sklearn",
     "scipy": "sklearn",  # scikit-learn's dependency, imported first by some docs blocks
     "tqdm": "progress",
+    "torch": "torch",
+    "lightning": "lightning",
 }
 
 
