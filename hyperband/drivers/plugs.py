@@ -47,6 +47,8 @@ class ExecutorPlug:
 # The executors a run can name besides its own ("serial", "threads", "processes").
 EXECUTOR_PLUGS: dict[str, ExecutorPlug] = {
     "dask": ExecutorPlug("hyperband.integrations.dask", "distributed"),
+    # A RayExecutor is the plug's own class: it exists once the plug's module is imported.
+    "ray": ExecutorPlug("hyperband.integrations.ray", "hyperband.integrations.ray"),
 }
 
 # Draws SimulationResult.plot_timeline: offers ``Span`` and ``plot_timeline(spans, *, ax,

@@ -221,6 +221,9 @@ def run(
         # Last: it may start worker processes, pointless if the journal is refused.
         backends: list[Backend] = [resolve(executor, workers)]
         cleanup.callback(_shut_down, backends)
+        check = getattr(backends[0], "check_directory", None)
+        if with_context and root is not None and check is not None:
+            check(root)  # a cluster's nodes must all see the checkpoints (executor="ray")
         driver = Driver(hb, objective, backends, jl, records, with_context, root, limit, retries)
         cleanup.callback(driver.close)
         driver.configure(max_failures, keep_checkpoints, fail_fast)
