@@ -13,6 +13,7 @@ with the machine's outward address; any other loopback address it keeps.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import doctest
 import importlib
@@ -194,19 +195,31 @@ def cluster() -> Iterator[RayCluster]:
     require("ray")
     # A short path: Ray's session sockets live under it (a Unix socket path has 107 bytes).
     folder = Path(tempfile.mkdtemp(prefix="hbray-"))
+    # No token authentication, said explicitly: a token in ~/.ray/auth_token (which a local
+    # ray.init() writes) would otherwise turn it on for the nodes and not for this process,
+    # whose Ray configuration is read once, when ray is imported (an earlier test does).
+    auth = {"RAY_AUTH_MODE": "disabled"}
     env = {
         **os.environ,
+        **auth,
         "RAY_USAGE_STATS_ENABLED": "0",
         # The workers import the objectives from tests/ of this checkout.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         d.TRACE_ENV: str(folder / "trace.log"),
     }
     c = RayCluster(folder, env)
+    saved = {k: os.environ.get(k) for k in auth}
+    os.environ.update(auth)  # for the driver: this process
     try:
         c.start()
         yield c
     finally:
         c.kill_all()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         subprocess.run(["rm", "-rf", str(folder)], check=False)
 
 
@@ -300,3 +313,34 @@ def test_reports_stop_jobs_on_ray_workers_and_checkpoints_must_be_shared(
     assert '"event":"ask"' not in journal.read_text()
     # The borrowed executor is still usable.
     assert executor.submit(sum, [1, 2]).result(timeout=60) == 3
+
+
+@pytest.mark.timeout(240)
+def test_stopping_a_job_kills_its_worker_process(cluster: RayCluster, executor: Any) -> None:
+    """What a run's timeout does to a job (``Backend.stop``): Ray would reuse the worker
+    process otherwise, and dask can only abandon the task, its slot busy."""
+    from hyperband.integrations.ray import RayBackend
+
+    trace_file = Path(cluster.env[d.TRACE_ENV])
+    trace_file.unlink(missing_ok=True)
+    backend = RayBackend(executor, 2, owned=False)
+    future = backend.submit(d.lingering, {"x": 0.0, "act": "relu"}, 1)
+    wait_until(lambda: bool(trace(trace_file)), "the job to start", limit=60)
+    ((event, _, pid, _),) = trace(trace_file)
+    assert event == "start"
+    asked = time.monotonic()
+    assert backend.stop(future) is False  # its slot frees when Ray has killed it
+    cancelled = (concurrent.futures.CancelledError, require("ray").exceptions.TaskCancelledError)
+    with pytest.raises(cancelled):
+        future.result(timeout=60)
+    assert time.monotonic() - asked < d.LINGER_SECONDS
+
+    def gone() -> bool:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return True
+        return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+    wait_until(gone, "the worker process to die", limit=20)
+    assert [e[0] for e in trace(trace_file)] == ["start"]  # it never finished its sleep
