@@ -31,9 +31,10 @@ run checks it before the first job, on every node, and refuses to start otherwis
 This module imports ``ray`` only inside its functions, so ``import hyperband`` stays fast.
 
 Examples:
-    >>> from hyperband.integrations.ray import is_client
-    >>> is_client("threads")
-    False
+    >>> import concurrent.futures
+    >>> from hyperband.integrations.ray import RayExecutor
+    >>> issubclass(RayExecutor, concurrent.futures.Executor)  # no Ray needed to ask
+    True
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
+from hyperband.integrations.engines import import_engine
 
 __all__ = [
     "RayBackend",
@@ -62,8 +64,6 @@ __all__ = [
 
 logger = logging.getLogger("hyperband")
 
-_INSTALL = "pip install 'hyperband[ray]'"
-
 # What every job asks of Ray unless task_options says otherwise: one CPU (a job per CPU, as
 # with executor="processes"), and no transparent re-run of a job whose worker died.
 _TASK_DEFAULTS: dict[str, Any] = {"num_cpus": 1, "max_retries": 0}
@@ -73,24 +73,13 @@ _CHECK_TIMEOUT = 60.0
 
 
 def require() -> Any:
-    """Import and return the ``ray`` module.
-
-    Returns:
-        The ``ray`` module.
-
-    Raises:
-        ConfigurationError: ``ray`` is not installed (the message says what to install).
+    """The ``ray`` module, imported now; without it, a ``ConfigurationError`` naming the extra.
 
     Examples:
         >>> require().__name__
         'ray'
     """
-    try:
-        return importlib.import_module("ray")
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"executor='ray' needs ray, which is not installed ({exc}): {_INSTALL}"
-        ) from exc
+    return import_engine("ray", "executor='ray' needs ray", "ray")
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Any:
