@@ -17,6 +17,7 @@ import concurrent.futures
 import contextlib
 import doctest
 import importlib
+import json
 import os
 import signal
 import socket
@@ -32,6 +33,7 @@ import pytest
 
 import hyperband
 from hyperband import ArgumentTypeError, ConfigurationError, RunResult
+from hyperband.cli import main
 
 from . import dask_helpers as d
 from . import runner_helpers as h
@@ -71,6 +73,20 @@ def test_without_ray_only_executor_ray_fails_and_says_what_to_install(tmp_path: 
     assert out.startswith("executor='ray' needs ray, which is not installed")
     assert out.rstrip().endswith("pip install 'hyperband[ray]'")
     assert not journal.exists()
+
+
+def test_cli_executor_ray_without_ray_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(SPACE))
+    argv = ["run", "tests.runner_helpers:quadratic", "--space", str(space), "--max-budget", "9"]
+    assert main([*argv, "--executor", "ray"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("hyperband: error: executor='ray' needs ray, which is not installed")
+    assert err.rstrip().endswith("pip install 'hyperband[ray]'")
 
 
 def test_module_docstring_examples() -> None:
