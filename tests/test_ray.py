@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -361,3 +362,27 @@ def test_stopping_a_job_kills_its_worker_process(cluster: RayCluster, executor: 
 
     wait_until(gone, "the worker process to die", limit=20)
     assert [e[0] for e in trace(trace_file)] == ["start"]  # it never finished its sleep
+
+
+@pytest.mark.timeout(240)
+def test_refusals_on_a_connected_cluster(cluster: RayCluster, executor: Any) -> None:
+    from hyperband.integrations.ray import RayExecutor
+
+    lock = threading.Lock()
+
+    def objective(config: dict[str, Any], budget: float) -> float:
+        with lock:  # a lock does not pickle, so neither does this closure
+            return h.quality(config, budget)
+
+    with pytest.raises(ArgumentTypeError, match=r"^objective: a job must pickle .* Ray workers"):
+        run(objective, executor=executor)
+    # Ray is connected in this process: a second executor shares the connection, and may not
+    # ask for another.
+    with pytest.raises(ConfigurationError, match=r"^address: Ray is already initialized"):
+        RayExecutor("127.0.0.1:1")
+    other = RayExecutor()
+    assert not other.owned
+    other.shutdown()  # leaves the connection open: it did not make it
+    with pytest.raises(ConfigurationError, match=r"^executor: the RayExecutor was shut down"):
+        run(h.quadratic, executor=other)
+    assert executor.submit(sum, [1, 2]).result(timeout=60) == 3
