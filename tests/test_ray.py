@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import doctest
+import functools
 import importlib
 import json
 import os
@@ -368,12 +369,8 @@ def test_stopping_a_job_kills_its_worker_process(cluster: RayCluster, executor: 
 def test_refusals_on_a_connected_cluster(cluster: RayCluster, executor: Any) -> None:
     from hyperband.integrations.ray import RayExecutor
 
-    lock = threading.Lock()
-
-    def objective(config: dict[str, Any], budget: float) -> float:
-        with lock:  # a lock does not pickle, so neither does this closure
-            return h.quality(config, budget)
-
+    # A lock does not pickle, so neither does a function that holds one.
+    objective = functools.partial(h.quality, lock=threading.Lock())
     with pytest.raises(ArgumentTypeError, match=r"^objective: a job must pickle .* Ray workers"):
         run(objective, executor=executor)
     # Ray is connected in this process: a second executor shares the connection, and may not
