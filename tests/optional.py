@@ -19,6 +19,7 @@ import pytest
 # module -> extra that installs it (None: no extra pins it; another extra pulls it in).
 EXTRAS: dict[str, str | None] = {
     "distributed": "dask",
+    "ray": "ray",
     "matplotlib": "plot",
     "mkdocs": "docs",
     "mkdocstrings_handlers": "docs",
