@@ -316,7 +316,8 @@ class Hyperband:
             job_id: the id of a pending job.
             step: where in its training, in budget units: in ``(previous_budget or 0, budget]``
                 and not below the job's previous report's step (equal replaces nothing: the
-                later report at a step is the one that counts).
+                later report at a step is the one that counts). A step past the budget by at
+                most 1e-9 of it (a float rounding, ``STEP_TOLERANCE``) is the budget.
             value: as for `tell`: a finite number or a dict with one under ``"default"``.
 
         Returns:
