@@ -33,7 +33,8 @@ def test_simulate_keeps_the_curve_rule_s_explanation() -> None:
         assert low <= why["median_loss"] <= high
         assert job.extra["stopped_at"] == job.step
     succeeded = [j for j in sim.jobs if j.status == "succeeded"]
-    assert succeeded and all(j.extra == {} for j in succeeded)
+    assert succeeded
+    assert all(j.extra == {} for j in succeeded)
 
 
 def test_simulate_stops_by_a_rule_without_explanation_keep_their_step() -> None:
@@ -99,6 +100,7 @@ def test_a_snapshot_keeps_the_explanation_of_its_stopped_jobs() -> None:
     restored = hyperband.Hyperband.restore(state)
     for job_id in stopped:
         before, after = hb.stopped_result(job_id), restored.stopped_result(job_id)
-        assert before is not None and after is not None
+        assert before is not None
+        assert after is not None
         assert before.extra["stop"]["rule"] == "curve"
         assert after.extra == before.extra
