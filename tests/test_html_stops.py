@@ -134,16 +134,47 @@ def test_curve_stops_carry_their_forecast_into_the_report(
 
 
 @pytest.mark.parametrize("rule", ["rung", "median"])
-def test_rules_without_a_forecast_say_which_rule_and_where(
+def test_rules_without_a_forecast_say_which_rule_where_and_against_what(
     studies: dict[str, tuple[Path, Any]], rule: str
 ) -> None:
     journal, result = studies[rule]
     data = read_journal(journal)
     marks = {m.job.id: m for m in _data.stop_marks(data)}
     for r in stopped(result):
-        mark = marks[r.job.id]
+        mark, why = marks[r.job.id], r.extra["stop"]
         assert mark.forecast is None
-        assert mark.note == f"stopped at step {r.extra['stopped_at']:g} by the {rule} rule"
+        assert why["rule"] == rule
+        assert why["ahead"] >= why["k"]  # both rules stop only a job k peers are ahead of
+        head = f"stopped at step {r.extra['stopped_at']:g} by the {rule} rule: "
+        rung = f"{why['ahead']} of {why['rung_peers']} rung peers ahead at this step "
+        assert mark.note.startswith(head)
+        assert f"{rung}(the rung promotes {why['k']})" in mark.note
+        if rule == "median":  # maximized: the values are the losses negated
+            assert why["best_loss"] > why["median_loss"]
+            assert f"best so far {-why['best_loss']:.3g}, worse than the median " in mark.note
+        else:
+            assert why["edge_loss"] < why["loss"]
+            assert mark.note.endswith(f"{-why['edge_loss']:.3g}, this job {-why['loss']:.3g}")
+
+
+def test_the_median_and_rung_lines_in_either_direction() -> None:
+    rung = {"rule": "rung", "step": 4, "loss": 0.5, "ahead": 3, "rung_peers": 5, "k": 2}
+    rung["edge_loss"] = 0.25
+    assert stop_text({"stopped_at": 4, "stop": rung}, maximize=False) == (
+        "stopped at step 4 by the rung rule: 3 of 5 rung peers ahead at this step (the rung "
+        "promotes 2); the 2nd best there 0.25, this job 0.5"
+    )
+    median = {"rule": "median", "step": 4, "best_loss": -0.5, "median_loss": -0.6, "peers": 3}
+    median.update(ahead=1, rung_peers=4, k=1)
+    assert stop_text({"stopped_at": 4, "stop": median}, maximize=True) == (
+        "stopped at step 4 by the median rule: best so far 0.5, worse than the median 0.6 of 3 "
+        "completed peers' running averages; 1 of 4 rung peers ahead at this step (the rung "
+        "promotes 1)"
+    )
+    odd = {"rule": "median", "k": "two"}  # another shape: its entries as they are
+    assert stop_text({"stopped_at": 4, "stop": odd}, maximize=True) == (
+        "stopped at step 4 by the median rule: k=two"
+    )
 
 
 def test_the_jobs_table_has_a_why_stopped_column_only_with_stops(

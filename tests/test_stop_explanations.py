@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import hyperband
 
 from .runner_helpers import CURVE_STUDY, SPACE, curve, reporting
@@ -37,8 +39,26 @@ def test_simulate_keeps_the_curve_rule_s_explanation() -> None:
     assert all(j.extra == {} for j in succeeded)
 
 
-def test_simulate_stops_by_a_rule_without_explanation_keep_their_step() -> None:
+def test_simulate_keeps_the_rung_rule_s_explanation() -> None:
     sim = hyperband.simulate(27, 3, workers=4, curve=sim_curve, early_stop="rung", seed=0)
+    assert sim.stopped
+    for job in sim.stopped:
+        why = job.extra["stop"]
+        assert why["rule"] == "rung"
+        assert why["step"] == job.step
+        assert why["ahead"] >= why["k"] >= 1  # why it stopped: k peers ahead at the step
+        assert why["edge_loss"] < why["loss"]
+
+
+class Silent:
+    """The rung rule's decisions without its explain()."""
+
+    def should_stop(self, view: hyperband.StopView) -> bool:
+        return hyperband.RungRule().should_stop(view)
+
+
+def test_simulate_stops_by_a_rule_without_explanation_keep_their_step() -> None:
+    sim = hyperband.simulate(27, 3, workers=4, curve=sim_curve, early_stop=Silent(), seed=0)
     assert sim.stopped
     assert all(j.extra == {"stopped_at": j.step} for j in sim.stopped)
 
@@ -104,3 +124,32 @@ def test_a_snapshot_keeps_the_explanation_of_its_stopped_jobs() -> None:
         assert after is not None
         assert before.extra["stop"]["rule"] == "curve"
         assert after.extra == before.extra
+
+
+def test_the_rung_and_median_rules_explain_what_they_compared() -> None:
+    from hyperband.core.stopping import Peer, StopView
+
+    job = hyperband.Job(0, {}, 0, 9, 2, 0, 0)
+    # Four rung peers at step 3 (losses 0.1, 0.2, 0.3, 0.6); the job is at 0.5 there.
+    peers = tuple(
+        Peer(i, "running", ((3, loss),))
+        for i, loss in zip((1, 2, 3, 4), (0.3, 0.1, 0.6, 0.2), strict=True)
+    )
+    done = (((1, 0.5), (3, 0.3), (9, 0.2)), ((1, 0.4), (3, 0.2), (9, 0.1)))  # segment peers
+    view = StopView(
+        job, 3, 0.5, ((1, 0.7), (3, 0.5)), 2, 5, 3.0, rung_peers=lambda: peers,
+        segment_peers=lambda: done,
+    )  # fmt: skip
+    rung = hyperband.RungRule()
+    assert rung.should_stop(view)
+    assert rung.explain(view) == {
+        "rule": "rung", "step": 3, "loss": 0.5, "ahead": 3, "rung_peers": 4, "k": 2,
+        "edge_loss": 0.2,
+    }  # fmt: skip
+    median = hyperband.MedianRule(min_peers=2)
+    assert median.should_stop(view)
+    # Running averages at 3: (0.5 + 0.3) / 2 = 0.4 and (0.4 + 0.2) / 2 = 0.3: the median 0.35.
+    assert median.explain(view) == {
+        "rule": "median", "step": 3, "best_loss": 0.5, "median_loss": pytest.approx(0.35),
+        "peers": 2, "ahead": 3, "rung_peers": 4, "k": 2,
+    }  # fmt: skip

@@ -150,10 +150,10 @@ def stop_text(extra: Mapping[str, Any], *, maximize: bool, early_stop: Any = Non
     name = str(name or spec.get("name") or "stopping")
     forecast = prediction(extra, maximize=maximize)
     if forecast is None:
-        detail = ""
-        if isinstance(why, Mapping) and why:
-            detail = ": " + ", ".join(f"{k}={short(v)}" for k, v in why.items() if k != "rule")
-        return f"stopped at step {step} by the {name} rule{detail}"
+        detail = _compared(why, -1.0 if maximize else 1.0) if isinstance(why, Mapping) else None
+        if detail is None and isinstance(why, Mapping) and why:
+            detail = ", ".join(f"{k}={short(v)}" for k, v in why.items() if k != "rule")
+        return f"stopped at step {step} by the {name} rule" + (f": {detail}" if detail else "")
     options = spec.get("options")
     threshold = options.get("threshold") if isinstance(options, Mapping) else None
     against = "" if _number(threshold) is None else f" < threshold {threshold:g}"
@@ -163,3 +163,31 @@ def stop_text(extra: Mapping[str, Any], *, maximize: bool, early_stop: Any = Non
         f"{f.high:.3g}) at budget {f.budget:g}; P(beating the promotion cut {f.edge:.3g}) = "
         f"{f.probability:.2g}{against}"
     )
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _compared(why: Mapping[str, Any], sign: float) -> str | None:
+    """The median and rung rules' explanations (they compare values at the job's step, in
+    losses; ``sign`` turns a loss into the study's value), or ``None`` for another shape."""
+    k, ahead, seen = (why.get(key) for key in ("k", "ahead", "rung_peers"))
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (k, ahead, seen)):
+        return None
+    rung = f"{ahead} of {seen} rung peers ahead at this step (the rung promotes {k})"
+    if why.get("rule") == "median":
+        best, median, peers = (_number(why.get(x)) for x in ("best_loss", "median_loss", "peers"))
+        if best is None or median is None or peers is None:
+            return None
+        return (
+            f"best so far {sign * best:.3g}, worse than the median {sign * median:.3g} of "
+            f"{peers:g} completed peers' running averages; {rung}"
+        )
+    loss, edge = _number(why.get("loss")), _number(why.get("edge_loss"))
+    if loss is None or edge is None:
+        return None
+    assert isinstance(k, int)  # checked above
+    nth = "best" if k == 1 else f"{_ordinal(k)} best"
+    return f"{rung}; the {nth} there {sign * edge:.3g}, this job {sign * loss:.3g}"
