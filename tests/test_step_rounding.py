@@ -82,17 +82,9 @@ def accumulating(config: dict[str, Any], budget: float, context: Any) -> float:
 
 def test_run_accepts_a_step_a_rounding_past_the_budget(tmp_path: Path) -> None:
     journal = tmp_path / "study.jsonl"
+    study = {"max_budget": 9, "seed": 0, "sampler": "random", "early_stop": "rung"}
     result = hyperband.run(
-        accumulating,
-        SPACE,
-        max_budget=9,
-        eta=3,
-        seed=0,
-        sampler="random",
-        early_stop="rung",
-        executor="serial",
-        journal=journal,
-        progress=False,
+        accumulating, SPACE, **study, executor="serial", journal=journal, progress=False
     )
     assert result.n_failed == 0, [r.error for r in result.history if r.error]
     past = [r for r in result.history if r.reports and r.reports[-1][0] > r.job.budget]
