@@ -23,6 +23,7 @@ from hyperband.report.html import figures as _figures
 from hyperband.report.html import page as _page
 from hyperband.report.html.data import read_journal
 
+from .optional import require
 from .runner_helpers import CURVE_STUDY, SPACE, reporting
 from .test_html_report import browser as browser  # the fixture: a real Chromium
 from .test_html_report import open_report
@@ -200,7 +201,7 @@ def test_the_jobs_table_has_a_why_stopped_column_only_with_stops(
 def test_the_curves_chart_draws_each_forecast_with_its_interval_and_cut(
     studies: dict[str, tuple[Path, Any]],
 ) -> None:
-    go = pytest.importorskip("plotly.graph_objects", reason="needs the 'report' extra")
+    go = require("plotly.graph_objects")  # plotly's schema, for this check only
     journal, result = studies["curve"]
     data = read_journal(journal)
     fig, _ = _figures.curves_figure(data)
