@@ -32,6 +32,7 @@ from hyperband.integrations.nni.checkpoint import (
 )
 from hyperband.integrations.nni.dispatcher import _Dispatcher
 from hyperband.integrations.nni.messages import (
+    STEP_KEY,
     _decode_metric,
     _form_parameter_id,
     _metric_of,
@@ -246,7 +247,9 @@ class HyperbandAdvisor(_Dispatcher):
                 describe(pid),
             )
             return
-        if isinstance(trial, str) and self._trials.claim(trial, pid):
+        trials = self._trials
+        # A trial's later metrics find it joined already (the common case, one dict lookup).
+        if trials.claims.get(trial) != pid and isinstance(trial, str) and trials.claim(trial, pid):
             self._settle()
         if pid in self._periodical.stopped:
             # It raced the kill (the trial finished or reported just as it was stopped): the
@@ -281,15 +284,22 @@ class HyperbandAdvisor(_Dispatcher):
         self._resolved()
 
     def _report(self, trial: Any, pid: int, value: Any) -> None:
-        """A PERIODICAL metric: record it and report it to the machine at its step.
+        """A PERIODICAL metric: record it and, for a stopping rule, report it to the machine.
 
-        The step is ``_step``'s. A bad value or step is logged as an error naming the trial;
-        the trial goes on.
+        The step is ``_step``'s. Without a rule only a metric with an explicit ``"step"`` is
+        reported (so that a bad step is logged); the others are recorded, nothing more. A bad
+        value or step is logged as an error naming the trial; the trial goes on.
         """
         try:
             k, number = self._periodical.record(pid, value)
         except ValueError as exc:
             self._bad_metric(trial, pid, "PERIODICAL", str(exc))
+            return
+        self._dirty = True
+        assert self._hb is not None
+        if self._hb.early_stop is None and not (isinstance(value, dict) and STEP_KEY in value):
+            # Nothing judges it: the record (its count numbers the next steps, and it is in the
+            # checkpoint) is all a study without a rule needs, at a fraction of the cost.
             return
         job = self._open.get(pid)
         if job is None:  # told or failed already: nothing left to judge
@@ -300,7 +310,6 @@ class HyperbandAdvisor(_Dispatcher):
             )
             return
         step = _step(value, job, k)
-        assert self._hb is not None
         try:
             decision = self._hb.report(pid, step, number)
         except JobResolvedError:  # pragma: no cover - _open tracks the machine's pending jobs
@@ -313,7 +322,6 @@ class HyperbandAdvisor(_Dispatcher):
                 exc,
             )
             return
-        self._dirty = True
         if decision is STOP:
             self._stop(trial, pid, step, number)
 
