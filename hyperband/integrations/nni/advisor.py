@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from nni.runtime.tuner_command_channel import CommandType
 
@@ -46,6 +46,7 @@ __all__ = ["HyperbandAdvisor"]
 
 # One logger for the whole advisor, whichever of its modules logs.
 _logger = logging.getLogger("hyperband.integrations.nni")
+_KINDS: Final = ("FINAL", "PERIODICAL")  # the metrics handled (multi-phase ones are not)
 
 
 class HyperbandAdvisor(_Dispatcher):
@@ -223,18 +224,25 @@ class HyperbandAdvisor(_Dispatcher):
         self._serve()
 
     def handle_report_metric_data(self, data: Any) -> None:
-        """A trial reported a metric: FINAL tells the machine, PERIODICAL reports to it.
+        """A trial reported a metric: FINAL tells the machine, PERIODICAL is recorded.
 
         Joined by ``parameter_id`` (the machine's job id), never by trial id. A bad metric or
-        an unknown id is logged as an error naming the trial; a bad FINAL fails its job. A
-        PERIODICAL metric goes to the machine's ``report`` (see ``_report`` for its step);
-        when the stopping rule says ``STOP`` the trial is killed. Metrics of a job already
+        an unknown id is logged as an error naming the trial; a bad FINAL fails its job. With
+        a stopping rule a PERIODICAL metric goes to the machine's ``report`` (see ``_report``);
+        when the rule says ``STOP`` the trial is killed. Metrics of a job already
         stopped (they raced the kill) are ignored.
         """
-        metric = _metric_of(data)
-        if metric is None:
-            return
-        trial, pid, kind = metric
+        kind = data.get("type") if type(data) is dict else None
+        pid = data.get("parameter_id") if kind is not None else None
+        if kind in _KINDS and pid is not None:
+            # NNI's usual form, read in place (a call fewer per metric); _metric_of checks and
+            # logs any other.
+            trial = data.get("trial_job_id")
+        else:
+            metric = _metric_of(data)
+            if metric is None:
+                return
+            trial, pid, kind = metric
         if type(pid) is not int or pid not in self._sent_ids:
             if type(pid) is int and pid in self._resume.foreign:
                 self._resume.foreign_result(trial, pid, kind, data.get("value"))
