@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from nni.runtime.tuner_command_channel import CommandType
 
@@ -46,7 +46,6 @@ __all__ = ["HyperbandAdvisor"]
 
 # One logger for the whole advisor, whichever of its modules logs.
 _logger = logging.getLogger("hyperband.integrations.nni")
-_KINDS: Final = ("FINAL", "PERIODICAL")  # the metrics handled (multi-phase ones are not)
 
 
 class HyperbandAdvisor(_Dispatcher):
@@ -232,17 +231,10 @@ class HyperbandAdvisor(_Dispatcher):
         when the rule says ``STOP`` the trial is killed. Metrics of a job already
         stopped (they raced the kill) are ignored.
         """
-        kind = data.get("type") if type(data) is dict else None
-        pid = data.get("parameter_id") if kind is not None else None
-        if kind in _KINDS and pid is not None:
-            # NNI's usual form, read in place (a call fewer per metric); _metric_of checks and
-            # logs any other.
-            trial = data.get("trial_job_id")
-        else:
-            metric = _metric_of(data)
-            if metric is None:
-                return
-            trial, pid, kind = metric
+        metric = _metric_of(data)
+        if metric is None:
+            return
+        trial, pid, kind = metric
         if type(pid) is not int or pid not in self._sent_ids:
             if type(pid) is int and pid in self._resume.foreign:
                 self._resume.foreign_result(trial, pid, kind, data.get("value"))
@@ -255,9 +247,8 @@ class HyperbandAdvisor(_Dispatcher):
                 describe(pid),
             )
             return
-        trials = self._trials
-        # A trial's later metrics find it joined already (the common case, one dict lookup).
-        if trials.claims.get(trial) != pid and isinstance(trial, str) and trials.claim(trial, pid):
+        trials = self._trials  # a trial's later metrics find it joined (one lookup, no call)
+        if isinstance(trial, str) and trials.claims.get(trial) != pid and trials.claim(trial, pid):
             self._settle()
         if pid in self._periodical.stopped:
             # It raced the kill (the trial finished or reported just as it was stopped): the
@@ -306,9 +297,7 @@ class HyperbandAdvisor(_Dispatcher):
         self._dirty = True
         assert self._hb is not None
         if self._hb.early_stop is None and not (isinstance(value, dict) and STEP_KEY in value):
-            # Nothing judges it: the record (its count numbers the next steps, and it is in the
-            # checkpoint) is all a study without a rule needs, at a fraction of the cost.
-            return
+            return  # nothing judges it: the record (checkpointed) is all the study needs
         job = self._open.get(pid)
         if job is None:  # told or failed already: nothing left to judge
             _logger.debug(
