@@ -268,7 +268,15 @@ class HyperbandAdvisor(_Dispatcher):
             self._bad_metric(trial, pid, kind, str(exc))
             return
         if kind == "PERIODICAL":
-            self._report(trial, pid, value)
+            try:
+                k, number = self._periodical.record(pid, value)
+            except ValueError as exc:
+                self._bad_metric(trial, pid, kind, str(exc))
+                return
+            self._dirty = True
+            # Without a rule nothing judges it: the record (checkpointed) is all the study needs.
+            if hb.early_stop is not None or (isinstance(value, dict) and STEP_KEY in value):
+                self._report(trial, pid, value, k, number)
             return
         try:
             hb.tell(pid, value)
@@ -282,22 +290,15 @@ class HyperbandAdvisor(_Dispatcher):
         _logger.debug("HyperbandAdvisor: trial %s: job %d told %r", trial, pid, value)
         self._resolved()
 
-    def _report(self, trial: Any, pid: int, value: Any) -> None:
-        """A PERIODICAL metric: record it and, for a stopping rule, report it to the machine.
+    def _report(self, trial: Any, pid: int, value: Any, k: int, number: float) -> None:
+        """Report the ``k``-th PERIODICAL metric of job ``pid`` (recorded already, its number
+        ``number``) to the machine, at ``_step``'s step; the rule may stop the job.
 
-        The step is ``_step``'s. Without a rule only a metric with an explicit ``"step"`` is
-        reported (so that a bad step is logged); the others are recorded, nothing more. A bad
-        value or step is logged as an error naming the trial; the trial goes on.
+        Called with a stopping rule, and without one for a metric with an explicit ``"step"``
+        (so that a bad step is logged). A bad step is logged as an error naming the trial; the
+        trial goes on.
         """
-        try:
-            k, number = self._periodical.record(pid, value)
-        except ValueError as exc:
-            self._bad_metric(trial, pid, "PERIODICAL", str(exc))
-            return
-        self._dirty = True
         assert self._hb is not None
-        if self._hb.early_stop is None and not (isinstance(value, dict) and STEP_KEY in value):
-            return  # nothing judges it: the record (checkpointed) is all the study needs
         job = self._open.get(pid)
         if job is None:  # told or failed already: nothing left to judge
             _logger.debug(
