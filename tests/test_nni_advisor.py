@@ -1137,10 +1137,14 @@ def curves(advisor: HyperbandAdvisor) -> dict[int, list[list[float]]]:
     return dict(advisor.machine.snapshot()["reports"])
 
 
+# A rule that never stops in these tests: with a rule every PERIODICAL metric reaches the machine.
+PATIENT = {"early_stop": "median", "early_stop_options": {"min_peers": 1000}}
+
+
 def test_the_kth_periodical_metric_is_at_previous_budget_plus_k(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    advisor, _ = make(R=3, eta=3)
+    advisor, _ = make(R=3, eta=3, **PATIENT)
     promoted, fresh = promoted_and_fresh(advisor)
     for v in (0.1, 0.2, 0.3):
         metric(advisor, "P", promoted, v, "PERIODICAL")
@@ -1181,6 +1185,41 @@ def test_a_step_key_in_the_metric_gives_the_step(caplog: pytest.LogCaptureFixtur
     assert advisor.intermediate[promoted] == [0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.7]
     assert advisor.machine is not None
     assert len(advisor.machine.pending) == 2  # nothing was resolved by a bad report
+
+
+def test_without_a_rule_only_explicit_steps_reach_the_machine(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 18 item 10: nothing judges a report without a rule, so plain PERIODICAL metrics
+    are only recorded (their count still numbers the steps); a metric with a "step" is still
+    reported, so that a bad step is logged."""
+    advisor, _ = make(R=3, eta=3)
+    promoted, fresh = promoted_and_fresh(advisor)
+    reported: list[tuple[Any, ...]] = []
+    report = hyperband.Hyperband.report
+
+    def spy(self: hyperband.Hyperband, *args: Any) -> Any:
+        reported.append(args)
+        return report(self, *args)
+
+    monkeypatch.setattr(hyperband.Hyperband, "report", spy)
+    for v in ("NaN", 0.2, {"default": 0.3, "acc": 1}):
+        metric(advisor, "F", fresh, v, "PERIODICAL")
+    assert reported == []
+    assert curves(advisor) == {}
+    metric(advisor, "P", promoted, {"default": 0.5, "step": 7}, "PERIODICAL")  # beyond budget
+    metric(advisor, "P", promoted, {"default": 0.6, "step": 2.5}, "PERIODICAL")
+    assert reported == [(promoted, 7, 0.5), (promoted, 2.5, 0.6)]
+    assert curves(advisor) == {promoted: [[2.5, -0.6]]}
+    (bad_value, bad_step) = quiet(caplog)
+    assert "trial F" in bad_value
+    assert "finite" in bad_value
+    assert "trial P" in bad_step
+    assert "must be in (1, 3]" in bad_step
+    assert advisor.intermediate == {fresh: [0.2, 0.3], promoted: [0.5, 0.6]}
+    assert advisor._periodical.counts == {fresh: 3, promoted: 2}
+    assert advisor.machine is not None
+    assert advisor.machine.stats.n_reports == 1
 
 
 def kills(channel: StubChannel) -> list[str]:

@@ -184,6 +184,26 @@ def test_the_kept_study_draws_as_a_study_rebuilt_from_the_observations(name: str
                 )
 
 
+@pytest.mark.parametrize("name", ["tpe", "random", "qmc"])
+def test_a_kept_study_holds_only_the_observations_between_draws(name: str) -> None:
+    """Issue 18 item 10: what a draw adds to a kept study (its asked trial, the pending
+    configurations' running trials) is dropped afterwards, so a draw's cost does not grow with
+    the draws made before it. Fails too if Optuna's InMemoryStorage changes shape (pinned)."""
+    space = {"x": NESTED["x"], "k": NESTED["k"], "optimizer": NESTED["optimizer"]}
+    sampler = OptunaSampler(space, name, min_trials=5)
+    feed(sampler, space, 12)
+    pending = [(c, 1) for c in RandomSampler(space).sample(np.random.default_rng(1), 3)]
+    rng = np.random.default_rng(2)
+    for step in range(4):
+        sampler.sample(rng, 2, pending=pending)
+        (study, held) = sampler._studies[1]
+        trials = study.get_trials(deepcopy=False)
+        assert held == len(trials) == 12 + step
+        assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+        assert [t.number for t in trials] == list(range(held))
+        feed(sampler, space, 1, seed=10 + step)
+
+
 def test_a_sampler_object_is_reseeded_from_rng() -> None:
     made = optuna.samplers.TPESampler(seed=3, n_startup_trials=5)
     a = OptunaSampler(NESTED, made)

@@ -7,15 +7,19 @@ promotions, the Optuna sampler decides which configurations to start.
 How a draw works. The results that count are finished trials of an in-memory Optuna study
 (``optuna.trial.create_trial`` / ``Study.add_trials``); the pending configurations join it as
 running trials, one trial is asked and every parameter of the space suggested with the matching
-``suggest_*``; then the asked and the running trials are marked failed. Each draw gets a fresh
-copy of the Optuna sampler, seeded from the machine's ``rng``: that is what makes the draws
-depend only on ``rng``, ``pending`` and the ``observe`` calls (Optuna's samplers carry a random
-state that advances with every call, and a restored machine replays the ``observe`` calls but
-not the earlier draws). For TPE, random and QMC, whose draws ignore failed trials, one study per
-budget is kept and each observation is added to it once, so a draw costs what the sampler
-computes, not a rebuild (about 1,000 trial copies at 600 results before); for the others
-(CMA-ES keeps state in its trials) the study is built afresh for each draw. No Optuna storage
-is needed; Optuna's log lines and warnings are silenced while it runs.
+``suggest_*``; then the asked and the running trials are marked failed (or dropped, below).
+Each draw gets a fresh copy of the Optuna sampler (or the study's own, seeded afresh), seeded
+from the machine's ``rng``: that is what makes the draws depend only on ``rng``, ``pending``
+and the ``observe`` calls (Optuna's samplers carry a random state that advances with every
+call, and a restored machine replays the ``observe`` calls but not the earlier draws).
+
+For TPE, random and QMC, whose draws ignore failed trials, one study per budget is kept and
+each observation is added to it once, and what a draw added (its asked trial, the running ones)
+is dropped again after it: a draw costs what the sampler computes, not a rebuild (about 1,000
+trial copies at 600 results before) nor a walk through every earlier draw's trials. For named
+TPE and random samplers the study keeps its sampler too, seeded for each draw as a new one
+would be. For the others (CMA-ES keeps state in its trials) the study is built afresh for each
+draw. No Optuna storage is needed; Optuna's log lines and warnings are silenced while it runs.
 
 Which results count (as BOHB decides for its model): the results at the largest budget with at
 least ``min_trials`` finished results; before any budget has that many, the budget with the
@@ -94,6 +98,8 @@ _STUDY: Final = "hyperband"
 # per budget can be kept (the failed trials earlier draws leave behind change nothing).
 _KEPT: Final = ("tpe", "random", "qmc")
 _KEPT_CLASSES: Final = ("TPESampler", "RandomSampler", "QMCSampler")
+# Named samplers whose kept study keeps its sampler too, seeded for each draw (``_seed_as_new``).
+_RESEEDED: Final = ("tpe", "random")
 
 
 def _optuna() -> Any:
@@ -144,6 +150,12 @@ def _named_sampler(optuna: Any, name: str, seed: int) -> Any:
     if name == "cmaes":
         return samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     return samplers.GPSampler(seed=seed)
+
+
+def _seed_as_new(sampler: Any, seed: int) -> None:
+    """Seed the random states of a named TPE or random sampler as its constructor does."""
+    for state in (sampler._rng, getattr(sampler, "_random_sampler", sampler)._rng):
+        state.rng.seed(seed)
 
 
 def _reseed(obj: Any, rng: np.random.Generator, seen: set[int]) -> None:
@@ -351,12 +363,21 @@ class OptunaSampler:
         seen = len(self._seen) + sum(k not in self._seen for k in set(keys))
         failed = optuna.trial.TrialState.FAIL
         with _quiet():
-            study = self._study(optuna, self._fresh(optuna, rng, seen))
+            study, held = self._study(optuna, rng, seen)
             storage, sid = study._storage, study._study_id
-            lies = [
-                storage.create_new_trial(sid, template_trial=self._running_trial(optuna, k, c))
-                for k, c in zip(keys, running, strict=True)
+            templates = [
+                self._running_trial(optuna, k, c) for k, c in zip(keys, running, strict=True)
             ]
+            # A kept study is put back as the observations alone make it after the draw; it
+            # could be by failing what the draw added, but then every later draw would wade
+            # through the failed trials of all the earlier ones (nine per draw with eight
+            # pending), and each running trial would be a deep copy.
+            scratch = _Scratch.of(storage, sid) if self._keep else None
+            if scratch is not None:
+                scratch.add(templates)
+                lies: list[int] = []
+            else:
+                lies = [storage.create_new_trial(sid, template_trial=t) for t in templates]
             try:
                 for _ in range(_FORBIDDEN_TRIES):
                     trial = study.ask()
@@ -367,34 +388,43 @@ class OptunaSampler:
                     if config is not None:
                         return config
             finally:
+                if scratch is not None:
+                    scratch.truncate(held)
                 for trial_id in lies:
                     storage.set_trial_state_values(trial_id, state=failed)
         assert self._cs is not None  # only ConfigSpace spaces forbid configurations
         (config,) = self._cs.draw(rng, 1)
         return config
 
-    def _study(self, optuna: Any, sampler: Any) -> Any:
-        """The study of the results that count now (see the module docs), brought up to date:
-        one study per budget, kept, each observation added once, for the samplers known to
-        ignore failed trials (TPE, random, QMC); a fresh study each draw for the others
-        (CMA-ES keeps state in its trials)."""
+    def _study(self, optuna: Any, rng: np.random.Generator, seen: int) -> tuple[Any, int]:
+        """The study of the results that count now (see the module docs), brought up to date
+        and with its sampler seeded from ``rng``, and how many trials it holds: one study per
+        budget, kept, each observation added once, for the samplers known to ignore failed
+        trials (TPE, random, QMC); a fresh study each draw for the others (CMA-ES keeps state
+        in its trials)."""
         b = self._budget()
         entry = self._studies.get(b) if self._keep else None
-        if entry is None:
-            study = optuna.create_study(
-                storage=optuna.storages.InMemoryStorage(),
-                sampler=sampler,
-                direction="minimize",
-                study_name=_STUDY,
-            )
-            entry = self._studies[b] = [study, 0]
+        if entry is not None and self._name in _RESEEDED:
+            # A kept study's sampler, seeded as a new one is: a new TPE costs more to build
+            # (its random states) than to seed, and holds nothing else a draw changes.
+            _seed_as_new(entry[0].sampler, int(rng.integers(2**32)))
+        else:
+            sampler = self._fresh(optuna, rng, seen)
+            if entry is None:
+                study = optuna.create_study(
+                    storage=optuna.storages.InMemoryStorage(),
+                    sampler=sampler,
+                    direction="minimize",
+                    study_name=_STUDY,
+                )
+                entry = self._studies[b] = [study, 0]
+            entry[0].sampler = sampler
         study, held = entry
-        study.sampler = sampler
         trials = self._trials.get(b, []) if b is not None else []
         if held < len(trials):
             study.add_trials(trials[held:])
             entry[1] = len(trials)
-        return study
+        return study, entry[1]
 
     def _running_trial(self, optuna: Any, key: str, config: Mapping[str, Any]) -> Any:
         """The running trial of ``config`` (whose ``_key`` is ``key``), made once."""
@@ -430,6 +460,67 @@ class OptunaSampler:
         else:
             _encode_block(d, self._space, config, "", params, self._dists)
         return params
+
+
+class _Scratch:
+    """An in-memory Optuna study's trials, changed directly: a draw's running trials added
+    without a deep copy, and everything after the observations dropped when it is over.
+
+    Optuna has no API for either: this reaches into ``InMemoryStorage`` (``optuna==5.0.0``,
+    the pinned version), and ``of`` answers None, for the public and slower way, when the
+    storage is not as this class knows it. ``tests/test_optuna_sampler.py`` checks that it
+    still takes effect.
+    """
+
+    __slots__ = ("index", "storage", "study_id", "trials")
+
+    def __init__(self, storage: Any, study_id: int, trials: list[Any], index: dict[int, Any]):
+        self.storage = storage
+        self.study_id = study_id
+        self.trials = trials
+        self.index = index
+
+    @classmethod
+    def of(cls, storage: Any, study_id: int) -> _Scratch | None:
+        from optuna.storages import InMemoryStorage
+
+        if type(storage) is not InMemoryStorage:
+            return None
+        studies = getattr(storage, "_studies", None)
+        index = getattr(storage, "_trial_id_to_study_id_and_number", None)
+        info = studies.get(study_id) if isinstance(studies, dict) else None
+        trials = getattr(info, "trials", None)
+        if not (
+            isinstance(trials, list)
+            and isinstance(index, dict)
+            and isinstance(getattr(storage, "_max_trial_id", None), int)
+            and isinstance(getattr(storage, "_prev_waiting_trial_number", None), dict)
+        ):
+            return None
+        return cls(storage, study_id, trials, index)
+
+    def add(self, running: Sequence[Any]) -> None:
+        """Add shallow copies of ``running`` (RUNNING trials, which nothing changes before
+        `truncate` drops them), numbered as ``create_new_trial`` numbers them."""
+        storage = self.storage
+        with storage._lock:
+            for template in running:
+                trial = copy.copy(template)
+                storage._max_trial_id += 1
+                trial.number = len(self.trials)
+                trial._trial_id = storage._max_trial_id
+                self.index[trial._trial_id] = (self.study_id, trial.number)
+                self.trials.append(trial)
+
+    def truncate(self, n: int) -> None:
+        """Drop the trials numbered ``n`` and above."""
+        storage = self.storage
+        with storage._lock:
+            for trial in self.trials[n:]:
+                del self.index[trial._trial_id]
+            del self.trials[n:]
+            waiting = storage._prev_waiting_trial_number
+            waiting[self.study_id] = min(waiting.get(self.study_id, 0), n)
 
 
 def _min_trials(value: object) -> int:

