@@ -27,6 +27,7 @@ EXTRAS: dict[str, str | None] = {
     "ConfigSpace": "configspace",
     "lightgbm": "lightgbm",
     "xgboost": "xgboost",
+    "keras": "keras",
     "cmaes": "optuna",
     "pandas": None,
     "playwright": "browser",
