@@ -239,5 +239,6 @@ def test_the_digits_example_runs(tmp_path: Path) -> None:
     ).stdout
     assert "best validation loss" in out
     assert "epochs trained, against" in out
+    assert "if promotions had trained from scratch" in out
     accuracy = float(out.rsplit("test accuracy of the best configuration: ", 1)[1])
     assert accuracy > 0.5
