@@ -168,9 +168,11 @@ def test_bad_arguments_and_misuse_are_named(tmp_path: Path) -> None:
     context = Context(first_job(budget=3), tmp_path, [])
     with pytest.raises(ArgumentTypeError, match=r"context must be the objective's .*got 3"):
         KerasCallback(3)  # type: ignore[arg-type]
-    for bad in (5, None, ""):
+    for bad in (5, None):
         with pytest.raises(ArgumentTypeError, match=r"monitor must be a non-empty str"):
             KerasCallback(context, bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"monitor must be a non-empty str.*got ''"):
+        KerasCallback(context, "")
     with pytest.raises(ArgumentTypeError, match=r"build must be a callable .*got 3"):
         KerasCallback(context).load_or_build(3)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=r"'val_loss' .*computes loss: pass valid"):

@@ -87,7 +87,8 @@ class KerasCallback(RoundsCallback):
 
     Raises:
         ModuleNotFoundError: Keras is not installed (the message names the extra).
-        ArgumentTypeError: ``context`` is not a Context, or ``monitor`` not a non-empty str.
+        ArgumentTypeError: ``context`` is not a Context, or ``monitor`` not a str.
+        ConfigurationError: ``monitor`` is empty.
 
     Examples:
         >>> def objective(config, budget, context):
@@ -117,7 +118,8 @@ class KerasCallback(RoundsCallback):
 
     def __init__(self, context: Context, monitor: str = "val_loss", *, save: bool = True):
         if not isinstance(monitor, str) or not monitor:
-            raise ArgumentTypeError(
+            error = ConfigurationError if monitor == "" else ArgumentTypeError
+            raise error(
                 f"{self.owner}: monitor must be a non-empty str, a key of the epoch's logs "
                 f"such as 'val_loss', got {describe(monitor)}"
             )
