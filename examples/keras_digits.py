@@ -13,7 +13,8 @@ models of one architecture share that compilation, which is most of a small mode
 The learning rate is a variable of the compiled step; the layer width is a constant of it,
 so it is a choice: each distinct width compiles once.
 
-Run it (about 30 s on two cores; needs ``pip install 'hyperband[keras,sklearn]'``)::
+Run it (about a minute of CPU time, shared by two workers; needs
+``pip install 'hyperband[keras,sklearn]'``)::
 
     python examples/keras_digits.py --max-budget 27 --workers 2
 """
