@@ -8,7 +8,7 @@ learning curves, failures and several workers to show. It sleeps 2 ms per epoch.
     python examples/report_demo.py demo                  # demo/study.jsonl, demo/report.html
     python examples/report_demo.py demo --screenshots docs/img
 
-Screenshots need Playwright and Chromium (``pip install 'hyperband[report,browser]'``,
+Screenshots need Playwright and Chromium (``pip install 'hyperband[browser]'``,
 ``apt-get install chromium``).
 """
 

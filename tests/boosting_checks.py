@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import hyperband
@@ -33,6 +34,13 @@ def check_rounds_and_promotions(
     assert result.best.budget == max_budget
 
 
+def check_studies(objective: Callable[..., Any], space: dict[str, Any], rounds: str) -> None:
+    """A study reports every round and continues its boosters; one with early stopping
+    stops some jobs cleanly."""
+    check_rounds_and_promotions(study(objective, space), rounds)
+    check_clean_stops(study(objective, space, early_stop="median"), rounds)
+
+
 def check_clean_stops(result: hyperband.RunResult, rounds: str) -> None:
     """Some jobs stopped, none failed, and each stopped job's booster and value are those of
     the round it stopped at."""
@@ -48,6 +56,34 @@ def check_clean_stops(result: hyperband.RunResult, rounds: str) -> None:
         assert "after_stop" not in rec.extra
         assert rec.extra["stopped_at"] == rec.reports[-1][0]
         assert rec.extra["returned"][rounds] == rec.reports[-1][0]
+
+
+def check_continued_equals_scratch(
+    fit: Callable[[Any], Any], callback: type[Any], job: Any, folder: Path, saved: str, rows: Any
+) -> Any:
+    """Train ``job`` (1 round) with ``fit(cb)`` (which returns a scikit-learn model), then
+    its promotion to 9 rounds, which must continue the saved model (the file ``saved``) with
+    8 rounds, report rounds 2 to 9, and predict on ``rows`` as 9 rounds from scratch do.
+    Returns the promoted job."""
+    import attrs
+    import numpy as np
+
+    from hyperband.drivers.context import Context
+
+    fit(callback(Context(job, folder, [])))
+    promoted = attrs.evolve(job, budget=9, previous_budget=job.budget, resume_from=job.id)
+    reports: list[tuple[float, float]] = []
+    cb = callback(Context(promoted, folder, reports))
+    assert (cb._resume, cb.num_boost_round) == (str(folder / saved), 8)
+    continued = fit(cb)
+    assert [s for s, _ in reports] == list(range(2, 10))
+    scratch_dir = folder / "scratch"
+    scratch_dir.mkdir()
+    scratch = fit(callback(Context(attrs.evolve(job, budget=9), scratch_dir, [])))
+    np.testing.assert_allclose(
+        continued.predict_proba(rows), scratch.predict_proba(rows), rtol=1e-6
+    )
+    return promoted
 
 
 def check_argument_errors(callback: type[Any], context: Any) -> None:

@@ -59,9 +59,11 @@ LINGER_SECONDS = 4.0
 
 
 def lingering(config: dict[str, Any], budget: float) -> float:
-    """Outlasts a 2 s timeout for x < LINGER."""
+    """Outlasts a 2 s timeout for x < LINGER (traced, as ``paced``)."""
     if config["x"] < LINGER:
+        _trace("start", config, budget)
         time.sleep(LINGER_SECONDS)
+        _trace("end", config, budget)
     return quality(config, budget)
 
 

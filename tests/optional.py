@@ -19,6 +19,7 @@ import pytest
 # module -> extra that installs it (None: no extra pins it; another extra pulls it in).
 EXTRAS: dict[str, str | None] = {
     "distributed": "dask",
+    "ray": "ray",
     "matplotlib": "plot",
     "mkdocs": "docs",
     "mkdocstrings_handlers": "docs",
@@ -32,10 +33,12 @@ EXTRAS: dict[str, str | None] = {
     "cmaes": "optuna",
     "pandas": None,
     "playwright": "browser",
-    "plotly": "report",
+    "plotly": "plotly-schema",
     "sklearn": "sklearn",
     "scipy": "sklearn",  # scikit-learn's dependency, imported first by some docs blocks
     "tqdm": "progress",
+    "torch": "torch",
+    "lightning": "lightning",
 }
 
 

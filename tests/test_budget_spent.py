@@ -24,7 +24,6 @@ from hyperband.cli import main
 from hyperband.report.html import data as _data
 from hyperband.report.html import page as _page
 
-from .optional import require
 from .runner_helpers import SPACE, quality
 
 
@@ -113,7 +112,6 @@ def test_every_display_of_the_budget_spent_agrees(
 def test_a_job_stopped_before_a_kill_is_stopped_on_the_page(
     stopped_study: tuple[Path, str], tmp_path: Path
 ) -> None:
-    require("plotly")  # the page's data comes with the HTML report
     path, _ = stopped_study
     lines = path.read_text().splitlines(keepends=True)
     events = [json.loads(line) for line in lines]

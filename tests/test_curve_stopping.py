@@ -136,7 +136,17 @@ def test_a_stopped_result_keeps_the_rule_s_explanation_and_others_have_none() ->
     stops = [job_id for job_id, d in drive(rung) if d == "STOP"]
     stopped_by_rung = rung.stopped_result(stops[0])
     assert stopped_by_rung is not None
-    assert stopped_by_rung.extra == {}  # a rule without explain(): nothing to keep
+    assert stopped_by_rung.extra["stop"]["rule"] == "rung"  # the rung rule explains too
+
+    class Silent:  # the rung rule's decisions, without explain()
+        def should_stop(self, view: hyperband.StopView) -> bool:
+            return hyperband.RungRule().should_stop(view)
+
+    silent = Hyperband(SPACE, max_budget=27, eta=3, mode="maximize", early_stop=Silent(), seed=0)
+    stops = [job_id for job_id, d in drive(silent) if d == "STOP"]
+    stopped_silently = silent.stopped_result(stops[0])
+    assert stopped_silently is not None
+    assert stopped_silently.extra == {}  # a rule without explain(): nothing to keep
 
 
 def test_the_cli_takes_early_stop_curve(

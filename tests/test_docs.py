@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,8 @@ def test_doc_example_runs(block: Block, tmp_path: Path) -> None:
         "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, sys.path)]),
         # No __pycache__ in the repository's directories a block imports from.
         "PYTHONDONTWRITEBYTECODE": "1",
+        # A local Ray instance (docs/distributed.md) otherwise saves a new token in ~/.ray.
+        "RAY_AUTH_TOKEN": secrets.token_hex(32),
     }
     proc = subprocess.run(
         [sys.executable, str(script)],

@@ -32,6 +32,7 @@ from hyperband.report.html import page as _page
 from hyperband.report.html.data import from_events, read_journal
 
 from .browser import CHROMIUM_ARGS
+from .optional import require
 
 SPACE = {
     "lr": {"_type": "loguniform", "_value": [1e-4, 1e-1]},
@@ -307,11 +308,6 @@ def test_from_result_matches_the_journal(study: tuple[Path, hyperband.RunResult]
 # ---------------------------------------------------------------------- the page
 
 
-@pytest.fixture
-def plotly() -> Any:
-    return pytest.importorskip("plotly", reason="the HTML report needs the 'report' extra")
-
-
 class Resources(html.parser.HTMLParser):
     """Every external reference a page could load: script/link/img/iframe sources, CSS urls."""
 
@@ -354,7 +350,7 @@ def parse(page: str) -> Resources:
 
 
 def test_the_page_is_self_contained(
-    study: tuple[Path, hyperband.RunResult], tmp_path: Path, plotly: Any
+    study: tuple[Path, hyperband.RunResult], tmp_path: Path
 ) -> None:
     path, result = study
     out = hyperband.html_report(path, tmp_path / "report.html")
@@ -368,7 +364,7 @@ def test_the_page_is_self_contained(
     assert len(table_rows(page)) == len(result.history)
 
 
-def test_hostile_text_cannot_break_out_of_the_page(tmp_path: Path, plotly: Any) -> None:
+def test_hostile_text_cannot_break_out_of_the_page(tmp_path: Path) -> None:
     evil = "</script><script>alert(1)</script><!--"
     events: list[dict[str, Any]] = [{"event": "study", "params": {"max_budget": 1}}]
     job = {"id": 0, "config": {"name": evil}, "config_id": 0, "budget": 1, "bracket": 0}
@@ -379,8 +375,8 @@ def test_hostile_text_cannot_break_out_of_the_page(tmp_path: Path, plotly: Any) 
     assert "alert(1)</script>" not in page
 
 
-def test_figures_are_valid_plotly(study: tuple[Path, hyperband.RunResult], plotly: Any) -> None:
-    import plotly.graph_objects as go
+def test_figures_are_valid_plotly(study: tuple[Path, hyperband.RunResult]) -> None:
+    go = require("plotly.graph_objects")  # plotly's schema, for this check only
 
     path, _ = study
     for key, (fig, note) in _figures.figures(read_journal(path)).items():
@@ -418,7 +414,7 @@ def synthetic_events(jobs: int, seed: int = 0) -> list[dict[str, Any]]:
     return events
 
 
-def test_a_1000_job_report_stays_small(plotly: Any) -> None:
+def test_a_1000_job_report_stays_small() -> None:
     page = _page.render(from_events(synthetic_events(1000), "synthetic"))
     library = len(_page.plotly_js()[0].encode())
     own = len(page.encode()) - library
@@ -440,7 +436,6 @@ def test_cli_writes_the_report(
     study: tuple[Path, hyperband.RunResult],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    plotly: Any,
 ) -> None:
     path, _ = study
     out = tmp_path / "r.html"
@@ -476,23 +471,6 @@ def test_cli_refuses_bad_html_options(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_names_the_extra_when_plotly_is_missing(
-    study: tuple[Path, hyperband.RunResult],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    monkeypatch.setitem(__import__("sys").modules, "plotly.offline", None)
-    _page.plotly_js.cache_clear()
-    try:
-        code, _, err = run_main(capsys, "report", str(study[0]), "--html", str(tmp_path / "r.html"))
-    finally:
-        _page.plotly_js.cache_clear()
-    assert code == 2
-    assert "pip install 'hyperband[report]'" in err
-    assert not (tmp_path / "r.html").exists()
-
-
 # ---------------------------------------------------------------------- live mode
 
 
@@ -512,7 +490,7 @@ def feeder(source: Path, target: Path, steps: int) -> Callable[[float], None]:
 
 
 def test_live_follows_a_growing_journal_until_complete(
-    study: tuple[Path, hyperband.RunResult], tmp_path: Path, plotly: Any
+    study: tuple[Path, hyperband.RunResult], tmp_path: Path
 ) -> None:
     path, result = study
     journal, out = tmp_path / "growing.jsonl", tmp_path / "live.html"
@@ -552,7 +530,7 @@ def test_live_follows_a_growing_journal_until_complete(
 
 
 def test_live_stops_cleanly_on_ctrl_c(
-    study: tuple[Path, hyperband.RunResult], tmp_path: Path, plotly: Any
+    study: tuple[Path, hyperband.RunResult], tmp_path: Path
 ) -> None:
     path, _ = study
     journal, out = tmp_path / "growing.jsonl", tmp_path / "live.html"
@@ -576,7 +554,7 @@ def test_live_stops_cleanly_on_ctrl_c(
 
 
 def test_live_cli_follows_a_real_running_study(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], plotly: Any
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     journal, out = tmp_path / "study.jsonl", tmp_path / "live.html"
     finished: list[hyperband.RunResult] = []
@@ -629,7 +607,6 @@ def browser() -> Iterator[Any]:
         "playwright.sync_api",
         reason="the browser test needs Playwright: pip install 'hyperband[browser]'",
     )
-    pytest.importorskip("plotly", reason="the HTML report needs the 'report' extra")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"the browser test needs Chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_api.sync_playwright() as p:
@@ -750,11 +727,10 @@ def test_the_docs_example_runs(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    plotly: Any,
 ) -> None:
     text = DOC.read_text()
     blocks = re.findall(r"^```python(?: notest)?\n(.*?)^```", text, re.M | re.S)
-    assert len(blocks) == 2  # the study, then html_report (notest for test_docs.py: plotly)
+    assert len(blocks) == 2  # the study, then html_report
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, Any] = {"__name__": "__docs__"}
     exec(compile(blocks[0], f"{DOC}:study", "exec"), namespace)
@@ -769,7 +745,7 @@ def test_the_docs_example_runs(
     assert capsys.readouterr().out.splitlines()[-1].startswith("html: report.html (")
 
 
-def test_a_study_with_the_kde_sampler_and_early_stopping(tmp_path: Path, plotly: Any) -> None:
+def test_a_study_with_the_kde_sampler_and_early_stopping(tmp_path: Path) -> None:
     """A real journal with report events and stopped jobs: the report counts the stops in the
     funnel, shows them in the table and takes the space from the sampler's spec."""
     from .runner_helpers import MODEL_STUDY, SPACE, reporting

@@ -24,6 +24,7 @@ from hyperband.report.html import importance as _importance
 from hyperband.report.html import page as _page
 from hyperband.report.html.data import read_journal
 
+from .optional import require
 from .test_html_report import browser as browser  # the fixture: a real Chromium
 from .test_html_report import open_report
 
@@ -71,13 +72,7 @@ def report(
     study: tuple[Path, hyperband.RunResult], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """The study's report, written once for the browser tests."""
-    pytest.importorskip("plotly", reason="the HTML report needs the 'report' extra")
     return hyperband.html_report(study[0], tmp_path_factory.mktemp("report") / "report.html")
-
-
-@pytest.fixture
-def plotly() -> Any:
-    return pytest.importorskip("plotly", reason="the HTML report needs the 'report' extra")
 
 
 # ---------------------------------------------------------------------- metadata
@@ -106,9 +101,7 @@ def test_the_study_card_shows_the_header(study: tuple[Path, hyperband.RunResult]
     ]
 
 
-def test_the_page_shows_the_study_card(
-    study: tuple[Path, hyperband.RunResult], plotly: Any
-) -> None:
+def test_the_page_shows_the_study_card(study: tuple[Path, hyperband.RunResult]) -> None:
     page = _page.render(read_journal(path := study[0]))
     assert '<section class="card" id="section-study">' in page
     assert "<dt>objective</dt>" in page
@@ -359,8 +352,7 @@ def test_importance_chart(
     fig, _ = _figures.importance_figure(read_journal(path))
     assert fig is not None
     assert fig["data"][0]["y"][-1] == "x"  # the most important on top
-    import plotly.graph_objects as go
-
+    go = require("plotly.graph_objects")  # plotly's schema, for this check only
     go.Figure(fig)  # raises on any property plotly.js does not know
     page = open_report(browser, report)
     bars = page.eval_on_selector_all("#chart-importance .barlayer .point", "els => els.length")

@@ -21,6 +21,7 @@ from hyperband.report.html.figures import trust_figure
 from hyperband.report.text import summary_lines
 from hyperband.report.trust import TrustSeries
 
+from .optional import require
 from .test_html_report import browser as browser  # the fixture: a real Chromium
 from .test_html_report import events_of, open_report, parse
 
@@ -123,8 +124,7 @@ def test_without_a_sampler_that_measures_the_results_measure(
 def test_the_chart_shows_only_with_two_budgets_measured(
     kde: tuple[Path, hyperband.RunResult], tmp_path: Path
 ) -> None:
-    pytest.importorskip("plotly", reason="the HTML report needs the 'report' extra")
-    import plotly.graph_objects as go
+    go = require("plotly.graph_objects")  # plotly's schema, for this check only
 
     fig, _ = trust_figure(read_journal(kde[0]))
     assert fig is not None

@@ -64,12 +64,19 @@ def gate_of(journal: Path) -> Path:
     return journal.with_name("gate")
 
 
-def last_asked(journal: Path) -> int:
+def complete_lines(journal: Path) -> list[bytes]:
+    """The journal's whole lines: a child writing right now may have written half of its last
+    one (CI once parsed '{"event":"report"' alone)."""
     try:
-        lines = journal.read_text().splitlines()
+        data = journal.read_bytes()
     except FileNotFoundError:
-        return -1
-    ids = [json.loads(line)["job"]["id"] for line in lines if '"event":"ask"' in line]
+        return []
+    return data[: data.rfind(b"\n") + 1].splitlines()
+
+
+def last_asked(journal: Path) -> int:
+    lines = complete_lines(journal)
+    ids = [json.loads(line)["job"]["id"] for line in lines if b'"event":"ask"' in line]
     return max(ids, default=-1)
 
 
@@ -231,7 +238,7 @@ def wait_for_a_report_mid_job(child: subprocess.Popen[str], journal: Path) -> bo
     """Wait (up to 2 s) until the journal ends with a job's report before its budget."""
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline and child.poll() is None:
-        lines = journal.read_bytes().splitlines()
+        lines = complete_lines(journal)
         if lines and b'"event":"report"' in lines[-1]:
             last = json.loads(lines[-1])
             asked = [json.loads(line) for line in lines if b'"event":"ask"' in line]

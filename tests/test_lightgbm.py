@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import doctest
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +97,56 @@ def test_bad_arguments_and_a_training_without_a_metric_are_named(tmp_path: Path)
         boost({}, LightGBMCallback(context), valid_sets=None)
     with pytest.raises(ConfigurationError, match=r"no metric 'auc' .*valid_0/binary_logloss"):
         boost({}, LightGBMCallback(context, "auc"))
+
+
+def classifier(config: dict[str, Any], cb: LightGBMCallback, **kwargs: Any) -> Any:
+    """LightGBM's scikit-learn API: the callback and the model to continue go to ``fit``."""
+    options = {"n_estimators": cb.num_boost_round, **kwargs}
+    fit = {"init_model": options.pop("init_model", cb.init_model)}
+    fit["eval_X"], fit["eval_y"] = options.pop("eval", (X[VALID], Y[VALID]))
+    model = lgb.LGBMClassifier(
+        **config, **options, verbose=-1, n_jobs=1, random_state=0, min_child_samples=5
+    )
+    return model.fit(X[TRAIN], Y[TRAIN], callbacks=[cb], **fit)
+
+
+def sklearn_objective(config: dict[str, Any], budget: float, context: Context) -> dict[str, Any]:
+    cb = LightGBMCallback(context, "binary_logloss")
+    model = classifier(config, cb)
+    return {"default": cb.value, "trees": model.booster_.num_trees(), "resumed": cb.init_model}
+
+
+def test_the_scikit_learn_api_reports_stops_cleanly_and_continues_its_booster() -> None:
+    boosting_checks.check_studies(sklearn_objective, SPACE, "trees")
+
+
+SAVED = "lightgbm_1_rounds.txt"
+
+
+def test_a_scikit_learn_model_continued_equals_one_boosted_from_scratch(tmp_path: Path) -> None:
+    config = {"learning_rate": 0.1, "num_leaves": 7}
+    job = hyperband.Hyperband(SPACE, max_budget=9, seed=0).ask()
+    promoted = boosting_checks.check_continued_equals_scratch(
+        lambda cb: classifier(config, cb), LightGBMCallback, job, tmp_path, SAVED, X[VALID]
+    )
+    scratch_dir = tmp_path / "scratch"
+    # What the scikit-learn API gets wrong is named with its own arguments.
+    with pytest.raises(ConfigurationError, match=r"starts with 0 rounds, expected 1: pass init"):
+        classifier(config, LightGBMCallback(Context(promoted, tmp_path, [])), init_model=None)
+    with pytest.raises(ConfigurationError, match=r"ends after round 100, .*n_estimators=cb"):
+        classifier(config, LightGBMCallback(Context(job, scratch_dir, [])), n_estimators=100)
+    with pytest.raises(ConfigurationError, match=r"eval_X=\.\.\., eval_y="):
+        classifier(config, LightGBMCallback(Context(job, scratch_dir, [])), eval=(None, None))
+
+
+def test_the_digits_example_runs(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "lightgbm_digits.py"
+    command = [sys.executable, str(example), "--max-budget", "9", "--workers", "1"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert "best validation multi_logloss" in out
+    assert "rounds boosted, against" in out
+    accuracy = float(out.rsplit("test accuracy of the best configuration: ", 1)[1])
+    assert accuracy > 0.8
 
 
 def test_docstring_examples() -> None:

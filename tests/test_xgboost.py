@@ -142,6 +142,55 @@ def test_the_metric_and_dataset_to_report_can_be_chosen(tmp_path: Path) -> None:
         assert cb.value == reports[-1][1]
 
 
+def classifier(config: dict[str, Any], cb: XGBoostCallback, **kwargs: Any) -> Any:
+    """XGBoost's scikit-learn API: the callback in the constructor, the model to continue
+    in ``fit``."""
+    options = {"n_estimators": cb.num_boost_round, "xgb_model": cb.xgb_model, **kwargs}
+    fit = {"xgb_model": options.pop("xgb_model"), "eval_set": options.pop("eval_set", None)}
+    if fit["eval_set"] is None:
+        fit["eval_set"] = [(X[:400], Y[:400]), (X[400:], Y[400:])]
+    model = xgb.XGBClassifier(
+        **config,
+        **options,
+        eval_metric="logloss",
+        n_jobs=1,
+        random_state=0,
+        callbacks=[cb],
+    )
+    return model.fit(X[:400], Y[:400], verbose=False, **fit)
+
+
+def sklearn_objective(config: dict[str, Any], budget: float, context: Context) -> dict[str, Any]:
+    cb = XGBoostCallback(context)  # the last eval_set's last metric: validation_1/logloss
+    model = classifier({"learning_rate": config["eta"], "max_depth": config["max_depth"]}, cb)
+    rounds = model.get_booster().num_boosted_rounds()
+    return {"default": cb.value, "rounds": rounds, "resumed": cb.xgb_model}
+
+
+def test_the_scikit_learn_api_reports_stops_cleanly_and_continues_its_booster() -> None:
+    boosting_checks.check_studies(sklearn_objective, SPACE, "rounds")
+
+
+SAVED = "xgboost_1_rounds.ubj"
+
+
+def test_a_scikit_learn_model_continued_equals_one_boosted_from_scratch(tmp_path: Path) -> None:
+    config = {"learning_rate": 0.2, "max_depth": 3}
+    job = hyperband.Hyperband(SPACE, max_budget=9, seed=0).ask()
+    promoted = boosting_checks.check_continued_equals_scratch(
+        lambda cb: classifier(config, cb), XGBoostCallback, job, tmp_path, SAVED, X[400:]
+    )
+    assert (tmp_path / "xgboost_9_rounds.ubj").exists()
+    scratch_dir = tmp_path / "scratch"
+    # What the scikit-learn API gets wrong is named with its own arguments.
+    with pytest.raises(ConfigurationError, match=r"n_estimators=cb.num_boost_round, and fit"):
+        classifier(config, XGBoostCallback(Context(promoted, tmp_path, [])), xgb_model=None)
+    with pytest.raises(ConfigurationError, match=r"past the job's 1 rounds.*n_estimators=cb"):
+        classifier(config, XGBoostCallback(Context(job, scratch_dir, [])), n_estimators=3)
+    with pytest.raises(ConfigurationError, match=r"fit\(\.\.\., eval_set=\[\(X_valid"):
+        classifier(config, XGBoostCallback(Context(job, scratch_dir, [])), eval_set=[])
+
+
 def test_the_digits_example_runs(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parent.parent / "examples" / "xgboost_digits.py"
     command = [sys.executable, str(example), "--max-budget", "9", "--workers", "1"]

@@ -50,8 +50,7 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
         "--html",
         type=Path,
         metavar="PATH",
-        help="write an interactive, self-contained HTML report here (needs plotly: "
-        "pip install 'hyperband[report]')",
+        help="write an interactive, self-contained HTML report here",
     )
     p.add_argument(
         "--live",
@@ -130,12 +129,6 @@ def _check_html(args: argparse.Namespace) -> None:
         return
     if not args.html.parent.is_dir():
         raise CliError(f"--html: folder {str(args.html.parent)!r} does not exist")
-    from hyperband.report.html import plotly_js
-
-    try:
-        plotly_js()
-    except ImportError as exc:
-        raise CliError(f"--html: {exc}") from None
 
 
 def _check_plot(path: Path) -> None:

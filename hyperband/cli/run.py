@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["EXECUTORS", "add_parser", "command", "load_objective"]
 
-EXECUTORS = ("serial", "threads", "processes", "dask")
+EXECUTORS = ("serial", "threads", "processes", "dask", "ray")
 # Without --max-failures, a run whose first FAIL_FAST jobs all failed stops.
 FAIL_FAST = 10
 # A seed drawn for the user: at most 9 digits (hyperband.run itself draws 128 bits).
@@ -112,7 +112,8 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
         "--executor",
         choices=EXECUTORS,
         help="default threads (dask with --scheduler); dask without --scheduler: a local "
-        "cluster of --workers processes",
+        "cluster of --workers processes; ray: the Ray cluster of $RAY_ADDRESS, else a local "
+        "instance of --workers CPUs",
     )
     p.add_argument(
         "--scheduler",

@@ -316,7 +316,8 @@ class Hyperband:
             job_id: the id of a pending job.
             step: where in its training, in budget units: in ``(previous_budget or 0, budget]``
                 and not below the job's previous report's step (equal replaces nothing: the
-                later report at a step is the one that counts).
+                later report at a step is the one that counts). A step past the budget by at
+                most 1e-9 of it (a float rounding, ``STEP_TOLERANCE``) is the budget.
             value: as for `tell`: a finite number or a dict with one under ``"default"``.
 
         Returns:
@@ -558,7 +559,7 @@ class Hyperband:
             "pending": [j.to_dict() for j, _ in self._pending.values()],
             "reports": self._curves.dump_running(),
             "stopped": [
-                {"job": r.job.to_dict(), "value": r.value, "step": r.step}
+                {"job": r.job.to_dict(), "value": r.value, "step": r.step, **r.extra}
                 for r in self._stopped.values()
             ],
             "segments": self._curves.dump_segments(),
@@ -627,8 +628,9 @@ class Hyperband:
         self._curves.load(state, self._pending)
         for entry in state.get("stopped", ()):
             job = Job(**entry["job"])
+            why = {"stop": entry["stop"]} if "stop" in entry else {}  # the rule's explanation
             self._stopped[job.id] = Result(
-                job, "stopped", float(entry["value"]), {}, None, entry["step"]
+                job, "stopped", float(entry["value"]), why, None, entry["step"]
             )
 
     def _replay(self, observations: list[Any]) -> None:

@@ -25,6 +25,7 @@ from hyperband.core.sampling import RandomSampler, Sampler, is_sampler
 __all__ = [
     "EXEC_MODES",
     "MODES",
+    "STEP_TOLERANCE",
     "check_choice",
     "check_iterations",
     "check_sampler",
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 MODES = ("maximize", "minimize")
+# A report's step this far past its job's budget, relative to the budget, is the budget: a step
+# computed as ``fraction * budget`` can land a rounding error past it (27.000000000000004).
+STEP_TOLERANCE = 1e-9
 EXEC_MODES = ("parallelism", "serial", "asynchronous")
 
 
@@ -89,7 +93,11 @@ def check_sampler(space_or_sampler: object) -> Sampler:
 
 
 def check_step(job: Job, step: object, last: float | None) -> float:
-    """A report's step: in the job's budget segment, and not before its ``last`` report's."""
+    """A report's step: in the job's budget segment, and not before its ``last`` report's.
+
+    A step past the budget by at most ``STEP_TOLERANCE`` times the budget (float rounding) is
+    taken as the budget itself; a larger overshoot is an error.
+    """
     # An int or a float, the common case, skips the slow ABC check (bool is neither type).
     if (
         type(step) is not float
@@ -103,6 +111,8 @@ def check_step(job: Job, step: object, last: float | None) -> float:
     start = job.previous_budget or 0
     # A NaN or infinite step is never inside the segment: asked only then.
     if not start < t <= job.budget:
+        if job.budget < t <= job.budget * (1 + STEP_TOLERANCE):
+            return float(job.budget)  # rounding, not an overshoot (`last` is <= the budget)
         if not math.isfinite(t):
             raise ConfigurationError(f"step for job {job.id} must be finite, got {describe(step)}")
         raise ConfigurationError(

@@ -272,15 +272,42 @@ class MedianRule(_Thresholds):
         """True when the job's best so far is worse than the peers' median running average."""
         if _progress(view) < self.min_progress:
             return False
-        t = view.step
-        averages = view.averages_at(t)
-        if len(averages) < self.min_peers:
+        judged = self._median(view)
+        if judged is None:
             return False
+        median, _ = judged
+        best = min(loss for step, loss in view.curve if step <= view.step)
+        return best > median and _ahead(view) >= max(view.k, 1)
+
+    def _median(self, view: StopView) -> tuple[float, int] | None:
+        """The median of the segment peers' running averages at the job's step and their
+        number; ``None`` with fewer than ``min_peers``."""
+        averages = view.averages_at(view.step)
+        if len(averages) < self.min_peers:
+            return None
         averages.sort()
         mid = len(averages) // 2
         median = averages[mid] if len(averages) % 2 else (averages[mid - 1] + averages[mid]) / 2
-        best = min(loss for step, loss in view.curve if step <= t)
-        return best > median and _ahead(view) >= max(view.k, 1)
+        return median, len(averages)
+
+    def explain(self, view: StopView) -> dict[str, Any]:
+        """Why the job is stopped (kept as ``Result.extra["stop"]``, see `StoppingRule`): its
+        best loss so far, the median it is worse than and of how many completed peers, and how
+        many rung peers are ahead of it of the ``k`` promoted; losses as in `StopView`."""
+        judged = self._median(view)
+        if judged is None:
+            return {}
+        ahead, seen = _count_ahead(view)
+        return {
+            "rule": self.name,
+            "step": view.step,
+            "best_loss": min(loss for step, loss in view.curve if step <= view.step),
+            "median_loss": judged[0],
+            "peers": judged[1],
+            "ahead": ahead,
+            "rung_peers": seen,
+            "k": max(view.k, 1),
+        }
 
 
 class RungRule(_Thresholds):
@@ -319,6 +346,23 @@ class RungRule(_Thresholds):
         k = view.k if view.k > 0 else 1
         ahead, seen = _count_ahead(view)
         return seen >= max(k, self.min_peers) and ahead >= k
+
+    def explain(self, view: StopView) -> dict[str, Any]:
+        """Why the job is stopped (kept as ``Result.extra["stop"]``, see `StoppingRule`): its
+        loss at its step, how many of the rung peers there are ahead of it, ``k``, and the
+        ``k``-th best peer loss there (the edge it needed to beat); losses as in `StopView`."""
+        k = view.k if view.k > 0 else 1
+        values = sorted(view.values_at(view.step))
+        ahead = sum(value < (view.loss, view.job.config_id) for value in values)
+        return {
+            "rule": self.name,
+            "step": view.step,
+            "loss": view.loss,
+            "ahead": ahead,
+            "rung_peers": len(values),
+            "k": k,
+            "edge_loss": values[k - 1][0] if len(values) >= k else None,
+        }
 
 
 # Rules a study can name (early_stop="median", the CLI, NNI classArgs, journals).

@@ -623,6 +623,10 @@ def replay(
         # Stopped, then the run was killed before the job's result was written.
         number: Any = value.get("default") if isinstance(value, dict) else value
         extra = {"stopped_at": step, "after_stop": "the run ended before the job did"}
+        # The rule's explanation is the machine's, rebuilt by the replay as run() recorded it.
+        stopped = hb.stopped_result(job_id)
+        if stopped is not None and "stop" in stopped.extra:
+            extra["stop"] = stopped.extra["stop"]
         records.append(JobRecord(jobs[job_id], "stopped", float(number), extra))
     return records
 

@@ -1,8 +1,9 @@
 """Plugs: the modules above the drivers that the drivers call into, by name only.
 
 The drivers import nothing from the report or integrations layers (import-linter enforces the
-layers). Two features still reach up at run time: ``executor="dask"`` (and a dask ``Client``
-passed as the executor), served by ``hyperband.integrations.dask``, and
+layers). Three features still reach up at run time: ``executor="dask"`` (and a dask ``Client``
+passed as the executor), served by ``hyperband.integrations.dask``, ``executor="ray"`` (and a
+``RayExecutor``), served by ``hyperband.integrations.ray``, and
 ``SimulationResult.plot_timeline``, drawn by ``hyperband.report.plots``. Like
 ``hyperband.core.sampling.SAMPLERS`` for ``"kde"`` and ``"optuna"``, they are named here and
 imported with importlib on first use: the drivers know a plug's name and the functions it
@@ -47,6 +48,8 @@ class ExecutorPlug:
 # The executors a run can name besides its own ("serial", "threads", "processes").
 EXECUTOR_PLUGS: dict[str, ExecutorPlug] = {
     "dask": ExecutorPlug("hyperband.integrations.dask", "distributed"),
+    # A RayExecutor is the plug's own class: it exists once the plug's module is imported.
+    "ray": ExecutorPlug("hyperband.integrations.ray", "hyperband.integrations.ray"),
 }
 
 # Draws SimulationResult.plot_timeline: offers ``Span`` and ``plot_timeline(spans, *, ax,

@@ -221,6 +221,7 @@ def run(
         # Last: it may start worker processes, pointless if the journal is refused.
         backends: list[Backend] = [resolve(executor, workers)]
         cleanup.callback(_shut_down, backends)
+        _check_checkpoints(backends[0], with_context, root)
         driver = Driver(hb, objective, backends, jl, records, with_context, root, limit, retries)
         cleanup.callback(driver.close)
         driver.configure(max_failures, keep_checkpoints, fail_fast)
@@ -421,6 +422,14 @@ def _checkpoint_root(
     scratch = tempfile.mkdtemp(prefix="hyperband-checkpoints-")
     cleanup.callback(shutil.rmtree, scratch, ignore_errors=True)
     return scratch
+
+
+def _check_checkpoints(backend: Backend, with_context: bool, root: str | None) -> None:
+    """Before the first job: a backend on a cluster checks that every node sees the checkpoint
+    directory (``executor="ray"`` does; see ``RayBackend.check_directory``)."""
+    check = getattr(backend, "check_directory", None)
+    if with_context and root is not None and check is not None:
+        check(root)
 
 
 def _shut_down(backends: list[Backend]) -> None:

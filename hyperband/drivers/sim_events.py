@@ -100,6 +100,7 @@ class Clock:
         run.last = float(step)
         raw = self.job_value(job, step)
         status = "succeeded"
+        extra: dict[str, Any]
         if self.every is not None:
             if hb.report(job_id, step, raw) is STOP:
                 status = "stopped"
@@ -108,11 +109,15 @@ class Clock:
                 return
         if status == "succeeded":
             before = hb.best
-            value = hb.tell(job_id, raw).value
+            told = hb.tell(job_id, raw)
+            value, extra = told.value, dict(told.extra)
             if hb.best is not before and hb.best is not None:
                 self.history.append((self.now, self.spent, hb.best))
         else:
             value = raw["default"] if isinstance(raw, Mapping) else raw
+            # As run() records it: the step, and the rule's explanation when it gives one.
+            stopped = hb.stopped_result(job_id)
+            extra = {"stopped_at": step, **(stopped.extra if stopped is not None else {})}
         assert value is not None  # a told job always has one
         del self.running[job_id]
         self.records[job_id] = SimulatedJob(
@@ -124,5 +129,6 @@ class Clock:
             status,
             step,
             run.last - (job.previous_budget if self.resume and job.previous_budget else 0),
+            extra,
         )
         heapq.heappush(self.free, run.worker)

@@ -36,6 +36,9 @@ class SimulatedJob:
             stopped it.
         spent: the budget it used: ``step``, less ``previous_budget`` for a promotion resumed
             from its checkpoint.
+        extra: as `hyperband.JobRecord.extra` in ``run()``: a dict result's other keys; for a
+            stopped job ``"stopped_at"`` (its step) and, when the rule explains its stops
+            (`hyperband.CurveRule`), ``"stop"``: the forecast that stopped it.
     """
 
     job: Job
@@ -46,6 +49,7 @@ class SimulatedJob:
     status: str = "succeeded"
     step: Number | None = None
     spent: float | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def duration(self) -> float:

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hyperband.core.errors import ArgumentTypeError, ConfigurationError, HyperbandError, describe
+from hyperband.integrations.engines import import_engine
 
 __all__ = [
     "DaskBackend",
@@ -55,8 +56,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("hyperband")
-
-_INSTALL = "pip install 'hyperband[dask]'"
 
 
 class SchedulerLostError(HyperbandError, concurrent.futures.BrokenExecutor):
@@ -111,12 +110,7 @@ def require() -> Any:
         >>> require().__name__
         'distributed'
     """
-    try:
-        return importlib.import_module("distributed")
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"executor='dask' needs dask.distributed, which is not installed ({exc}): {_INSTALL}"
-        ) from exc
+    return import_engine("distributed", "executor='dask' needs dask.distributed", "dask")
 
 
 def is_client(obj: object) -> bool:

@@ -1,7 +1,9 @@
 """LightGBM: boosting rounds as the budget (the ``lightgbm`` extra).
 
-``LightGBMCallback(context)`` goes into ``lightgbm.train(..., callbacks=[...])`` inside an
-objective that takes a context (see `hyperband.run`). It
+``LightGBMCallback(context)`` goes into ``lightgbm.train(..., callbacks=[...])``, or into
+``fit(..., callbacks=[...])`` of LightGBM's scikit-learn estimators (``LGBMClassifier``,
+``LGBMRegressor``, ``LGBMRanker``), inside an objective that takes a context (see
+`hyperband.run`). It
 
 - reports the chosen validation metric after every boosting round through
   ``context.report(round, value)``, the round counted from the first of the configuration's
@@ -12,7 +14,8 @@ objective that takes a context (see `hyperband.run`). It
 - saves the booster into the configuration's checkpoint directory after its last round, and
   on a promotion hands ``lightgbm.train`` that model as ``init_model`` with only the rounds
   that are missing (``num_boost_round``), so a promoted configuration continues its trees
-  instead of boosting from scratch.
+  instead of boosting from scratch. With a scikit-learn estimator, pass the rounds as
+  ``n_estimators=cb.num_boost_round`` and the model as ``fit(..., init_model=cb.init_model)``.
 
 Budgets are whole rounds: a budget is rounded down (at least 1 round); choose ``max_budget``,
 ``min_budget`` and ``eta`` with integral budgets (27, 1, 3) to train exactly the budget.
@@ -63,6 +66,8 @@ class LightGBMCallback(RoundsCallback):
     Raises:
         ModuleNotFoundError: LightGBM is not installed (the message names the extra).
         ArgumentTypeError: ``context`` is not a Context, ``metric`` or ``dataset`` not a str.
+        ConfigurationError: (during training) no metric to report, or a training that does
+            not start from ``init_model`` or does not end at the job's budget.
 
     Examples:
         >>> def objective(config, budget, context):
@@ -71,6 +76,16 @@ class LightGBMCallback(RoundsCallback):
         ...     lgb.train({**config, "objective": "binary", "verbose": -1}, TRAIN,
         ...               num_boost_round=cb.num_boost_round, init_model=cb.init_model,
         ...               valid_sets=[VALID], callbacks=[cb])
+        ...     return cb.value
+
+        The same with LightGBM's scikit-learn API:
+
+        >>> def objective(config, budget, context):
+        ...     import lightgbm as lgb
+        ...     cb = LightGBMCallback(context, "binary_logloss")
+        ...     model = lgb.LGBMClassifier(**config, n_estimators=cb.num_boost_round)
+        ...     model.fit(X_TRAIN, Y_TRAIN, eval_X=X_VALID, eval_y=Y_VALID,
+        ...               init_model=cb.init_model, callbacks=[cb])
         ...     return cb.value
     """
 
@@ -86,12 +101,30 @@ class LightGBMCallback(RoundsCallback):
         """The model to pass to ``lightgbm.train(init_model=...)``, or None."""
         return self._resume
 
+    def _check_rounds(self, begin: int, end: int) -> None:
+        """Training goes from the rounds ``init_model`` holds to the job's budget: otherwise
+        the rounds would not be the budget's."""
+        if begin != self._start:
+            raise ConfigurationError(
+                f"{self.owner}: the booster starts with {begin} rounds, expected "
+                f"{self._start}: pass init_model=cb.init_model to lightgbm.train (or to "
+                "LGBMClassifier.fit / LGBMRegressor.fit)"
+            )
+        if end != self._target:
+            raise ConfigurationError(
+                f"{self.owner}: training ends after round {end}, the job's budget is "
+                f"{self._target} rounds: pass num_boost_round=cb.num_boost_round to "
+                "lightgbm.train (with LGBMClassifier or LGBMRegressor: "
+                "n_estimators=cb.num_boost_round)"
+            )
+
     def _pick(self, results: Sequence[Any] | None) -> Any:
         """The evaluation result to report (``(dataset, metric, value, higher_better)``)."""
         if not results:
             raise ConfigurationError(
                 "LightGBMCallback: lightgbm.train computed no metric: pass valid_sets=[...] "
-                "(and a metric in the parameters) so that each round has one to report"
+                "(with LGBMClassifier or LGBMRegressor: fit(..., eval_X=..., eval_y=...)) "
+                "and a metric in the parameters, so that each round has one to report"
             )
         if self.dataset is not None:
             candidates = [r for r in results if r[0] == self.dataset]
@@ -107,6 +140,8 @@ class LightGBMCallback(RoundsCallback):
     def __call__(self, env: Any) -> None:
         """Report this round's metric; stop training when the job is stopped; save the
         booster after the job's last round."""
+        if env.iteration == env.begin_iteration:
+            self._check_rounds(env.begin_iteration, env.end_iteration)
         result = self._pick(env.evaluation_result_list)
         step = env.iteration + 1  # rounds boosted so far, the earlier rungs' included
         if self._report(step, float(result[2])):

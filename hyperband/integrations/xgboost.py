@@ -9,6 +9,11 @@ job (``after_iteration`` returns ``True``, so ``xgboost.train`` returns normally
 is recorded as stopped), and saves the booster after the job's last round so that a
 promotion continues it with only the missing rounds.
 
+XGBoost's scikit-learn estimators (``XGBClassifier``, ``XGBRegressor``, ``XGBRanker``) take
+the callback in their constructor (``callbacks=[cb]``; XGBoost 3 has no ``fit(callbacks=)``),
+the rounds as ``n_estimators=cb.num_boost_round``, and the model to continue as
+``fit(..., xgb_model=cb.xgb_model)``; the metric comes from ``fit(..., eval_set=[...])``.
+
 The rules for rounds, checkpoints and promotions are those of the LightGBM callback (see
 `hyperband.integrations.boosting`): budgets are rounded down to whole rounds, at least 1.
 XGBoost is imported when a callback is made, not when this module is.
@@ -61,6 +66,8 @@ class XGBoostCallback(RoundsCallback):
         ModuleNotFoundError: no XGBoost installed (the message names the extra).
         ArgumentTypeError: ``context`` is not a Context, or ``metric`` or ``dataset`` not
             a str.
+        ConfigurationError: (during training) no metric to report, a booster that does not
+            start from ``xgb_model``, or one that boosts past the job's budget.
 
     Examples:
         >>> def objective(config, budget, context):
@@ -69,6 +76,17 @@ class XGBoostCallback(RoundsCallback):
         ...     xgb.train({**config, "objective": "binary:logistic"}, TRAIN,
         ...               num_boost_round=cb.num_boost_round, xgb_model=cb.xgb_model,
         ...               evals=[(VALID, "valid")], verbose_eval=False, callbacks=[cb])
+        ...     return cb.value
+
+        The same with XGBoost's scikit-learn API:
+
+        >>> def objective(config, budget, context):
+        ...     import xgboost as xgb
+        ...     cb = XGBoostCallback(context, "logloss")
+        ...     model = xgb.XGBClassifier(**config, n_estimators=cb.num_boost_round,
+        ...                               eval_metric="logloss", callbacks=[cb])
+        ...     model.fit(X_TRAIN, Y_TRAIN, eval_set=[(X_VALID, Y_VALID)],
+        ...               xgb_model=cb.xgb_model, verbose=False)
         ...     return cb.value
     """
 
@@ -99,7 +117,9 @@ class XGBoostCallback(RoundsCallback):
             raise ConfigurationError(
                 f"{self.owner}: the booster starts with {held} rounds, expected "
                 f"{self._start}: pass xgb_model=cb.xgb_model and "
-                "num_boost_round=cb.num_boost_round to xgboost.train"
+                "num_boost_round=cb.num_boost_round to xgboost.train (with XGBClassifier "
+                "or XGBRegressor: n_estimators=cb.num_boost_round, and "
+                "fit(..., xgb_model=cb.xgb_model))"
             )
         return model
 
@@ -118,7 +138,8 @@ class XGBoostCallback(RoundsCallback):
         if step > self._target:
             raise ConfigurationError(
                 f"{self.owner}: round {step} is past the job's {self._target} rounds: "
-                "pass num_boost_round=cb.num_boost_round to xgboost.train"
+                "pass num_boost_round=cb.num_boost_round to xgboost.train (with "
+                "XGBClassifier or XGBRegressor: n_estimators=cb.num_boost_round)"
             )
         if self._report(step, self._pick(evals_log)):
             return True
@@ -130,7 +151,8 @@ class XGBoostCallback(RoundsCallback):
         if not evals_log:
             raise ConfigurationError(
                 f"{self.owner}: xgboost.train evaluated no metric: pass "
-                "evals=[(dvalid, 'valid')] so that each round has one to report"
+                "evals=[(dvalid, 'valid')] (with XGBClassifier or XGBRegressor: "
+                "fit(..., eval_set=[(X_valid, y_valid)])) so that each round has one to report"
             )
         name = list(evals_log)[-1] if self.dataset is None else self.dataset
         metrics = evals_log.get(name, {})

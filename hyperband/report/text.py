@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperband.drivers.failures import failure_line
+from hyperband.report.describe import rule_text, sampler_text, stop_text
 from hyperband.report.trust import measure
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -186,7 +187,7 @@ def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> 
 
     Args:
         result: the study (see ``RunResult.from_journal``).
-        study: the journal's header, for the objective and the study's name.
+        study: the journal's header, for the objective, the study's name and the sampler.
     """
     p = result.params
     keys = ("max_budget", "eta", "min_budget", "mode", "exec_mode", "sizing", "iterations", "seed")
@@ -197,6 +198,10 @@ def summary_lines(result: RunResult, study: Mapping[str, Any] | None = None) -> 
             f"objective: {study.get('objective') or 'not recorded'}"
             + ("" if name is None else f" (study {name!r})")
         )
+    if study is not None:
+        sampler = sampler_text(study.get("sampler_spec"), str(study.get("sampler") or ""))
+        lines.append(f"sampler: {sampler}")
+    lines.append(f"stopping rule: {rule_text(p.get('early_stop'))}")
     iterations = p.get("iterations") or 1
     scheduled = result.schedule.total_jobs * iterations
     history = result.history
@@ -374,9 +379,15 @@ def trial_lines(result: RunResult, *, sort: str = "budget", top: int | None = No
                 json.dumps(r.job.config, sort_keys=True),
                 ""
                 if r.status == "succeeded"
-                else f"stopped at step {r.extra.get('stopped_at', '?')}"
+                else _stopped_line(r, maximize=sign < 0, early_stop=result.params.get("early_stop"))
                 if r.status == "stopped"
                 else last_line(r.error),
             )
         )
     return _table(rows, left=2)
+
+
+def _stopped_line(record: Any, *, maximize: bool, early_stop: Any) -> str:
+    """Why a stopped job stopped (`stop_text`), or its step alone for an old record."""
+    why = stop_text(record.extra, maximize=maximize, early_stop=early_stop)
+    return why or f"stopped at step {record.extra.get('stopped_at', '?')}"

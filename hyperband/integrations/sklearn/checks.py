@@ -13,9 +13,11 @@ import numpy.typing as npt
 
 from hyperband.core.configspace import is_configspace_like
 from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
+from hyperband.core.stopping import make_rule
 from hyperband.integrations.sklearn.params import DistributionSampler, is_nni_space
 
 __all__ = [
+    "check_early_stop",
     "check_error_score",
     "check_flag",
     "check_scoring",
@@ -122,6 +124,39 @@ def warm_param(warm_start: object, resource: str, params: Mapping[str, Any]) -> 
     if warm_start == "auto" and last == "n_estimators" and name in params:
         return name
     return None
+
+
+def check_early_stop(
+    early_stop: object, n_reports: object, warm: str | None, resource: str
+) -> int | None:
+    """How many times a job reports before its budget (``n_reports``), or None without
+    early stopping.
+
+    Raises:
+        ConfigurationError: ``early_stop`` is not a rule (named as ``hyperband.run`` names
+            them), ``n_reports`` is below 1, or the jobs have nothing to report: a job
+            reports only while it grows warm-started estimators.
+        ArgumentTypeError: ``n_reports`` is not an int.
+    """
+    if isinstance(n_reports, bool) or not isinstance(n_reports, numbers.Integral):
+        raise ArgumentTypeError(f"n_reports must be an int >= 1, got {describe(n_reports)}")
+    if n_reports < 1:
+        raise ConfigurationError(f"n_reports must be >= 1, got {describe(n_reports)}")
+    if make_rule(early_stop) is None:
+        return None
+    if warm is None:
+        why = (
+            "the budget is training rows, and a fit on more rows starts over"
+            if resource == N_SAMPLES
+            else f"warm start is off for {resource!r} (see warm_start)"
+        )
+        raise ConfigurationError(
+            f"early_stop={early_stop!r} needs scores on the way to a job's budget, "
+            "which only a warm-started job has (a parameter resource such as "
+            f"'n_estimators' with warm_start 'auto' or True); here {why}: use "
+            "early_stop=None"
+        )
+    return int(n_reports)
 
 
 def check_scoring(scoring: object) -> None:

@@ -10,7 +10,9 @@ rounded to the nearest integer >= 1 before use.
 Warm start: ``Warm`` keeps each fold's fitted estimator in the configuration's checkpoint
 directory; a promotion loads them, sets the resource parameter to the new budget and fits
 again with ``warm_start=True``, so an ensemble grows from where it stopped instead of
-starting over.
+starting over. Early stopping builds on it: a warm-started job grows its estimators in a few
+increments and reports the mean test score after each, the only intermediate values a
+cross-validated fit has.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import math
 import pickle
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -27,9 +29,10 @@ import numpy.typing as npt
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 
+from hyperband.core.jobs import EarlyStopped
 from hyperband.drivers.context import Context
 
-__all__ = ["Cold", "Evaluate", "Warm", "n_rows", "subset_orders", "units"]
+__all__ = ["Cold", "Evaluate", "Warm", "n_rows", "report_steps", "subset_orders", "units"]
 
 Split = tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]
 _CHECKPOINT = "fold_estimators.pkl"
@@ -113,43 +116,92 @@ class Evaluate:
         return [clone(self.estimator).set_params(**params) for _ in self.splits]
 
     def __call__(
-        self, config: Mapping[str, Any], budget: float, fitted: list[Any] | None = None
+        self,
+        config: Mapping[str, Any],
+        budget: float,
+        fitted: list[Any] | None = None,
+        *,
+        steps: Sequence[int] = (),
+        report: Callable[[int, float], None] | None = None,
     ) -> dict[str, Any]:
-        """Fit and score every fold; ``fitted`` continues estimators of a lower budget."""
+        """Fit and score every fold; ``fitted`` continues estimators of a lower budget.
+
+        With ``steps`` (resource values below the budget, increasing; a warm-started
+        parameter resource only), the folds are fitted and scored at each step first, and
+        ``report(step, mean test score)`` is called there: when it raises
+        `hyperband.EarlyStopped`, the job ends with the scores of that step.
+        """
         n = units(budget)
         if fitted is None:
             fitted = self.estimators(config, n)
-        else:
-            for est in fitted:
-                est.set_params(**{self.resource: n})
+        times = {"fit_time": [0.0] * len(fitted), "score_time": [0.0] * len(fitted)}
+        for step in (*steps, n):
+            test = self._fit_and_score(fitted, step, times)
+            if step < n and report is not None:
+                try:
+                    report(step, float(np.mean(test)))
+                except EarlyStopped:
+                    return self._result(fitted, step, test, times)
+        return self._result(fitted, n, test, times)
+
+    def _rows(self, k: int, n: int) -> npt.NDArray[np.intp]:
+        """Fold ``k``'s training rows at budget ``n``."""
+        return np.asarray(self.splits[k][0]) if self.orders is None else self.orders[k][:n]
+
+    def _fit_and_score(
+        self, fitted: list[Any], n: int, times: dict[str, list[float]]
+    ) -> list[float]:
+        """Fit each fold's estimator at ``n`` and score it on its test rows; the seconds add
+        up in ``times``."""
         total = n_rows(self.X)
-        times: dict[str, list[float]] = {"fit_time": [], "score_time": []}
-        scores: dict[str, list[float]] = {"test": [], "train": []}
-        for k, (train, test) in enumerate(self.splits):
-            rows = np.asarray(train) if self.orders is None else self.orders[k][:n]
+        scores = []
+        for k, (_, test) in enumerate(self.splits):
+            rows = self._rows(k, n)
+            if self.orders is None:
+                fitted[k].set_params(**{self.resource: n})
             start = time.perf_counter()
             fitted[k].fit(
                 _take(self.X, rows),
                 _take(self.y, rows),
                 **_fit_params(self.fit_params, rows, total),
             )
-            times["fit_time"].append(time.perf_counter() - start)
+            times["fit_time"][k] += time.perf_counter() - start
             start = time.perf_counter()
-            scores["test"].append(
-                float(self.scorer(fitted[k], _take(self.X, test), _take(self.y, test)))
-            )
-            times["score_time"].append(time.perf_counter() - start)
-            if self.return_train_score:
-                scores["train"].append(
-                    float(self.scorer(fitted[k], _take(self.X, rows), _take(self.y, rows)))
-                )
+            scores.append(float(self.scorer(fitted[k], _take(self.X, test), _take(self.y, test))))
+            times["score_time"][k] += time.perf_counter() - start
+        return scores
+
+    def _result(
+        self, fitted: list[Any], n: int, test: list[float], times: dict[str, list[float]]
+    ) -> dict[str, Any]:
+        """The job's result: the scores of the folds as fitted at ``n``."""
+        train = []
+        if self.return_train_score:
+            for k, est in enumerate(fitted):
+                rows = self._rows(k, n)
+                train.append(float(self.scorer(est, _take(self.X, rows), _take(self.y, rows))))
         return {
-            "default": float(np.mean(scores["test"])),
-            "test_scores": scores["test"],
-            "train_scores": scores["train"],
+            "default": float(np.mean(test)),
+            "test_scores": test,
+            "train_scores": train,
             **times,
             "n_resources": n,
         }
+
+
+def report_steps(start: int, end: int, n_reports: int) -> list[int]:
+    """The resource values below ``end`` at which a job going from ``start`` to ``end``
+    reports: up to ``n_reports``, evenly spaced whole units in ``(start, end)``.
+
+    Examples:
+        >>> report_steps(27, 81, 4), report_steps(1, 3, 4), report_steps(0, 1, 4)
+        ([38, 49, 60, 71], [2], [])
+    """
+    span = end - start
+    if span <= 1:
+        return []
+    count = min(n_reports + 1, span)
+    return sorted({start + math.ceil(j * span / count) for j in range(1, count)})
 
 
 @attrs.frozen
@@ -169,10 +221,17 @@ class Warm:
     The fitted estimators are pickled into the configuration's checkpoint directory (below
     ``max_budget`` only: nothing continues from the last rung) and loaded by the next rung's
     job when they were fitted at its ``previous_budget``; otherwise it fits from scratch.
+
+    With ``n_reports`` (early stopping), a job grows its estimators in up to
+    ``n_reports + 1`` warm-started increments (`report_steps`), and reports the mean test
+    score after each one but the last through ``context.report``: a job the stopping rule
+    stops returns the scores of its last increment, and saves nothing (it is never
+    promoted).
     """
 
     evaluate: Evaluate
     max_budget: float
+    n_reports: int | None = None
 
     def __call__(self, config: dict[str, Any], budget: float, context: Context) -> dict[str, Any]:
         path = context.checkpoint_dir / _CHECKPOINT
@@ -183,11 +242,18 @@ class Warm:
                 saved_n, saved = pickle.load(f)
             if saved_n == units(previous) and len(saved) == len(self.evaluate.splits):
                 fitted = saved
-        fresh = self.evaluate.estimators(config, units(budget)) if fitted is None else fitted
-        result = self.evaluate(config, budget, fresh)
-        if budget < self.max_budget:
+        n = units(budget)
+        fresh = self.evaluate.estimators(config, n) if fitted is None else fitted
+        steps: list[int] = []
+        if self.n_reports is not None:
+            # The same steps whether the estimators were loaded or start over, so that the
+            # jobs of a segment report at the same steps, and only past the previous rung.
+            start = 0 if previous is None else units(previous)
+            steps = report_steps(start, n, self.n_reports)
+        result = self.evaluate(config, budget, fresh, steps=steps, report=context.report)
+        if budget < self.max_budget and result["n_resources"] == n:
             scratch = path.with_suffix(".tmp")
             with scratch.open("wb") as f:
-                pickle.dump((units(budget), fresh), f)
+                pickle.dump((n, fresh), f)
             scratch.replace(path)  # whole or not at all: a killed job leaves no torn file
         return result

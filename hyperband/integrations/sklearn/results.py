@@ -4,15 +4,16 @@ The keys of ``HalvingRandomSearchCV`` (``mean_fit_time``, ``std_fit_time``,
 ``mean_score_time``, ``std_score_time``, ``param_<name>``, ``params``,
 ``split<k>_test_score``, ``mean_test_score``, ``std_test_score``, ``rank_test_score``, the
 ``train`` ones with ``return_train_score``, ``iter``, ``n_resources``), plus Hyperband's
-``bracket``, ``rung``, ``config_id``, ``job_id`` and ``status``, one row per job in
-schedule order. A failed job's scores are
-``error_score`` and its times NaN.
+``bracket``, ``rung``, ``config_id``, ``job_id``, ``status`` and ``stopped_at``, one row
+per job in schedule order. A failed job's scores are ``error_score`` and its times NaN. A job
+that early stopping stopped (``status`` ``"stopped"``) has the scores and times of the fits
+it made, up to the resource value where it stopped (``stopped_at``, NaN for the other jobs).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,12 +34,21 @@ def rank(means: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:
     return (1 + higher).astype(np.int32)
 
 
+def _outcome(rec: JobRecord) -> Mapping[str, Any]:
+    """What the job's objective returned: its result's extra keys, or what a stopped job
+    returned after its stop (the runner keeps it under ``"returned"``)."""
+    if rec.status == "succeeded":
+        return rec.extra
+    returned = rec.extra.get("returned") if rec.status == "stopped" else None
+    return returned if isinstance(returned, Mapping) else {}
+
+
 def _per_split(
     records: Sequence[JobRecord], key: str, n_splits: int, missing: float
 ) -> npt.NDArray[np.float64]:
     table = np.full((len(records), n_splits), missing, dtype=float)
     for i, rec in enumerate(records):
-        values = rec.extra.get(key) if rec.status == "succeeded" else None
+        values = _outcome(rec).get(key)
         if values is not None and len(values) == n_splits:
             table[i] = values
     return table
@@ -93,4 +103,11 @@ def cv_results(
     out["config_id"] = np.array([rec.job.config_id for rec in records], dtype=int)
     out["job_id"] = np.array([rec.job.id for rec in records], dtype=int)
     out["status"] = np.array([rec.status for rec in records], dtype=object)
+    out["stopped_at"] = np.array(
+        [
+            rec.extra.get("stopped_at", math.nan) if rec.status == "stopped" else math.nan
+            for rec in records
+        ],
+        dtype=float,
+    )
     return out

@@ -25,6 +25,7 @@ from hyperband.core.errors import HyperbandError
 from hyperband.core.schedule import Schedule, schedule
 from hyperband.drivers.job_record import cost
 from hyperband.report.accounting import number_workers
+from hyperband.report.describe import Prediction, prediction, stop_text
 from hyperband.report.plots import best_so_far
 from hyperband.report.trust import SamplerTrace, TrustPoint, TrustSeries, measure, series
 
@@ -40,6 +41,7 @@ __all__ = [
     "FunnelCell",
     "Hint",
     "JobRow",
+    "StopMark",
     "StudyData",
     "best_curves",
     "dimension",
@@ -55,6 +57,8 @@ __all__ = [
     "read_study",
     "space_hints",
     "start_time",
+    "stop_marks",
+    "stop_note",
     "study_complete",
     "trust_series",
     "worker_index",
@@ -809,3 +813,46 @@ def learning_curves(data: StudyData) -> list[CurveGroup]:
             group.ids.append(None)
         groups[top] = group._replace(configs=group.configs + 1)
     return [groups[b] for b in sorted(groups)]
+
+
+# ---------------------------------------------------------------------- why jobs stopped
+
+
+def stop_note(data: StudyData, job: JobRow) -> str | None:
+    """Why the stopping rule stopped ``job`` (`hyperband.report.describe.stop_text`: the
+    forecast and the promotion cut for the curve rule, the rule and step for the others);
+    ``None`` for a job that was not stopped."""
+    if job.status != "stopped":
+        return None
+    text = stop_text(job.extra, maximize=data.maximize, early_stop=data.params.get("early_stop"))
+    return text or "stopped by the stopping rule"
+
+
+class StopMark(NamedTuple):
+    """A stopped job on the learning-curve chart: where it stopped, and why.
+
+    ``step``/``value``: its stopping report (``None`` when the journal does not say);
+    ``forecast``: the prediction that stopped it, in the study's values, when the rule made
+    one (`hyperband.CurveRule`).
+    """
+
+    job: JobRow
+    step: float | None
+    value: float | None
+    note: str
+    forecast: Prediction | None
+
+
+def stop_marks(data: StudyData) -> list[StopMark]:
+    """Every stopped job, in job id order, with its stopping report and explanation."""
+    marks = []
+    for job in data.jobs:
+        note = stop_note(data, job)
+        if note is None:
+            continue
+        step = _float(job.extra.get("stopped_at"))
+        forecast = prediction(job.extra, maximize=data.maximize)
+        marks.append(
+            StopMark(job, step if math.isfinite(step) else None, job.value, note, forecast)
+        )
+    return marks

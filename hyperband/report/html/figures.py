@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from hyperband.report.describe import Prediction
 from hyperband.report.html.data import (
     PENDING,
     JobRow,
+    StopMark,
     StudyData,
     best_curves,
     dimensions,
@@ -20,6 +22,7 @@ from hyperband.report.html.data import (
     learning_curves,
     merge_iterations,
     start_time,
+    stop_marks,
     trust_series,
     worker_index,
 )
@@ -120,7 +123,10 @@ FIGURES = [
         "curves",
         "Learning curves",
         "The values each configuration reported (context.report(step, value)) across its "
-        "rungs, grouped by the largest budget it reached. Click a legend entry to hide a group.",
+        "rungs, grouped by the largest budget it reached; ✕: where the stopping rule stopped a "
+        "job (hover for why). The curve rule's forecast that stopped a job is drawn at the "
+        "job's budget: its median with the 80% interval, and ▬ the promotion cut it had to "
+        "beat. Click a legend entry to hide a group.",
     ),
 ]
 
@@ -640,9 +646,86 @@ def curves_figure(data: StudyData) -> tuple[Figure | None, str]:
         }
         for g in groups
     ]
+    traces += _stop_traces(data)
     layout = _layout(
         height=400,
         xaxis=_axis("step"),
         yaxis=_axis(f"reported value ({_better(data)})"),
     )
     return {"data": traces, "layout": layout}, ""
+
+
+STOP_COLOUR = STATUS_COLOURS["stopped"]
+_STOP_HOVER = "configuration %{customdata[0]}, job %{customdata[1]} (rung %{customdata[2]})<br>"
+
+
+def _stop_traces(data: StudyData) -> list[dict[str, Any]]:
+    """Where jobs were stopped (✕), and the curve rule's forecasts that stopped them: the
+    median with its 80% interval at the job's budget, a dotted line from the stopping report,
+    and the promotion cut (▬). One legend group: a click hides them all."""
+    marks = [m for m in stop_marks(data) if m.step is not None and m.value is not None]
+    if not marks:
+        return []
+    stopped = {
+        "type": "scatter",
+        "legendgroup": "stops",
+        "mode": "markers",
+        "name": f"stopped ({len(marks)})",
+        "x": [m.step for m in marks],
+        "y": [m.value for m in marks],
+        "customdata": [[m.job.config_id, m.job.id, m.job.rung] for m in marks],
+        "text": [m.note.replace("; ", "<br>") for m in marks],
+        "marker": {"symbol": "x-thin-open", "size": 9, "color": STOP_COLOUR, "line": {"width": 2}},
+        "hovertemplate": _STOP_HOVER + "%{text}<extra></extra>",
+    }
+    return [stopped, *_forecast_traces([(m, m.forecast) for m in marks if m.forecast])]
+
+
+def _forecast_traces(cast: list[tuple[StopMark, Prediction]]) -> list[dict[str, Any]]:
+    """The forecasts of `_stop_traces`: a dotted line from each stopping report to its
+    forecast, the forecast's median with its 80% interval, and the promotion cut."""
+    if not cast:
+        return []
+    ids = [[m.job.config_id, m.job.id, m.job.rung] for m, _ in cast]
+    common = {"type": "scatter", "legendgroup": "stops", "customdata": ids}
+    line = {
+        "type": "scatter",
+        "legendgroup": "stops",
+        "mode": "lines",
+        "name": "forecast",
+        "showlegend": False,
+        "hoverinfo": "skip",
+        "x": [x for m, f in cast for x in (m.step, f.budget, None)],
+        "y": [y for m, f in cast for y in (m.value, f.median, None)],
+        "line": {"color": STOP_COLOUR, "width": 1, "dash": "dot"},
+        "connectgaps": False,
+    }
+    forecast = {
+        **common,
+        "mode": "markers",
+        "name": "forecast that stopped it (median, 80%)",
+        "x": [f.budget for _, f in cast],
+        "y": [f.median for _, f in cast],
+        "error_y": {
+            "type": "data",
+            "symmetric": False,
+            "array": [f.high - f.median for _, f in cast],
+            "arrayminus": [f.median - f.low for _, f in cast],
+            "color": STOP_COLOUR,
+            "thickness": 1.5,
+            "width": 4,
+        },
+        "text": [m.note.replace("; ", "<br>") for m, _ in cast],
+        "marker": {"symbol": "diamond-open", "size": 8, "color": STOP_COLOUR},
+        "hovertemplate": _STOP_HOVER + "%{text}<extra>forecast</extra>",
+    }
+    cut = {
+        **common,
+        "mode": "markers",
+        "name": "promotion cut",
+        "x": [f.budget for _, f in cast],
+        "y": [f.edge for _, f in cast],
+        "marker": {"symbol": "line-ew-open", "size": 14, "color": "#555555", "line": {"width": 2}},
+        "hovertemplate": _STOP_HOVER + "promotion cut %{y:.4g}<extra></extra>",
+    }
+    return [line, forecast, cut]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from hyperband.drivers.records import jsonable
+from hyperband.report.describe import rule_text, sampler_text, short
 from hyperband.report.html.data import (
     PENDING,
     JobRow,
@@ -25,6 +26,7 @@ from hyperband.report.html.data import (
     from_result,
     read_journal,
     read_study,
+    stop_note,
     worker_index,
 )
 from hyperband.report.html.figures import FIGURES, Figure, figures, status_colour
@@ -35,26 +37,36 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["EXTRA", "html_report", "live", "plotly_js", "render", "write_atomic"]
 
-EXTRA = "report"  # pip install 'hyperband[report]'
+# The extra that once installed plotly for the report; the page now inlines the plotly.js
+# bundle that ships inside this package, so it is empty (kept so that old install lines work).
+EXTRA = "report"
 # Charts left out of the page while they have nothing to show (a note would only puzzle).
 OPTIONAL = frozenset({"trust", "importance"})
 ERROR_CHARS = 4000  # a failure's traceback is cut to its last characters (its useful end)
+# plotly.js built with only the trace types figures.py draws (tools/plotly/ rebuilds it), and
+# what the build recorded of it: plotly.js' version, the traces, its sha256 and size.
+PLOTLY_BUNDLE = "plotly-custom.min.js"
+PLOTLY_RECORD = "plotly-custom.json"
 
 
 @functools.lru_cache(maxsize=1)
 def plotly_js() -> tuple[str, str]:
-    """plotly.js as shipped inside the plotly wheel, and its version.
+    """The plotly.js bundle the page inlines, and its plotly.js version.
 
-    Raises:
-        ImportError: plotly is not installed; the message names the extra to install.
+    The bundle ships inside hyperband (no plotly package needed): plotly.js' core with the
+    ``scatter``, ``bar`` and ``parcoords`` trace types only, about a quarter of the full
+    plotly.min.js. ``tools/plotly/build.sh`` rebuilds it from the pinned npm packages.
+
+    Examples:
+        >>> from hyperband.report.html import plotly_js
+        >>> script, version = plotly_js()
+        >>> version
+        '4.1.1'
+        >>> script.startswith("/**\\n* plotly.js")
+        True
     """
-    try:
-        from plotly.offline import get_plotlyjs, get_plotlyjs_version
-    except ImportError as exc:
-        raise ImportError(
-            f"the HTML report needs plotly: pip install 'hyperband[{EXTRA}]'"
-        ) from exc
-    return get_plotlyjs(), get_plotlyjs_version()
+    record = json.loads(_asset(PLOTLY_RECORD))
+    return _asset(PLOTLY_BUNDLE), str(record["plotly.js"])
 
 
 def _asset(name: str) -> str:
@@ -147,8 +159,10 @@ def table(data: StudyData) -> dict[str, Any]:
     """The jobs table: columns, one row per job (finished first, then pending), and colours.
 
     A column per hyperparameter follows the job's own (``param_columns``), then the failure.
-    Each row has two hidden cells after the columns: the failure's last line (the summary
-    of its collapsed traceback) and the worker's full label.
+    When jobs were stopped, "why stopped" (`stop_note`: the curve rule's forecast, or the
+    rule and step) comes before the hyperparameters. Each row has two hidden cells after the
+    columns: the failure's last line (the summary of its collapsed traceback) and the
+    worker's full label.
     """
     workers = worker_index(data)
     rows = []
@@ -156,6 +170,7 @@ def table(data: StudyData) -> dict[str, Any]:
     jobs = [*data.finished, *pending]
     configs = [flatten(j.config) for j in jobs]
     params = param_columns(configs)
+    stops = any(j.status == "stopped" for j in jobs)
     for j, config in zip(jobs, configs, strict=True):
         error = j.error
         if error is not None and len(error) > ERROR_CHARS:
@@ -173,6 +188,7 @@ def table(data: StudyData) -> dict[str, Any]:
                 (j.end - j.start) if j.timed else None,
                 f"w{workers[j.worker]}" if j.worker in workers else (j.worker or None),
                 j.attempts if j.finished else None,
+                *([stop_note(data, j)] if stops else []),
                 *(_param_cell(config.get(c["label"])) for c in params),
                 error,
                 None if error is None else last_line(error),
@@ -185,6 +201,8 @@ def table(data: StudyData) -> dict[str, Any]:
         {"key": key, "label": label, "type": kind, "digits": digits.get(key)}
         for key, label, kind in COLUMNS
     ]
+    if stops:
+        columns.append({"key": "stop", "label": "why stopped", "type": "str", "digits": None})
     columns += [*params, {"key": "error", "label": "failure", "type": "str", "digits": None}]
     return {
         "columns": columns,
@@ -214,36 +232,22 @@ def best_job(data: StudyData) -> JobRow | None:
     )
 
 
-def _options(options: Any) -> str:
-    if not isinstance(options, Mapping) or not options:
-        return ""
-    return " (" + ", ".join(f"{k}={_short(v)}" for k, v in options.items()) + ")"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, default=jsonable)
-
-
 def _space_lines(space: Any) -> list[str]:
     """One line per parameter of an NNI space (``name: type [values]``), else the JSON."""
     if not isinstance(space, Mapping) or not space:
-        return [] if space is None else [_short(space)]
+        return [] if space is None else [short(space)]
     if isinstance(space.get("hyperparameters"), list):  # ConfigSpace's JSON format
         return [
-            f"{hp.get('name')}: " + _short({k: v for k, v in hp.items() if k != "name"})
+            f"{hp.get('name')}: " + short({k: v for k, v in hp.items() if k != "name"})
             for hp in space["hyperparameters"]
             if isinstance(hp, Mapping)
         ]
     lines = []
     for name, spec in space.items():
         if isinstance(spec, Mapping) and "_type" in spec:
-            lines.append(f"{name}: {spec['_type']} {_short(spec.get('_value'))}")
+            lines.append(f"{name}: {spec['_type']} {short(spec.get('_value'))}")
         else:
-            lines.append(f"{name}: {_short(spec)}")
+            lines.append(f"{name}: {short(spec)}")
     return lines
 
 
@@ -259,17 +263,12 @@ def study_facts(data: StudyData) -> list[tuple[str, str]]:
     if "objective" in h:
         facts.append(("objective", str(h["objective"])))
     facts.append(("direction", str(p.get("mode", "maximize"))))
-    sampler = str(spec.get("name") or data.sampler.rsplit(".", 1)[-1] or "unknown")
-    facts.append(("sampler", sampler + _options(spec.get("options"))))
-    stop = p.get("early_stop")
-    if isinstance(stop, Mapping):
-        facts.append(("stopping rule", f"{stop.get('name')}{_options(stop.get('options'))}"))
-    else:
-        facts.append(("stopping rule", "none" if stop is None else str(stop)))
+    facts.append(("sampler", sampler_text(spec, data.sampler)))
+    facts.append(("stopping rule", rule_text(p.get("early_stop"))))
     facts.append(("exec mode", str(p.get("exec_mode", "parallelism"))))
     facts.append(("brackets", str(p.get("brackets", "cycle"))))
     keys = ("max_budget", "min_budget", "eta", "sizing", "iterations", "integer_budgets")
-    facts.append(("schedule", ", ".join(f"{k}={_short(p[k])}" for k in keys if k in p)))
+    facts.append(("schedule", ", ".join(f"{k}={short(p[k])}" for k in keys if k in p)))
     if "max_jobs" in p:
         facts.append(("max jobs", str(p["max_jobs"])))
     if "seed" in p:
@@ -431,9 +430,6 @@ def render(
         feed: with ``refresh``: the file (a URL relative to the page) that ``live`` rewrites
             with the next data; the page loads it every ``refresh`` seconds and updates in
             place, keeping its filter, sorting and scroll. ``None``: the page reloads itself.
-
-    Raises:
-        ImportError: plotly is not installed (the message names the extra).
     """
     plotly, plotly_version = plotly_js()
     from hyperband import __version__
@@ -479,7 +475,8 @@ def render(
 {_JOBS}
 </main>
 <footer>Written {written} by hyperband {__version__} from {html.escape(data.source)}{torn};
-charts by plotly.js {plotly_version}, inlined: this file needs no network.</footer>
+charts by plotly.js {plotly_version} (its scatter, bar and parcoords traces), inlined:
+this file needs no network.</footer>
 <script id="report-data" type="application/json">{_script_json(content)}</script>
 <script>
 {_asset("report.js")}
@@ -532,8 +529,8 @@ def html_report(
     It shows the best value against budget spent and time, the bracket/rung funnel with
     promotions, the trust weight of each budget as results arrived (once two budgets are
     measured), the worker timeline, parallel coordinates of the configurations, learning
-    curves from ``context.report``, and a sortable, filterable table of the jobs. Needs the
-    ``report`` extra (plotly): ``pip install 'hyperband[report]'``.
+    curves from ``context.report``, and a sortable, filterable table of the jobs. Needs no
+    optional package: the plotly.js it inlines ships with hyperband (``plotly_js``).
 
     Args:
         source: a journal written by ``run(journal=...)`` (finished or still running: it is
@@ -545,7 +542,6 @@ def html_report(
         The path written.
 
     Raises:
-        ImportError: plotly is not installed.
         JournalError: ``source`` is not a journal.
 
     Examples:
@@ -554,7 +550,7 @@ def html_report(
         >>> space = {"x": {"_type": "uniform", "_value": [0, 1]}}
         >>> _ = hyperband.run(lambda c, b: c["x"] * b, space, max_budget=9, seed=0,
         ...                   journal=folder / "study.jsonl", progress=False)
-        >>> hyperband.html_report(folder / "study.jsonl", folder / "report.html")  # doctest: +SKIP
+        >>> hyperband.html_report(folder / "study.jsonl", folder / "report.html")
         PosixPath('.../report.html')
     """
     from hyperband.drivers.records import RunResult

@@ -40,7 +40,7 @@
     var td = document.createElement("td");
     td.className = "col-" + col.key + (col.type === "num" ? " num" : "");
     if (value === null || value === undefined || value === "") {
-      td.textContent = col.key === "error" ? "" : "–";
+      td.textContent = col.key === "error" || col.key === "stop" ? "" : "–";
       return td;
     }
     if (col.key === "status") {
@@ -48,6 +48,9 @@
       badge.className = "badge";
       badge.style.background = table.colours[value] || "#888";
       badge.textContent = value;
+      // A stopped job's badge says why on hover, as its "why stopped" cell does.
+      var why = stopColumn() >= 0 ? row[stopColumn()] : null;
+      if (why) badge.title = why;
       td.appendChild(badge);
     } else if (col.key === "error") {
       var details = document.createElement("details");
@@ -67,6 +70,11 @@
       td.textContent = String(value);
     }
     return td;
+  }
+
+  function stopColumn() {
+    for (var k = 0; k < columns.length; k += 1) if (columns[k].key === "stop") return k;
+    return -1;
   }
 
   function build() {
