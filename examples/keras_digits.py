@@ -82,10 +82,14 @@ def build(config: dict[str, Any], seed: int) -> Any:
 
 def main(argv: list[str] | None = None) -> hyperband.RunResult:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-budget", type=int, default=27, help="epochs")
-    parser.add_argument("--eta", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    options = (
+        ("--max-budget", 27, "epochs of the longest jobs"),
+        ("--eta", 3, "the halving rate"),
+        ("--workers", 2, "threads training models at once"),
+        ("--seed", 0, "of the study, the data split and the initial weights"),
+    )
+    for flag, default, text in options:
+        parser.add_argument(flag, type=int, default=default, help=f"{text} ({default})")
     args = parser.parse_args(argv)
     x_train, y_train, x_valid, y_valid, x_test, y_test = split(args.seed)
 
