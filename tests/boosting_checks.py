@@ -15,7 +15,9 @@ def study(objective: Callable[..., Any], space: dict[str, Any], **kwargs: Any) -
     return hyperband.run(objective, space, progress=False, workers=2, **{**options, **kwargs})
 
 
-def check_rounds_and_promotions(result: hyperband.RunResult, rounds: str) -> None:
+def check_rounds_and_promotions(
+    result: hyperband.RunResult, rounds: str, max_budget: float = 27
+) -> None:
     """Every round reported, each booster holding its budget's rounds (``extra[rounds]``),
     and every promotion continuing its saved model (``extra["resumed"]``)."""
     assert result.n_failed == 0
@@ -29,7 +31,7 @@ def check_rounds_and_promotions(result: hyperband.RunResult, rounds: str) -> Non
         assert rec.value == rec.reports[-1][1]
     assert all(r.extra["resumed"] for r in promoted)  # not boosted from scratch
     assert result.best is not None
-    assert result.best.budget == 27
+    assert result.best.budget == max_budget
 
 
 def check_studies(objective: Callable[..., Any], space: dict[str, Any], rounds: str) -> None:

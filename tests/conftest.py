@@ -18,7 +18,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Generator
 from pathlib import Path
 
@@ -48,6 +50,15 @@ def committed_files() -> dict[str, str] | None:
             except OSError:
                 hashes[name] = "unreadable"
     return hashes
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Keras writes ~/.keras/keras.json when first imported: here, and in the subprocesses
+    # (docs blocks, examples) that inherit the variable, it writes to a temporary directory.
+    if "KERAS_HOME" not in os.environ:
+        home = tempfile.mkdtemp(prefix="keras-home-")
+        os.environ["KERAS_HOME"] = home
+        config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

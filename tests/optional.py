@@ -28,6 +28,8 @@ EXTRAS: dict[str, str | None] = {
     "ConfigSpace": "configspace",
     "lightgbm": "lightgbm",
     "xgboost": "xgboost",
+    "keras": "keras",
+    "jax": "keras",  # the backend the extra installs; docs blocks import it before keras
     "cmaes": "optuna",
     "pandas": None,
     "playwright": "browser",

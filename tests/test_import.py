@@ -17,6 +17,8 @@ HEAVY = [
     "hypothesis",
     "ConfigSpace",
     "optuna",
+    "keras",
+    "jax",
     "multiprocessing",
     "concurrent.futures.process",
     "hyperband.drivers.runner",
