@@ -171,8 +171,11 @@ def finish(directory: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, _checkpoint_directory(Path(tmp)):
         adv.save_checkpoint()
         last = json.loads((Path(tmp) / "hyperband_advisor.json").read_text())
-    # Everything the final checkpoint holds but the count of reports the machine received.
+    # Everything the final checkpoint holds but the count of reports the machine received and
+    # the stopping rule's explanation of each stop (the rung rule gained one after 424d707).
     del last["machine"]["n_reports"]
+    for entry in last["machine"]["stopped"]:
+        entry.pop("stop", None)
     return {
         "checkpoint": last,
         "ran": ran,
