@@ -24,7 +24,14 @@ from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describ
 from hyperband.core.jobs import EarlyStopped
 from hyperband.drivers.context import Context
 
-__all__ = ["RoundsCallback", "check_arguments", "engine", "no_such_metric", "rounds"]
+__all__ = [
+    "RoundsCallback",
+    "check_arguments",
+    "engine",
+    "no_such_metric",
+    "rounds",
+    "with_base",
+]
 
 
 def rounds(budget: float) -> int:
@@ -41,6 +48,20 @@ def engine(module: str, owner: str) -> Any:
         raise ModuleNotFoundError(
             f"{owner} needs {module}: pip install 'hyperband[{module}]'", name=module
         ) from None
+
+
+def with_base(cls: type[Any], base: type[Any]) -> type[Any]:
+    """``cls`` with a framework's callback class as a further base, made once per class and
+    kept on it (every callback of a class has one type). Frameworks that call every hook or
+    check ``isinstance`` need a real subclass; deriving it here keeps them out of imports."""
+    if issubclass(cls, base):
+        return cls
+    made: type[Any] | None = cls.__dict__.get("_with_base")
+    if made is None or not issubclass(made, base):
+        names = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        made = type(cls.__name__, (cls, base), {**names, "__doc__": cls.__doc__})
+        cls._with_base = made
+    return made
 
 
 def check_arguments(owner: str, context: object, **names: object) -> Context:

@@ -38,7 +38,7 @@ from typing import Any
 
 from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
 from hyperband.drivers.context import Context
-from hyperband.integrations.boosting import RoundsCallback
+from hyperband.integrations.boosting import RoundsCallback, with_base
 from hyperband.integrations.boosting import rounds as epochs
 
 __all__ = ["KerasCallback", "epochs"]
@@ -107,13 +107,8 @@ class KerasCallback(RoundsCallback):
     params: dict[str, Any] | None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> KerasCallback:
-        base = _keras(cls.owner).callbacks.Callback
-        made: type[KerasCallback] = cls
-        if not issubclass(cls, base):
-            # Keras calls every hook of a callback and syncs the jax state in
-            # Callback.model: a real subclass, derived here to keep Keras out of imports.
-            names = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
-            made = type(cls.__name__, (cls, base), {**names, "__doc__": cls.__doc__})
+        # Keras calls every hook of a callback and syncs the jax state in Callback.model.
+        made: type[KerasCallback] = with_base(cls, _keras(cls.owner).callbacks.Callback)
         return super().__new__(made)
 
     def __init__(self, context: Context, monitor: str = "val_loss", *, save: bool = True):

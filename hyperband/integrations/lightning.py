@@ -31,7 +31,7 @@ from typing import Any
 
 from hyperband.core.errors import ArgumentTypeError, ConfigurationError, describe
 from hyperband.drivers.context import Context
-from hyperband.integrations.boosting import RoundsCallback, engine, rounds
+from hyperband.integrations.boosting import RoundsCallback, engine, rounds, with_base
 from hyperband.integrations.torch import scalar
 
 __all__ = ["LightningCallback", "rounds"]
@@ -84,7 +84,8 @@ class LightningCallback(RoundsCallback):
     module = "lightning"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> LightningCallback:
-        made: LightningCallback = super().__new__(_with_lightning_base(cls))
+        base = engine(cls.module or "lightning", cls.owner).pytorch.Callback
+        made: LightningCallback = super().__new__(with_base(cls, base))
         return made
 
     def __init__(self, context: Context, monitor: str = "val_loss", *, save: bool = True):
@@ -129,18 +130,3 @@ class LightningCallback(RoundsCallback):
         """Save the checkpoint when the job trained its whole budget."""
         if not self.stopped:
             self._save(trainer.current_epoch, trainer.save_checkpoint)
-
-
-def _with_lightning_base(cls: type[LightningCallback]) -> type[LightningCallback]:
-    """``cls`` with ``lightning.pytorch.Callback`` as a further base, made once per class
-    and kept on it, so that every callback of a class has the same type."""
-    made: type[LightningCallback] | None = cls.__dict__.get("_lightning_type")
-    if made is not None:
-        return made
-    base = engine(cls.module or "lightning", cls.owner).pytorch.Callback
-    if issubclass(cls, base):
-        return cls
-    names = {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
-    made = type(cls.__name__, (cls, base), names)
-    cls._lightning_type = made  # type: ignore[attr-defined]
-    return made
