@@ -6,6 +6,10 @@
 - Hypothesis runs without its 200 ms deadline: on a loaded machine a slow example is not a
   bug, and a deadline failure is then a flaky test. Runtime is bounded by ``max_examples``
   and pytest-timeout instead.
+- Tests of a module whose module-scoped fixture is costly (a Ray or dask cluster, a browser, a
+  docs build) run on one xdist worker, so the fixture is built once, not once per worker.
+  xdist's own ``--dist loadgroup`` would do it, but 3.8.0 marks the group by rewriting
+  ``item._nodeid``, which pytest 9 no longer reads: the groups never formed.
 - With ``HYPERBAND_REQUIRE_OPTIONAL=1`` (set by CI), a skip for a missing package is a failure.
   A newcomer's ``pytest`` skips the tests of optional parts whose packages are not installed,
   with the install line in the reason (tests/optional.py). CI installs every extra and
@@ -26,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from xdist.scheduler import LoadScopeScheduling
 
 ROOT = Path(__file__).resolve().parent.parent
 _COMMITTED = pytest.StashKey[dict[str, str]]()
@@ -126,3 +131,32 @@ def pytest_make_collect_report(
     report = yield
     _fail_missing_package_skip(report)
     return report
+
+
+# Modules whose module-scoped fixtures cost seconds each time they are built.
+ONE_WORKER_MODULES = frozenset(
+    {
+        "tests/test_ray.py",
+        "tests/test_dask.py",
+        "tests/test_docs_site.py",
+        "tests/test_html_report.py",
+        "tests/test_html_stops.py",
+        "tests/test_html_study.py",
+        "tests/test_html_trust.py",
+        "tests/test_lightning.py",
+    }
+)
+
+
+class _ModuleGroups(LoadScopeScheduling):
+    """``--dist load``, except that each module of ``ONE_WORKER_MODULES`` is one unit of work."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::", 1)[0]
+        return module if module in ONE_WORKER_MODULES else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
+    if config.getvalue("dist") != "load":
+        return None  # an explicit --dist other than load is left to xdist
+    return _ModuleGroups(config, log)  # type: ignore[arg-type]
