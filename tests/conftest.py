@@ -159,4 +159,4 @@ class _ModuleGroups(LoadScopeScheduling):
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
     if config.getvalue("dist") != "load":
         return None  # an explicit --dist other than load is left to xdist
-    return _ModuleGroups(config, log)  # type: ignore[arg-type]
+    return _ModuleGroups(config, log)
