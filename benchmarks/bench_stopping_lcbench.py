@@ -389,7 +389,8 @@ def phases(quick: bool, seeds: range) -> dict[str, list[Step]]:
     W=1 and 16, then the asynchronous mode.
 
     The peers go cheapest first (Optuna's pruners read every trial at every report: tens of
-    seconds a run), and over half the seeds on every task before the other half.
+    seconds a run; Syne Tune 0.16's BOHB refits its KDE at every new trial: about 35 s a run
+    at W=4 on a loaded machine), and over half the seeds on every task before the other half.
     """
     plain = [m for m in OURS if m.startswith("parallelism")]
     rest = [m for m in OURS if m not in plain]
@@ -400,9 +401,9 @@ def phases(quick: bool, seeds: range) -> dict[str, list[Step]]:
         "ray_asha",
         "syne_hb",
         "syne16_asha",
-        "syne16_bohb",
         "optuna_sh",
         "optuna_hb",
+        "syne16_bohb",
     ]
     half = range(seeds.start, seeds.start + len(seeds) // 2)
     tuned = [v for v in VARIANTS if v.startswith("curve")]

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from . import test_curves as tc
+from .optional import require
 
 curves = tc.curves
 peers = tc._import("peers")
@@ -187,7 +188,7 @@ def test_the_new_peers_are_registered_and_run_in_the_syne16_venv(
 
 
 def test_equal_budget_table_shows_a_peer_without_runs_as_a_dash(tmp_path: Path) -> None:
-    pytest.importorskip("scipy")
+    require("scipy")
     its = {"parallel": 1}
     for i, method in enumerate([*bench.OURS, "ray_asha"]):
         for seed in range(3):
