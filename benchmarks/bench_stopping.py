@@ -13,8 +13,10 @@ promotions resume from their checkpoints (``resume=True``), as the peers' trials
   ``"asynchronous"``, ``early_stop`` None, ``"median"`` or ``"rung"`` (and variants of the
   rules' options, at W=16, to choose their defaults);
 - peers (``stopping/peers.py``): Ray Tune's ASHAScheduler, Optuna's HyperbandPruner and
-  SuccessiveHalvingPruner, NNI's MedianstopAssessor, Syne Tune's HyperbandScheduler, from
-  their real packages (Ray and Syne Tune in their own virtualenvs: ``stopping/setup_venvs.sh``).
+  SuccessiveHalvingPruner, NNI's MedianstopAssessor, Syne Tune 0.13's HyperbandScheduler,
+  Syne Tune 0.16's ASHA and BOHB (BOHB trains the configurations its own searcher proposes),
+  from their real packages (Ray and Syne Tune in their own virtualenvs:
+  ``stopping/setup_venvs.sh``).
 
 The incumbent is the best observed value at max_budget among jobs that completed there (the
 machine's ``best``); its regret is the distance of its noise-free final value from the
@@ -104,6 +106,8 @@ PEER_LABELS = {
     "optuna_sh": "Optuna 5.0 SuccessiveHalvingPruner",
     "nni_median": "NNI 3.0 MedianstopAssessor",
     "syne_hb": "Syne Tune 0.13 HyperbandScheduler",
+    "syne16_asha": "Syne Tune 0.16 ASHA",
+    "syne16_bohb": "Syne Tune 0.16 BOHB",
 }
 # The peers' column headings in the equal-budget table: their full labels in one table's
 # headings are 1200 px wide, more than the docs' column.
@@ -113,9 +117,11 @@ PEER_SHORT = {
     "optuna_sh": "Optuna SH",
     "nni_median": "NNI median",
     "syne_hb": "Syne Tune HB",
+    "syne16_asha": "Syne ASHA",
+    "syne16_bohb": "Syne BOHB",
 }
 # Which interpreter runs each peer: the project's own, or the peer's virtualenv.
-PEER_VENV = {"ray_asha": "ray", "syne_hb": "syne"}
+PEER_VENV = {"ray_asha": "ray", "syne_hb": "syne", "syne16_asha": "syne16", "syne16_bohb": "syne16"}
 
 
 def budget_limit(w: curves.CurveWorkload, iterations: dict[str, int] | None = None) -> float:
@@ -454,7 +460,9 @@ def equal_budget_table(
             data[method] = [
                 at_limit(r, limit) for (x, s), r in records.items() if x in ws and s in seeds
             ]
-        if not all(data.values()):
+        # A peer without runs on the workload (a venv missing, a peer added later) shows
+        # "-"; without all of ours there is no best mode to compare with.
+        if not all(data[m] for m in OURS):
             continue
         lines.append(equal_budget_row(w.title, data, list(OURS), peers))
     return "\n".join(lines)

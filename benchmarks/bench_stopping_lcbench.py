@@ -12,7 +12,9 @@ machine in :func:`hyperband.simulate`; the peers: ``stopping/peers.py``), its pe
   ``"rung"``, ``"curve"`` and ``"median"``, and the curve rule with other options
   (``VARIANTS``) to choose its defaults;
 - peers: Ray Tune's ASHAScheduler, Optuna's HyperbandPruner and SuccessiveHalvingPruner, NNI's
-  MedianstopAssessor, Syne Tune's HyperbandScheduler (their venvs: ``stopping/setup_venvs.sh``).
+  MedianstopAssessor, Syne Tune 0.13's HyperbandScheduler, Syne Tune 0.16's ASHA and BOHB
+  (BOHB trains the configurations its KDE searcher proposes; the others the shared stream)
+  (their venvs: ``stopping/setup_venvs.sh``).
 
 W = 4, then 1 and 16 simulated workers; 10 seeds; each run until ``ITERATIONS`` Hyperband
 iterations' worth of epochs (schedule 52, eta 3, min 1, integer budgets: 817 epochs each).
@@ -387,13 +389,22 @@ def phases(quick: bool, seeds: range) -> dict[str, list[Step]]:
     W=1 and 16, then the asynchronous mode.
 
     The peers go cheapest first (Optuna's pruners read every trial at every report: tens of
-    seconds a run), and over half the seeds on every task before the other half.
+    seconds a run; Syne Tune 0.16's BOHB refits its KDE at every new trial: about 35 s a run
+    at W=4 on a loaded machine), and over half the seeds on every task before the other half.
     """
     plain = [m for m in OURS if m.startswith("parallelism")]
     rest = [m for m in OURS if m not in plain]
     if quick:
         return {"ours": [([*plain, "curve(0.5,3,1)"], [4], seeds)], "more": [], "peers": []}
-    peers = ["nni_median", "ray_asha", "syne_hb", "optuna_sh", "optuna_hb"]
+    peers = [
+        "nni_median",
+        "ray_asha",
+        "syne_hb",
+        "syne16_asha",
+        "optuna_sh",
+        "optuna_hb",
+        "syne16_bohb",
+    ]
     half = range(seeds.start, seeds.start + len(seeds) // 2)
     tuned = [v for v in VARIANTS if v.startswith("curve")]
     asynchronous = [*rest, *(v for v in VARIANTS if v not in tuned)]

@@ -24,6 +24,16 @@ and hyperband and runs in every peer's virtualenv):
 - ``syne_hb``: Syne Tune's ``HyperbandScheduler`` (``type="stopping"``): ``suggest`` registers
   a trial (its searcher's configuration is replaced by the stream's: random search, so the
   decisions do not depend on it), ``on_trial_result`` decides, ``on_trial_complete`` at the end.
+- ``syne16_asha`` / ``syne16_bohb``: Syne Tune 0.16's ``ASHA`` (the stopping variant, one
+  bracket) and ``BOHB`` (that ASHA with its KDE searcher), driven as its ``Tuner`` drives them:
+  ``suggest()``, ``on_trial_add`` (draws the bracket from the global ``np.random``: seeded),
+  ``on_trial_result`` at every report and ``on_trial_remove`` when a trial ends (the Tuner
+  removes a trial on a STOP, and 0.16 answers STOP at ``max_t`` too). ASHA trains the stream's
+  configurations; BOHB trains its OWN (see :class:`Syne16ASHA`), the one exception to the shared
+  stream.
+
+A peer that proposes its configurations has a ``config(handle)`` method: the simulator trains
+what it returns instead of the stream's configuration.
 """
 
 from __future__ import annotations
@@ -89,6 +99,8 @@ def run_peer(
     """
     peer = make(w, seed)
     config_of = curves.config_stream(w, seed)
+    # A peer whose searcher chooses the configurations (BOHB) says which one it started.
+    proposed: Callable[[Any], dict[str, Any]] | None = getattr(peer, "config", None)
     steps = grid(w)
     better = (lambda a, b: a > b) if w.mode == "maximize" else (lambda a, b: a < b)
     events: list[tuple[float, int]] = []
@@ -104,7 +116,7 @@ def run_peer(
     while True:
         while free and spent < budget_limit:
             handle = peer.start(started)
-            config = config_of(started)
+            config = proposed(handle) if proposed else config_of(started)
             trials[started] = (handle, config, now, [])
             heapq.heappush(events, (now + w.duration(config, steps[0], None), started))
             started += 1
@@ -291,10 +303,100 @@ class SyneHyperband:
             self.s.on_trial_complete(handle, {"epoch": self.max_t, "value": value})
 
 
+class Syne16ASHA:
+    """Syne Tune 0.16's ``ASHA`` (and, subclassed, ``BOHB``): one bracket,
+    ``grace_period=min_budget``, ``reduction_factor=eta``, ``max_t=max_budget``, Syne Tune's
+    defaults otherwise; the workload's space translated by ``peers/spaces.py``.
+
+    Configurations: ASHA's searcher is random search and its decisions read only the
+    metrics, so its trials train the shared stream's configurations, like every other peer
+    (its searcher's own draw is made, as the Tuner would, and not used). BOHB's KDE
+    searcher choosing the configurations, from the results so far, is the point of BOHB:
+    fed the stream it would be ASHA. Every workload here evaluates any configuration of its
+    space (lcbench's surrogate predicts any point; digits answers with its nearest row), so
+    BOHB trains what it proposes (:meth:`Syne16BOHB.config`): its first configurations are its own
+    random draws, not the stream's, and its results measure its searcher and its stopping
+    together.
+
+    Seeds: ``random_seed=seed`` (the searchers' generators) and the global ``np.random``
+    (``on_trial_add`` draws the bracket with it; one bracket, but the draw is made).
+    """
+
+    kind = "ASHA"
+
+    def __init__(self, w: curves.CurveWorkload, seed: int) -> None:
+        import logging
+
+        import numpy as np
+        from syne_tune.optimizer import baselines
+
+        logging.getLogger("syne_tune").setLevel(logging.ERROR)
+        np.random.seed(seed)
+        self.w, self.max_t = w, w.max_budget
+        self.s = getattr(baselines, self.kind)(
+            _peer_spaces().to_synetune(w.space),
+            metric="value",
+            time_attr="epoch",
+            max_t=w.max_budget,
+            do_minimize=w.mode == "minimize",
+            random_seed=seed,
+            grace_period=w.min_budget,
+            reduction_factor=w.eta,
+        )
+
+    def start(self, k: int) -> Any:
+        from syne_tune.backend.trial_status import Trial
+
+        suggestion = self.s.suggest()
+        trial = Trial(trial_id=k, config=suggestion.config, creation_time=None)
+        self.s.on_trial_add(trial)
+        return trial
+
+    def report(self, handle: Any, step: int | float, value: float, history: list[float]) -> bool:
+        decision = self.s.on_trial_result(handle, {"epoch": step, "value": value})
+        # 0.16 answers STOP at max_t: the natural end, not a stop.
+        return bool(decision == "STOP" and step < self.max_t)
+
+    def end(self, handle: Any, value: float, *, completed: bool) -> None:
+        # What the Tuner does after a STOP, which 0.16 answers at max_t as well: a trial that
+        # completes is removed, not completed (on_trial_complete would feed the searcher the
+        # last result twice).
+        self.s.on_trial_remove(handle)
+
+
+class Syne16BOHB(Syne16ASHA):
+    """Syne Tune 0.16's ``BOHB``: :class:`Syne16ASHA` with Syne Tune's KDE searcher, whose
+    configurations the trials train."""
+
+    kind = "BOHB"
+
+    def config(self, handle: Any) -> dict[str, Any]:
+        """BOHB's configuration of a trial, as the workload's (NNI) configuration."""
+        return dict(_peer_spaces().from_synetune(self.w.space, handle.config))
+
+
+def _peer_spaces() -> Any:
+    """``benchmarks/peers/spaces.py`` (the NNI-to-Syne Tune translator), loaded by its path:
+    this module is itself imported as ``peers`` in the peer runners."""
+    import importlib.util
+
+    name = "_stopping_peer_spaces"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE.parent / "peers" / "spaces.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 PEERS: dict[str, Callable[[curves.CurveWorkload, int], Peer]] = {
     "ray_asha": RayASHA,
     "optuna_hb": lambda w, seed: OptunaPruner(w, seed, "hb"),
     "optuna_sh": lambda w, seed: OptunaPruner(w, seed, "sh"),
     "nni_median": NNIMedian,
     "syne_hb": SyneHyperband,
+    "syne16_asha": Syne16ASHA,
+    "syne16_bohb": Syne16BOHB,
 }
