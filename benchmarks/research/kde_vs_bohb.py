@@ -38,6 +38,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse
 import copy
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -46,10 +47,13 @@ from typing import Any
 
 import numpy as np
 
+import hyperband
+
 HERE = Path(__file__).resolve().parent
 BENCH = HERE.parent
 sys.path.insert(0, str(BENCH))
 
+import bench_compare  # noqa: E402
 import bench_lcbench as bl  # noqa: E402
 from bench_compare import best_medians, regret_cells  # noqa: E402
 from yahpo import lcbench  # noqa: E402
@@ -58,6 +62,7 @@ from yahpo.client import LCBenchSurrogate  # noqa: E402
 from hyperband.core.sampling import _Block  # noqa: E402
 from hyperband.core.space import validate_space  # noqa: E402
 from hyperband.samplers.kde.densities import _Density  # noqa: E402
+from hyperband.samplers.kde.encoding import FloatArray  # noqa: E402
 from hyperband.samplers.kde.kernels import _log_truncation  # noqa: E402
 
 TASKS = ("126029", "7593", "189862", "168331", "167201")
@@ -151,10 +156,46 @@ VARIANTS: dict[str, tuple[Factory, str]] = {
 }
 
 
+class TableSizing:
+    """A sampler factory whose Hyperband uses HpBandSter's sizing (``sizing="table"``): a
+    harness difference, not a sampler one (the s=2 bracket starts 9 configurations, not 12)."""
+
+    def __init__(self, factory: Factory) -> None:
+        self.factory = factory
+
+    def __call__(self, w: Any) -> Any:
+        return self.factory(w)
+
+
+VARIANTS["table sizing"] = (TableSizing(VARIANTS[DEFAULT][0]), 'Hyperband(sizing="table")')
+VARIANTS["BOHB emulation"] = (
+    TableSizing(VARIANTS["BOHB all"][0]),
+    'BOHB all with sizing="table"',
+)
+
+_LI2018 = bl._method
+
+
+def _method(sampler: Any, brackets: str = "cycle") -> tuple[bench_compare.Ours, list[Any]]:
+    """``bench_lcbench._method``, with the table sizing for a :class:`TableSizing` factory."""
+    if not isinstance(sampler, TableSizing):
+        return _LI2018(sampler, brackets)
+    ours, made = _LI2018(sampler, brackets)
+
+    def make(w: Any, seed: int) -> hyperband.Hyperband:
+        li2018 = ours.make(w, seed)  # draws nothing yet: only its sampler and options are kept
+        options = {**li2018.params, "sizing": "table"}
+        return hyperband.Hyperband(made[0], **options)
+
+    return bench_compare.Ours(make), made
+
+
 def register(names: list[str]) -> None:
-    """Make the variants known to ``bench_lcbench.run_task`` (it looks methods up by name)."""
+    """Make the variants known to ``bench_lcbench.run_task`` (it looks methods up by name),
+    and give it the table sizing for the :class:`TableSizing` variants."""
     for name in names:
         bl.FACTORIES.setdefault(name, VARIANTS[name][0])
+    bl._method = _method
 
 
 # ---------------------------------------------------------------------- runs and summary
@@ -179,6 +220,24 @@ def published() -> dict[str, dict[str, Any]]:
             f"{PEER} (published)": entry["methods"][PEER],
         }
     return out
+
+
+PEER_RUNS = BENCH / "results" / "lcbench_peers" / "bohb__hpbandster"
+
+
+def peer_finals(task: str) -> FloatArray:
+    """HpBandSter's final regret in each of its published runs of ``task``."""
+    records = [json.loads(p.read_text()) for p in sorted(PEER_RUNS.glob(f"{task}-*.json"))]
+    return np.array([bl._finite(r["final_regret"]) for r in records if r["total"] == bl.TOTAL])
+
+
+def peer_lower(peer: FloatArray, ours: FloatArray) -> tuple[float, float]:
+    """The probability that a run of the peer ends lower than one of ours (ties count half:
+    Mann-Whitney's U / (n1 n2)), and the two-sided p-value of U (normal approximation)."""
+    wins = (peer[:, None] < ours[None, :]).mean() + 0.5 * (peer[:, None] == ours[None, :]).mean()
+    n1, n2 = peer.size, ours.size
+    z = (wins - 0.5) * n1 * n2 / math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12.0)
+    return float(wins), math.erfc(abs(z) / math.sqrt(2.0))
 
 
 def paired(runs: dict[str, dict[str, Any]], variant: str) -> dict[str, list[int]]:
@@ -213,6 +272,11 @@ def summary_of(
         present = [v for v in variants if v in by_variant]
         entry = bl.summarise({task: by_variant}, present)["tasks"][task]
         entry["paired"] = {v: paired(by_variant, v) for v in present if v != DEFAULT}
+        peer = peer_finals(task)
+        entry["peer_lower"] = {}
+        for v in present if peer.size else []:
+            finals = np.array([bl._finite(r["regret_at"][-1]) for r in by_variant[v].values()])
+            entry["peer_lower"][v] = peer_lower(peer, finals)
         per_task[task] = entry
     return per_task
 
@@ -256,8 +320,9 @@ def markdown(tasks: dict[str, Any], pool: dict[str, Any], title: str, pub: bool)
     lines = [
         title,
         "",
-        "| task | variant | seeds | 25% of budget | 100% of budget | vs default at 100% |",
-        "|---|---|---:|---:|---:|---|",
+        "| task | variant | seeds | 25% of budget | 100% of budget | vs default at 100% "
+        "| P(BOHB lower) at 100% [p] |",
+        "|---|---|---:|---:|---:|---|---|",
     ]
     for task, entry in tasks.items():
         rows = {**published_rows.get(task, {}), **entry["methods"]}
@@ -268,8 +333,12 @@ def markdown(tasks: dict[str, Any], pool: dict[str, Any], title: str, pub: bool)
             cells = regret_cells(e, best, bl.FRACTIONS)
             vs = entry["paired"].get(name, {}).get("1")
             versus = " / ".join(map(str, vs)) if vs else ""
+            pl = entry["peer_lower"].get(name)
+            odds = f"{pl[0]:.2f} [{pl[1]:.2g}]" if pl else ""
             lines.append(
-                f"| {task} | {name} | {e['seeds']} | " + " | ".join(cells) + f" | {versus} |"
+                f"| {task} | {name} | {e['seeds']} | "
+                + " | ".join(cells)
+                + f" | {versus} | {odds} |"
             )
     lines += [
         "",
@@ -328,9 +397,11 @@ MAIN_TITLE = (
     "Seeds 0-9 (bench_lcbench's). Regret (validation error at 52 epochs above the task's "
     "reference), median [25%, 75%] over seeds at 25% and 100% of the budget (3268 epochs); "
     'lowest median of each task and column in bold. "(published)": the rows of '
-    "`results/bench_lcbench.json` and `results/bench_lcbench_peers.json`. Last column: seeds "
+    "`results/bench_lcbench.json` and `results/bench_lcbench_peers.json`. Column 6: seeds "
     "where the variant's final regret is lower / equal / higher than the rerun default's "
-    "(same seed)."
+    "(same seed). Column 7: the probability that one of HpBandSter's published runs ends lower "
+    "than one of the variant's (Mann-Whitney U / n1 n2; 0.5: no difference) and the "
+    "two-sided p-value of U (normal approximation)."
 )
 EXTENDED_TITLE = (
     "Every seed kept (0 to {last}), for the variants run on more seeds than bench_lcbench's "
