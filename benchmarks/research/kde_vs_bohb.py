@@ -202,10 +202,27 @@ def register(names: list[str]) -> None:
 
 
 def load(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """The runs kept in ``path``, shaped as ``bench_lcbench.summarise`` reads them."""
     if not path.exists():
         return {}
     runs: dict[str, dict[str, dict[str, Any]]] = json.loads(path.read_text())["runs"]
+    for by_variant in runs.values():
+        for recs in by_variant.values():
+            for rec in recs.values():
+                rec.setdefault("consistency", {})
+                rec.setdefault("trust_weights", {})
     return runs
+
+
+# With trust="off" the consistency and weights steer nothing: they are not kept (the file
+# stays small).
+_NOT_KEPT = ("consistency", "trust_weights")
+
+
+def compact(record: dict[str, Any]) -> dict[str, Any]:
+    """``bench_lcbench._compact``'s record, without the trust state, floats to 8 digits."""
+    kept = {k: v for k, v in bl._compact(record).items() if k not in _NOT_KEPT}
+    return {k: float(f"{v:.8g}") if isinstance(v, float) else v for k, v in kept.items()}
 
 
 def published() -> dict[str, dict[str, Any]]:
@@ -281,16 +298,26 @@ def summary_of(
     return per_task
 
 
+def sign_p(lower: int, higher: int) -> float:
+    """Two-sided exact sign test of ``lower`` against ``higher`` (ties left out)."""
+    n = lower + higher
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(lower, higher) + 1)) / 2.0**n
+    return min(1.0, 2.0 * tail)
+
+
 def pooled(tasks: dict[str, Any], variants: list[str]) -> dict[str, Any]:
     """Per variant and fraction, over the tasks that ran it and the default: the geometric
-    mean of (variant's median / default's median), the tasks where its median is lower, and
-    the paired seed counts summed."""
+    mean of (variant's median / default's median), the tasks where its median is lower, the
+    paired seed counts summed and their sign test; and the mean over tasks of P(BOHB lower)
+    at 100%."""
     out: dict[str, Any] = {}
     for v in variants:
-        if v == DEFAULT:
-            continue
         row: dict[str, Any] = {}
-        for f in bl.FRACTIONS:
+        odds = [e["peer_lower"][v][0] for e in tasks.values() if v in e["peer_lower"]]
+        row["peer_lower_mean"] = float(np.mean(odds)) if odds else None
+        for f in bl.FRACTIONS if v != DEFAULT else ():
             key = f"{f:g}"
             ratios, lower, n, seeds = [], 0, 0, [0, 0, 0]
             for entry in tasks.values():
@@ -305,7 +332,13 @@ def pooled(tasks: dict[str, Any], variants: list[str]) -> dict[str, Any]:
                 ratios.append(max(b, 1e-6) / max(a, 1e-6))
                 seeds = [s + c for s, c in zip(seeds, entry["paired"][v][key], strict=True)]
             gm = float(np.exp(np.mean(np.log(ratios)))) if ratios else None
-            row[key] = {"tasks": n, "lower_median": lower, "ratio_gmean": gm, "seeds": seeds}
+            row[key] = {
+                "tasks": n,
+                "lower_median": lower,
+                "ratio_gmean": gm,
+                "seeds": seeds,
+                "sign_p": sign_p(seeds[0], seeds[2]),
+            }
         out[v] = row
     return out
 
@@ -343,22 +376,30 @@ def markdown(tasks: dict[str, Any], pool: dict[str, Any], title: str, pub: bool)
     lines += [
         "",
         "Pooled over the tasks: geometric mean of the ratio of medians (variant / rerun "
-        "default; below 1 is better), tasks where the variant's median is lower, and seeds "
-        "lower / equal / higher (paired).",
+        "default; below 1 is better), tasks where the variant's median is lower, seeds "
+        "lower / equal / higher (paired by seed) and the two-sided sign test of lower against "
+        "higher; last, the mean over the tasks of P(BOHB lower) at 100%.",
         "",
-        "| variant | what | tasks | ratio at 25% | lower at 25% | seeds at 25% "
-        "| ratio at 100% | lower at 100% | seeds at 100% |",
-        "|---|---|---:|---:|---:|---|---:|---:|---|",
+        "| variant | what | tasks | ratio at 25% | seeds at 25% [p] | ratio at 100% "
+        "| lower at 100% | seeds at 100% [p] | P(BOHB lower) |",
+        "|---|---|---:|---:|---|---:|---:|---|---:|",
     ]
     for v, row in pool.items():
+        odds = _r(row["peer_lower_mean"])
+        if v == DEFAULT:
+            lines.append(f"| {v} | {VARIANTS[v][1]} | | | | | | | {odds} |")
+            continue
         a, b = row["0.25"], row["1"]
         lines.append(
-            f"| {v} | {VARIANTS[v][1]} | {b['tasks']} | {_r(a['ratio_gmean'])} | "
-            f"{a['lower_median']} | {' / '.join(map(str, a['seeds']))} | "
-            f"{_r(b['ratio_gmean'])} | {b['lower_median']} | {' / '.join(map(str, b['seeds']))} |"
+            f"| {v} | {VARIANTS[v][1]} | {b['tasks']} | {_r(a['ratio_gmean'])} | {_seeds(a)} | "
+            f"{_r(b['ratio_gmean'])} | {b['lower_median']} | {_seeds(b)} | {odds} |"
         )
     lines.append("")
     return "\n".join(lines)
+
+
+def _seeds(cell: dict[str, Any]) -> str:
+    return " / ".join(map(str, cell["seeds"])) + f" [{cell['sign_p']:.2g}]"
 
 
 def _r(x: float | None) -> str:
@@ -387,7 +428,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 done = bl.run_task(w, list(args.variants), seeds, bl.TOTAL)
             for v, recs in done.items():
                 kept = runs.setdefault(task, {}).setdefault(v, {})
-                kept.update({s: bl._compact(r) for s, r in recs.items()})
+                kept.update({s: compact(r) for s, r in recs.items()})
             save(args.out, runs, time.perf_counter() - start)
     return save(args.out, runs, time.perf_counter() - start)
 
@@ -430,8 +471,19 @@ def save(path: Path, runs: dict[str, Any], seconds: float) -> dict[str, Any]:
         title = EXTENDED_TITLE.format(last=max(seeds)) if extended else MAIN_TITLE
         tables.append(markdown(tasks, pool, title, pub=not extended))
         report[name] = {"seeds": [chosen.start, chosen.stop - 1], "summary": tasks, "pooled": pool}
-    report.update(runs=runs, markdown="\n".join(tables), seconds_last_batch=seconds)
-    path.write_text(json.dumps(report, indent=1) + "\n")
+    report.update(markdown="\n".join(tables), seconds_last_batch=seconds)
+    text = json.dumps(report, indent=1)
+    # The runs one line per task and variant: a run per seed, compact.
+    lines = ",\n".join(
+        f'  "{task}": {{\n'
+        + ",\n".join(
+            f"   {json.dumps(v)}: {json.dumps({s: compact(r) for s, r in recs.items()})}"
+            for v, recs in by_v.items()
+        )
+        + "\n  }"
+        for task, by_v in runs.items()
+    )
+    path.write_text(text[:-2] + ',\n "runs": {\n' + lines + "\n }\n}\n")
     return report
 
 
