@@ -14,17 +14,24 @@ two that it cannot, through small research-only subclasses (the library is not c
   ConfigSpace 1.x's integer grid (1..5 at 0, 1/4, ..., 1, so 1 and 5 own half cells in the
   model's draws); random draws stay uniform over 1..5, as ``sample_configuration`` draws.
 
+and one harness difference, HpBandSter's Hyperband sizing (``sizing="table"``, through a
+dispatcher around ``bench_lcbench._method``), alone and with every sampler difference
+("BOHB emulation").
+
 Everything else is ``benchmarks/bench_lcbench.py``'s machinery, imported (``run_task``,
 ``summarise``): the same Hyperband (li2018 sizing, ``integer_budgets=True``, serial, 4
-iterations' worth of budget, 3268 epochs), the same seeds (0..N-1), the same regret.
+iterations' worth of budget, 3268 epochs), the same seeds (0-9), the same regret.
 
 Run (the yahpo venv and data must be there: ``bash benchmarks/yahpo/setup.sh``)::
 
-    nice -n 19 python benchmarks/research/kde_vs_bohb.py               # 5 tasks x 10 seeds
-    python benchmarks/research/kde_vs_bohb.py --tasks 7593 --seeds 2 --variants "rf 1/3"
+    nice -n 19 python benchmarks/research/kde_vs_bohb.py          # 5 tasks x seeds 0-9
+    nice -n 19 python benchmarks/research/kde_vs_bohb.py --first 10 --seeds 20 \
+        --variants "KDE HB" "64 candidates"                         # seeds 10-29
+    python benchmarks/research/kde_vs_bohb.py --render              # the tables only
 
-Runs are merged into ``kde_vs_bohb.json`` next to this file (a variant run again replaces its
-runs), so variants can be added batch by batch; the table is rendered from every run kept,
+Runs are merged into ``kde_vs_bohb.json`` next to this file (a seed run again replaces that
+run), so variants and seeds can be added batch by batch. The tables are rendered from every run
+kept: seeds 0-9 (bench_lcbench's), and every seed for the variants run on more,
 with today's KDE HB (``results/bench_lcbench.json``) and HpBandSter's BOHB
 (``results/bench_lcbench_peers.json``) as published.
 """
