@@ -282,6 +282,36 @@ def test_lcbench_report_counts_the_best_of_ours_against_the_best_peer(tmp_path: 
     assert "| DEHB | 1 | 3.0 (2.0) | 10 |" in text
 
 
+def test_lcbench_significance_names_only_peers_lower_beyond_seed_noise() -> None:
+    lp = _import("bench_lcbench_peers")
+    pytest.importorskip("scipy", reason="scipy is in the bench extra")
+
+    def runs(final: list[float]) -> list[dict[str, Any]]:
+        return [{"regret_at": [0.5, v]} for v in final]
+
+    ours = [0.30, 0.31, 0.32, 0.33, 0.34, 0.35]
+    our_runs = {"1": {lp.DEFAULT: dict(enumerate(runs(ours))), "HB": dict(enumerate(runs(ours)))}}
+    peer_runs = {
+        "1": {
+            "low": runs([0.10, 0.11, 0.12, 0.13, 0.14, 0.15]),  # every seed below ours
+            "same": runs([0.305, 0.315, 0.325, 0.335, 0.345, 0.355]),
+            "high": runs([0.90, 0.91, 0.92, 0.93, 0.94, 0.95]),
+            "few": runs([0.0, 0.0]),  # two seeds: not tested
+        }
+    }
+    versus = {"0.25": {"ours": [0.5, "HB"]}, "1": {"ours": [0.3, "HB"]}}
+    summary = {"tasks": {"1": {"versus": versus, "peers": list(peer_runs["1"])}}}
+    table = lp.significance(summary, our_runs, peer_runs)
+    final = table["1"]["1"]
+    assert final["default"] == {"method": lp.DEFAULT, "lower": ["low"], "higher": ["high"]}
+    assert final["best"]["method"] == "HB"
+    assert table["1"]["0.25"]["best"]["lower"] == []  # all equal at 25%: nothing significant
+    text = "\n".join(lp.significance_lines(table))
+    assert "| 1 | none (0) | none (0) | low (1) | low (1) |" in text
+    assert "1 of 1 at 25% (the default" in text
+    assert "0 of 1 at 100% (the default" in text
+
+
 # ---------------------------------------------------------------------- bench_compare.py
 
 
