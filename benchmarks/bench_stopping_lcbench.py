@@ -356,26 +356,37 @@ def _regret_table(summary: dict[str, Any], mode: str, cols: list[str]) -> str:
 
 
 def peer_table(regrets: dict[str, dict[str, dict[tuple[int, int], float]]]) -> str:
-    """At equal budget, on the (W, seed) cells every peer with runs on the task has run
-    (and ours too); their number after the task."""
+    """At equal budget, on the (W, seed) cells every peer with at least ``SEEDS`` runs on the
+    task has run (and ours too); their number after the task. A peer with fewer runs there (a
+    batch not finished) shows "-" and is listed under the table: pooling only the cells it has
+    would weaken every other comparison."""
     peers = list(bs.PEER_LABELS)
     ours = [*OURS, *VARIANTS]
     lines = [
         "| task (runs) | ours | " + " | ".join(bs.PEER_SHORT[p] for p in peers) + " |",
         "|---|---|" + "---:|" * len(peers),
     ]
+    few: dict[str, list[str]] = {}
     for task, data in regrets.items():
-        ran = [set(data[p]) for p in peers if data.get(p)]
+        enough = [p for p in peers if len(data.get(p, {})) >= SEEDS]
+        few[task] = [
+            f"{bs.PEER_SHORT[p]} ({len(data[p])})" for p in peers if p not in enough and data.get(p)
+        ]
+        ran = [set(data[p]) for p in enough]
         if not ran:
             continue
         cells = set.intersection(*ran)
         cells &= set.union(*(set(data[m]) for m in ours if data.get(m)))
-        pooled = {m: [data[m][c] for c in sorted(cells) if c in data.get(m, {})] for m in data}
+        kept = [m for m in data if m not in peers or m in enough]
+        pooled = {m: [data[m][c] for c in sorted(cells) if c in data[m]] for m in kept}
         # Ours only where every cell is there: a mode with fewer runs is not comparable.
         mine = [m for m in ours if len(pooled.get(m, [])) == len(cells)]
         if not cells or not mine:
             continue
         lines.append(bs.equal_budget_row(f"{task} ({len(cells)})", pooled, mine, peers))
+    listed = [f"{task}: {', '.join(names)}" for task, names in few.items() if names]
+    if listed:
+        lines += ["", f"Left out (fewer than {SEEDS} runs on the task): " + "; ".join(listed) + "."]
     return "\n".join(lines)
 
 

@@ -130,3 +130,22 @@ def test_a_peer_runs_in_its_own_process_on_the_same_workload(data: Path, tmp_pat
     assert regrets
     assert all(0 <= r < 1 for r in regrets)
     assert not math.isinf(regrets[-1])
+
+
+def test_equal_budget_table_leaves_out_a_peer_with_too_few_runs() -> None:
+    pytest.importorskip("scipy", reason="scipy is in the bench extra")
+    peers = list(lcb.bs.PEER_LABELS)
+    full, partial = peers[0], peers[1]
+    cells = [(4, s) for s in range(lcb.SEEDS)]
+    rng = np.random.default_rng(0)
+    data = {
+        "parallelism": {c: 0.5 + 0.01 * rng.random() for c in cells},
+        full: {c: 0.1 + 0.01 * rng.random() for c in cells},
+        partial: dict.fromkeys(cells[:3], 0.9),  # an unfinished batch: 3 runs
+    }
+    table = lcb.peer_table({"7": data})
+    row = next(line for line in table.splitlines() if line.startswith("| 7 "))
+    assert row.startswith(f"| 7 ({lcb.SEEDS}) | ")  # pooled over all ten cells, not three
+    assert "(lower)" in row
+    assert f"Left out (fewer than {lcb.SEEDS} runs on the task): 7: " in table
+    assert f"{lcb.bs.PEER_SHORT[partial]} (3)" in table
