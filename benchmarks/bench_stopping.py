@@ -469,11 +469,12 @@ def equal_budget_table(
 
 
 def equal_budget_row(
-    title: str, data: dict[str, list[float]], ours: list[str], peers: list[str]
+    title: str, data: dict[str, list[float]], ours: list[str], peers: list[str], fmt: str = ".4g"
 ) -> str:
     """One row of the equal-budget table: our best mode of ``ours`` by mean regret, and each
     peer's mean marked (lower) / (higher) by a one-sided Mann-Whitney U test at 5% against
-    that mode (``data``: the regrets at the limit by method; a peer without data: "-")."""
+    that mode (``data``: the regrets at the limit by method; a peer without data: "-";
+    ``fmt``: the means' format; "asynchronous" is shortened to "async" to keep the row narrow)."""
     from scipy.stats import mannwhitneyu
 
     best = min((m for m in ours if data.get(m)), key=lambda m: statistics.mean(data[m]))
@@ -485,8 +486,9 @@ def equal_budget_row(
         lower = mannwhitneyu(data[p], data[best], alternative="less").pvalue
         higher = mannwhitneyu(data[p], data[best], alternative="greater").pvalue
         mark = " (lower)" if lower < 0.05 else " (higher)" if higher < 0.05 else ""
-        cells.append(f"{statistics.mean(data[p]):.4g}{mark}")
-    return f"| {title} | {statistics.mean(data[best]):.4g} ({best}) | " + " | ".join(cells) + " |"
+        cells.append(f"{statistics.mean(data[p]):{fmt}}{mark}")
+    mode = best.replace("asynchronous", "async")
+    return f"| {title} | {statistics.mean(data[best]):{fmt}} ({mode}) | " + " | ".join(cells) + " |"
 
 
 def headline_table(summary: dict[str, Any], ws: list[int]) -> str:

@@ -383,7 +383,8 @@ def peer_table(regrets: dict[str, dict[str, dict[tuple[int, int], float]]]) -> s
         mine = [m for m in ours if len(pooled.get(m, [])) == len(cells)]
         if not cells or not mine:
             continue
-        lines.append(bs.equal_budget_row(f"{task} ({len(cells)})", pooled, mine, peers))
+        row = bs.equal_budget_row(f"{task} ({len(cells)})", pooled, mine, peers, fmt=".3g")
+        lines.append(row)
     listed = [f"{task}: {', '.join(names)}" for task, names in few.items() if names]
     if listed:
         lines += ["", f"Left out (fewer than {SEEDS} runs on the task): " + "; ".join(listed) + "."]
