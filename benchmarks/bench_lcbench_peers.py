@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_compare as cmp
+import bench_stopping as bs
 import numpy as np
 from bench_lcbench import FRACTIONS, METHODS, SEEDS, TOTAL, regret_table_head
 from yahpo import lcbench
@@ -333,18 +334,15 @@ def _tests(
     names: list[str],
     i: int,
 ) -> dict[str, Any]:
-    from scipy.stats import mannwhitneyu
-
     mine = _regrets(ours[method].values(), i)
     cell: dict[str, Any] = {"method": method, "lower": [], "higher": []}
     for p in names:
         theirs = _regrets(peers[p], i)
         if min(len(theirs), len(mine)) < 3:
             continue  # too few seeds for the test to mean anything
-        if mannwhitneyu(theirs, mine, alternative="less").pvalue < 0.05:
-            cell["lower"].append(p)
-        elif mannwhitneyu(theirs, mine, alternative="greater").pvalue < 0.05:
-            cell["higher"].append(p)
+        side = bs.mwu_side(theirs, mine)
+        if side is not None:
+            cell[side].append(p)
     return cell
 
 

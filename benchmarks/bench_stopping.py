@@ -468,6 +468,18 @@ def equal_budget_table(
     return "\n".join(lines)
 
 
+def mwu_side(theirs: Sequence[float], mine: Sequence[float]) -> str | None:
+    """``"lower"`` / ``"higher"`` when ``theirs`` are significantly lower / higher than
+    ``mine`` by a one-sided Mann-Whitney U test at 5% (lower is tested first), else None."""
+    from scipy.stats import mannwhitneyu
+
+    if mannwhitneyu(theirs, mine, alternative="less").pvalue < 0.05:
+        return "lower"
+    if mannwhitneyu(theirs, mine, alternative="greater").pvalue < 0.05:
+        return "higher"
+    return None
+
+
 def equal_budget_row(
     title: str, data: dict[str, list[float]], ours: list[str], peers: list[str], fmt: str = ".4g"
 ) -> str:
@@ -475,17 +487,14 @@ def equal_budget_row(
     peer's mean marked (lower) / (higher) by a one-sided Mann-Whitney U test at 5% against
     that mode (``data``: the regrets at the limit by method; a peer without data: "-";
     ``fmt``: the means' format; "asynchronous" is shortened to "async" to keep the row narrow)."""
-    from scipy.stats import mannwhitneyu
-
     best = min((m for m in ours if data.get(m)), key=lambda m: statistics.mean(data[m]))
     cells = []
     for p in peers:
         if not data.get(p):
             cells.append("-")
             continue
-        lower = mannwhitneyu(data[p], data[best], alternative="less").pvalue
-        higher = mannwhitneyu(data[p], data[best], alternative="greater").pvalue
-        mark = " (lower)" if lower < 0.05 else " (higher)" if higher < 0.05 else ""
+        side = mwu_side(data[p], data[best])
+        mark = f" ({side})" if side else ""
         cells.append(f"{statistics.mean(data[p]):{fmt}}{mark}")
     mode = best.replace("asynchronous", "async")
     return f"| {title} | {statistics.mean(data[best]):{fmt}} ({mode}) | " + " | ".join(cells) + " |"
