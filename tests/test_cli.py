@@ -301,6 +301,21 @@ def test_run_prints_the_best_and_the_counts(
     assert any(line.startswith("seed: 4 (pass --seed 4 to repeat this study; ") for line in lines)
 
 
+def test_the_order_caveat_follows_the_workers_asked_for_not_those_seen() -> None:
+    from hyperband.report.text import result_lines
+
+    # One worker ran every job, as one fast thread of three may: repeating with three is
+    # still luck, so the caveat must not hang on which threads happened to be used.
+    result = hyperband.run(
+        lambda c, b: c["x"], SPACE, max_budget=9, seed=4, workers=1, progress=False, **RANDOM
+    )
+    assert len({r.worker for r in result.history}) == 1
+    (alone,) = [line for line in result_lines(result) if line.startswith("seed: ")]
+    (three,) = [line for line in result_lines(result, workers=3) if line.startswith("seed: ")]
+    assert alone == "seed: 4 (pass --seed 4 to repeat this study)"
+    assert three.startswith("seed: 4 (pass --seed 4 to repeat this study; a sampler that learns")
+
+
 def test_run_module_from_the_current_directory_and_minimize(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -301,7 +301,7 @@ def command(args: argparse.Namespace, out: IO[str]) -> int:
     finally:
         if client is not None:
             dask.load().close_client(client)
-    _print(result_lines(result, journal=args.journal), out)
+    _print(result_lines(result, journal=args.journal, workers=args.workers), out)
     if result.n_succeeded == 0:
         print(
             f"hyperband: error: no job succeeded ({result.n_failed} failed): see the reasons above",

@@ -68,10 +68,12 @@ def _trust_line(result: RunResult) -> str | None:
     return f"trust in each budget (weight ∝ rank consistency³ with the top budget{how}): {shown}"
 
 
-def _order_caveat(result: RunResult) -> str:
+def _order_caveat(result: RunResult, workers: int | None) -> str:
     """What else repeating a study on several workers takes: a sampler that learns, or
     adaptive brackets, draw from the results told so far, in the order they arrived."""
-    if len({r.worker for r in result.history}) <= 1:
+    # The workers asked for, not only those seen: with a fast objective one thread can take
+    # every job this time and share them the next, so the order is luck either way.
+    if (workers or 1) <= 1 and len({r.worker for r in result.history}) <= 1:
         return ""
     return (
         "; a sampler that learns also needs the results in the same order: one worker, or "
@@ -98,12 +100,15 @@ def _best_lines(result: RunResult) -> list[str]:
     ]
 
 
-def result_lines(result: RunResult, *, journal: Path | None = None) -> list[str]:
+def result_lines(
+    result: RunResult, *, journal: Path | None = None, workers: int | None = None
+) -> list[str]:
     """What ``hyperband run`` prints once its study ends (or stops): the best, the counts.
 
     Args:
         result: the study.
         journal: the journal it was written to, for the command that summarises it.
+        workers: the workers the study was given (``--workers``), if known.
     """
     params = result.params
     iterations = params.get("iterations") or 1
@@ -131,7 +136,7 @@ def result_lines(result: RunResult, *, journal: Path | None = None) -> list[str]
     seed = params.get("seed")
     if seed is not None:
         lines.append(
-            f"seed: {seed} (pass --seed {seed} to repeat this study{_order_caveat(result)})"
+            f"seed: {seed} (pass --seed {seed} to repeat this study{_order_caveat(result, workers)})"
         )
     if journal is not None:
         lines.append(f"journal: {journal} (summary: hyperband report {journal})")
