@@ -135,9 +135,8 @@ def result_lines(
         lines.append(f"failed: ... and {result.n_failed - 5} more")
     seed = params.get("seed")
     if seed is not None:
-        lines.append(
-            f"seed: {seed} (pass --seed {seed} to repeat this study{_order_caveat(result, workers)})"
-        )
+        caveat = _order_caveat(result, workers)
+        lines.append(f"seed: {seed} (pass --seed {seed} to repeat this study{caveat})")
     if journal is not None:
         lines.append(f"journal: {journal} (summary: hyperband report {journal})")
     return lines
