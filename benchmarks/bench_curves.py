@@ -18,14 +18,19 @@ Curves (losses are validation errors, lower is better):
 
 - LCBench through YAHPO Gym's surrogate (``benchmarks/yahpo``; needs its venv and data):
   ``--lcbench-configs`` random configurations on each of the 10 development tasks
-  (``lcbench.DEV_TASKS``), 52 epochs each. The forecaster's two calibration constants
-  (``_TEMPERATURE``, ``_INFLATION``) were chosen on these tasks only.
+  (``lcbench.DEV_TASKS``), 52 epochs each; and as a check, the same on the first 10 of
+  ``lcbench.HELD_OUT`` ("LCBench held-out", the default family set only).
 - LCDB 0.1.0 (Mohr et al. 2022): validation error against training-set size (anchors 16,
   23, 32, ... x sqrt 2), averaged over its outer and inner seeds, per dataset and learner;
   curves with at least 8 anchors, ``--lcdb-curves`` of them drawn with a fixed seed. The sdist
   is fetched with ``pip download lcdb==0.1.0 --no-deps`` into ``benchmarks/data/lcdb/``
   (gitignored) if missing, and its ``database-accuracy.csv`` read directly (importing the
-  package pulls in openml). Not used to choose anything: out of sample.
+  package pulls in openml). "LCDB held-out": the next ``--lcdb-curves`` of the same
+  permutation, disjoint from the first (the default family set only).
+
+The forecaster's calibration constants (``_NMAX``, ``_GAP`` in ``hyperband/core/curve_fit.py``)
+were chosen on the LCBench development tasks and the first LCDB draw; the held-out rows were
+looked at only to check them (``benchmarks/research/curve_calibration.md``).
 
 Cost: CPU milliseconds of one ``CurveRule.should_stop`` for a job with 50 reports on a rung of
 27 peers (a judged report: the fit runs): the median of 200 blocks of 20 calls. Target: at
@@ -113,8 +118,9 @@ def _lcdb_csv() -> Path:
     return csv
 
 
-def lcdb_curves(n_curves: int, seed: int = 0, min_anchors: int = 8) -> list[Curve]:
-    """``n_curves`` LCDB curves (dataset x learner, seeds averaged), drawn with ``seed``."""
+def lcdb_curves(n_curves: int, seed: int = 0, min_anchors: int = 8, skip: int = 0) -> list[Curve]:
+    """``n_curves`` LCDB curves (dataset x learner, seeds averaged), drawn with ``seed``,
+    after the first ``skip`` of the same draw (``skip=n`` gives a disjoint second sample)."""
     import pandas as pd
 
     cache = LCDB_DIR / "curves.npz"
@@ -139,7 +145,7 @@ def lcdb_curves(n_curves: int, seed: int = 0, min_anchors: int = 8) -> list[Curv
     data = np.load(cache)
     ends = np.cumsum(data["lengths"])
     starts = ends - data["lengths"]
-    pick = np.random.default_rng(seed).permutation(len(ends))[:n_curves]
+    pick = np.random.default_rng(seed).permutation(len(ends))[skip : skip + n_curves]
     return [
         (
             "lcdb " + str(data["keys"][i]).split("/")[0],
@@ -277,13 +283,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     sources: dict[str, list[Curve]] = {}
     if not args.no_lcbench:
         sources["LCBench"] = lcbench_curves(n_lcbench, tasks)
+        sources["LCBench held-out"] = lcbench_curves(n_lcbench, lcbench.HELD_OUT[: len(tasks)])
     if not args.no_lcdb:
         sources["LCDB"] = lcdb_curves(n_lcdb)
+        sources["LCDB held-out"] = lcdb_curves(n_lcdb, skip=n_lcdb)
     results: dict[str, Any] = {"level": LEVEL, "sources": {}}
     for source, curves in sources.items():
         results["sources"][source] = {}
+        check = {"all four": DEFAULT_FAMILIES} if source.endswith("held-out") else sets
         for fraction in FRACTIONS:
-            row = score(curves, fraction, sets)
+            row = score(curves, fraction, check)
             results["sources"][source][str(fraction)] = row
             print(source, fraction, json.dumps(row), flush=True)
     results["cost_ms"] = cost_ms(repeat=5 if args.quick else 200)

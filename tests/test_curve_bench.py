@@ -54,3 +54,24 @@ def test_a_curve_too_short_at_the_fraction_is_left_out() -> None:
 
 def test_the_cost_measure_times_a_judged_report() -> None:
     assert 0 < _bench().cost_ms(repeat=2) < 1000
+
+
+def test_the_lcdb_held_out_draw_is_disjoint_from_the_calibration_draw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = _bench()
+    # A made-up curves cache (what lcdb_curves builds from LCDB's CSV): 10 curves of 8 anchors.
+    n, anchors = 10, 8
+    np.savez_compressed(
+        tmp_path / "curves.npz",
+        keys=np.array([f"{i}/learner" for i in range(n)]),
+        lengths=np.full(n, anchors),
+        steps=np.tile(16.0 * 2 ** (np.arange(anchors) / 2), n),
+        losses=np.repeat(np.arange(n, dtype=float), anchors),
+    )
+    monkeypatch.setattr(bench, "LCDB_DIR", tmp_path)
+    first = {c[0] for c in bench.lcdb_curves(4)}
+    second = {c[0] for c in bench.lcdb_curves(4, skip=4)}
+    assert len(first) == len(second) == 4
+    assert not first & second
+    assert {c[0] for c in bench.lcdb_curves(8)} == first | second
