@@ -150,7 +150,10 @@ def ours(
     exec_mode: str,
     early_stop: Any,
     limit: float,
+    **sampler: Any,
 ) -> dict[str, Any]:
+    """One simulated run of ours; ``sampler``: ``simulate``'s ``sampler`` and
+    ``sampler_options`` (none: the workload's space, drawn at random)."""
     r = hyperband.simulate(
         w.max_budget,
         w.eta,
@@ -168,6 +171,7 @@ def ours(
         curve=w.curve,
         report_every=w.report_every,
         early_stop=early_stop,
+        **sampler,
     )
     history = [
         (t, spent, w.regret(best.config))

@@ -1,0 +1,160 @@
+"""Does a sampler that learns bring the curve rule to half the time? (issue 16)
+
+An experiment, not a maintained benchmark. ``bench_stopping_lcbench.py`` measures the stopping
+rules with the random sampler: with its defaults the curve rule reaches the middle regret
+target in 0.56-0.96x plain parallelism's time, never 0.5x. This script runs the same
+simulator, tasks, seeds, W, budget limit and targets with the default sampler of ``run()``
+(``KDESampler(space, trust="rank")``), with and without the curve rule, to separate the
+sampler's share of the time from the rule's. Ratios are to plain parallelism with the random
+sampler (``bench_stopping_lcbench.py``'s baseline, read from its cache).
+
+Run (the yahpo venv and data)::
+
+    nice -n 10 python benchmarks/research/kde_curve_stopping.py [--tasks ...] [--ws 1 4 16]
+    python benchmarks/research/kde_curve_stopping.py --no-run      # the table only
+
+Runs are cached in ``kde_curve_stopping/`` next to this file (one JSON line per W and seed),
+the table written to ``kde_curve_stopping.md``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent.parent))
+
+import bench_stopping as bs  # noqa: E402
+import bench_stopping_lcbench as bl  # noqa: E402
+from stopping import cache  # noqa: E402
+from stopping import lcbench_curves as lc  # noqa: E402
+from yahpo.client import LCBenchSurrogate  # noqa: E402
+
+ROOT = HERE / "kde_curve_stopping"
+METHODS: dict[str, Any] = {"kde": None, "kde+curve": "curve"}
+KDE: dict[str, Any] = {"sampler": "kde", "sampler_options": {"trust": "rank"}}
+
+
+def run_task(task: str, ws: list[int], seeds: range) -> None:
+    name = bl.name_of(task)
+    limit = bl.limit_of(bl.ITERATIONS)
+    with LCBenchSurrogate(task) as sur:
+        w = lc.lcbench_curve_workload(task, sur)
+        for method, rule_name in METHODS.items():
+            done = cache.load(ROOT, method, name)
+            t0 = time.perf_counter()
+            for workers in ws:
+                for seed in seeds:
+                    if (workers, seed) in done:
+                        continue
+                    rule = bs.make_rule(rule_name, None)
+                    record = bs.ours(w, workers, seed, "parallelism", rule, limit, **KDE)
+                    cache.append(ROOT, method, name, workers, seed, record)
+            print(f"{name:<16} {method:<12} {time.perf_counter() - t0:7.1f} s", flush=True)
+
+
+def table(tasks: list[str], ws: list[int], seeds: range) -> str:
+    limit = bl.limit_of(bl.ITERATIONS)
+    root = bl.HERE / "results" / "stopping_runs"
+    shown = {"parallelism+curve": "random+curve", "kde": "kde", "kde+curve": "kde+curve"}
+    lines = [
+        "Median time to the middle regret target, ratio to plain parallelism (random sampler); "
+        "n/r: the median run did not reach it.",
+        "",
+        "| task | W | " + " | ".join(shown.values()) + " |",
+        "|---|---:|" + "---:|" * len(shown),
+    ]
+    halved = dict.fromkeys(shown, 0)
+    for task in tasks:
+        name = bl.name_of(task)
+        base = {k: r for k, r in cache.load(root, bl.BASELINE, name).items() if k[1] in seeds}
+        loaded = {
+            m: cache.load(root if m.startswith("parallelism") else ROOT, m, name) for m in shown
+        }
+        for workers in ws:
+            goal = bl.targets_of(base, limit, workers)
+            if not goal:
+                continue
+            middle = goal[len(goal) // 2]
+
+            def median_time(
+                recs: dict[tuple[int, int], Any], x: int = workers, target: float = middle
+            ) -> float:
+                runs = [r for (wk, s), r in recs.items() if wk == x and s in seeds]
+                return bs.median([bs.to_target(r, target, limit)[0] for r in runs])
+
+            ref = median_time(base)
+            cells = []
+            for m in shown:
+                t = median_time(loaded[m])
+                ratio = t / ref if math.isfinite(t) and math.isfinite(ref) else math.nan
+                halved[m] += ratio <= 0.5
+                cells.append("n/r" if math.isnan(ratio) else f"{ratio:.2f}")
+            lines.append(f"| {task} | {workers} | " + " | ".join(cells) + " |")
+    lines.append("| (task, W) at <= 0.5x | | " + " | ".join(str(v) for v in halved.values()) + " |")
+    return "\n".join([*lines, "", *regret_lines(tasks, ws, seeds, root)])
+
+
+def regret_lines(tasks: list[str], ws: list[int], seeds: range, root: Path) -> list[str]:
+    """Median regret when the budget ran out (median over W of the per-W medians)."""
+    limit = bl.limit_of(bl.ITERATIONS)
+    lines = [
+        "Median regret when the budget ran out (median over W of the per-W medians).",
+        "",
+        "| task | random | random+curve | kde | kde+curve | kde+curve / kde |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for task in tasks:
+        name = bl.name_of(task)
+        cells = []
+        for m, where in (
+            (bl.BASELINE, root),
+            ("parallelism+curve", root),
+            ("kde", ROOT),
+            ("kde+curve", ROOT),
+        ):
+            recs = cache.load(where, m, name)
+            per_w = [
+                bs.median(
+                    [bs.at_limit(r, limit) for (x, s), r in recs.items() if x == w and s in seeds]
+                )
+                for w in ws
+            ]
+            cells.append(bs.median(per_w))
+        lines.append(
+            f"| {task} | "
+            + " | ".join(f"{c:.3g}" for c in cells)
+            + f" | {cells[3] / cells[2]:.2f} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=bl.TASKS)
+    parser.add_argument("--ws", nargs="+", type=int, default=[1, 4, 16])
+    parser.add_argument("--seeds", type=int, default=bl.SEEDS)
+    parser.add_argument("--no-run", action="store_true")
+    args = parser.parse_args()
+    seeds = range(args.seeds)
+    if not args.no_run:
+        for task in args.tasks:
+            run_task(task, args.ws, seeds)
+    out = table(bl.TASKS, args.ws, seeds)
+    print(out)
+    if args.no_run:
+        (HERE / "kde_curve_stopping.md").write_text(out + "\n")
+
+
+if __name__ == "__main__":
+    main()
