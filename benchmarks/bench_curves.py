@@ -121,10 +121,10 @@ def _lcdb_csv() -> Path:
 def lcdb_curves(n_curves: int, seed: int = 0, min_anchors: int = 8, skip: int = 0) -> list[Curve]:
     """``n_curves`` LCDB curves (dataset x learner, seeds averaged), drawn with ``seed``,
     after the first ``skip`` of the same draw (``skip=n`` gives a disjoint second sample)."""
-    import pandas as pd
-
     cache = LCDB_DIR / "curves.npz"
     if not cache.is_file():
+        import pandas as pd  # only to build the cache from LCDB's CSV
+
         df = pd.read_csv(_lcdb_csv(), usecols=["openmlid", "learner", "size_train", "score_valid"])
         mean = df.groupby(["openmlid", "learner", "size_train"])["score_valid"].mean()
         keys, steps, losses = [], [], []

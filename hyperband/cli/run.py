@@ -301,7 +301,9 @@ def command(args: argparse.Namespace, out: IO[str]) -> int:
     finally:
         if client is not None:
             dask.load().close_client(client)
-    _print(result_lines(result, journal=args.journal, workers=args.workers), out)
+    # A serial executor runs one job at a time in ask order, whatever --workers says.
+    in_flight = 1 if args.executor == "serial" else args.workers
+    _print(result_lines(result, journal=args.journal, workers=in_flight), out)
     if result.n_succeeded == 0:
         print(
             f"hyperband: error: no job succeeded ({result.n_failed} failed): see the reasons above",
