@@ -316,6 +316,26 @@ def test_the_order_caveat_follows_the_workers_asked_for_not_those_seen() -> None
     assert three.startswith("seed: 4 (pass --seed 4 to repeat this study; a sampler that learns")
 
 
+def test_the_jobs_in_flight_follow_run_s_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from hyperband.cli.run import _in_flight
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+
+    def ns(executor: str | None, workers: int | None, scheduler: str | None = None) -> int | None:
+        return _in_flight(
+            argparse.Namespace(executor=executor, workers=workers, scheduler=scheduler)
+        )
+
+    assert ns("serial", 4) == 1
+    assert ns("threads", 3) == ns("dask", 3) == 3
+    assert ns(None, None) == ns("threads", None) == ns("processes", None) == 6
+    # A cluster's size is not the command line's to know: the records decide.
+    assert ns(None, None, "tcp://host:8786") is None
+    assert ns("ray", None) is None
+
+
 def test_run_module_from_the_current_directory_and_minimize(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
