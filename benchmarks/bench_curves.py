@@ -265,6 +265,28 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def curve_sources(
+    n_lcbench: int,
+    n_lcdb: int,
+    tasks: Sequence[str],
+    *,
+    with_lcbench: bool = True,
+    with_lcdb: bool = True,
+) -> dict[str, list[Curve]]:
+    """The curves by source: LCBench on ``tasks`` and on as many ``HELD_OUT`` tasks, LCDB's
+    first ``n_lcdb`` curves and the next ``n_lcdb`` ("held-out": only to check)."""
+    from yahpo import lcbench
+
+    sources: dict[str, list[Curve]] = {}
+    if with_lcbench:
+        sources["LCBench"] = lcbench_curves(n_lcbench, tasks)
+        sources["LCBench held-out"] = lcbench_curves(n_lcbench, lcbench.HELD_OUT[: len(tasks)])
+    if with_lcdb:
+        sources["LCDB"] = lcdb_curves(n_lcdb)
+        sources["LCDB held-out"] = lcdb_curves(n_lcdb, skip=n_lcdb)
+    return sources
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run")
@@ -280,13 +302,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     n_lcbench = 20 if args.quick else args.lcbench_configs
     n_lcdb = 50 if args.quick else args.lcdb_curves
     sets = {"all four": DEFAULT_FAMILIES} if args.quick else FAMILY_SETS
-    sources: dict[str, list[Curve]] = {}
-    if not args.no_lcbench:
-        sources["LCBench"] = lcbench_curves(n_lcbench, tasks)
-        sources["LCBench held-out"] = lcbench_curves(n_lcbench, lcbench.HELD_OUT[: len(tasks)])
-    if not args.no_lcdb:
-        sources["LCDB"] = lcdb_curves(n_lcdb)
-        sources["LCDB held-out"] = lcdb_curves(n_lcdb, skip=n_lcdb)
+    sources = curve_sources(
+        n_lcbench, n_lcdb, tasks, with_lcbench=not args.no_lcbench, with_lcdb=not args.no_lcdb
+    )
     results: dict[str, Any] = {"level": LEVEL, "sources": {}}
     for source, curves in sources.items():
         results["sources"][source] = {}

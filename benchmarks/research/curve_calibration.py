@@ -49,17 +49,6 @@ INFLATIONS = (1.0, 1.5)
 TEMPERATURES = (1.0, 2.0, 4.0)
 
 
-def _sources(n_lcbench: int, n_lcdb: int) -> dict[str, list[bc.Curve]]:
-    from yahpo import lcbench
-
-    return {
-        "LCBench": bc.lcbench_curves(n_lcbench, lcbench.DEV_TASKS),
-        "LCDB": bc.lcdb_curves(n_lcdb),
-        "LCBench held-out": bc.lcbench_curves(n_lcbench, lcbench.HELD_OUT[:10]),
-        "LCDB held-out": bc.lcdb_curves(n_lcdb, skip=n_lcdb),
-    }
-
-
 def point(
     sources: dict[str, list[bc.Curve]], gap: float, inflation: float, t: float
 ) -> dict[str, Any]:
@@ -95,7 +84,9 @@ def main() -> None:
     parser.add_argument("--lcbench-configs", type=int, default=100)
     parser.add_argument("--lcdb-curves", type=int, default=1000)
     args = parser.parse_args()
-    sources = _sources(args.lcbench_configs, args.lcdb_curves)
+    from yahpo import lcbench
+
+    sources = bc.curve_sources(args.lcbench_configs, args.lcdb_curves, lcbench.DEV_TASKS)
     rows = []
     for gap, inflation, t in itertools.product(args.gap, args.inflation, args.temperature):
         rows.append(point(sources, gap, inflation, t))

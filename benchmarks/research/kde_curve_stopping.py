@@ -152,8 +152,7 @@ def main() -> None:
             run_task(task, args.ws, seeds)
     out = table(bl.TASKS, args.ws, seeds)
     print(out)
-    if args.no_run:
-        (HERE / "kde_curve_stopping.md").write_text(out + "\n")
+    (HERE / "kde_curve_stopping.md").write_text(out + "\n")
 
 
 if __name__ == "__main__":

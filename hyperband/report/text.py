@@ -108,7 +108,8 @@ def result_lines(
     Args:
         result: the study.
         journal: the journal it was written to, for the command that summarises it.
-        workers: the workers the study was given (``--workers``), if known.
+        workers: how many jobs the study could run at once, if known (the caveat on
+            repeating it then does not depend on which workers happened to run jobs).
     """
     params = result.params
     iterations = params.get("iterations") or 1
