@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
 import hyperband
@@ -301,7 +302,7 @@ def test_run_prints_the_best_and_the_counts(
     assert any(line.startswith("seed: 4 (pass --seed 4 to repeat this study; ") for line in lines)
 
 
-def test_the_order_caveat_follows_the_workers_asked_for_not_those_seen() -> None:
+def test_the_order_caveat_follows_the_jobs_in_flight_not_the_workers_seen() -> None:
     from hyperband.report.text import result_lines
 
     # One worker ran every job, as one fast thread of three may: repeating with three is
@@ -309,31 +310,16 @@ def test_the_order_caveat_follows_the_workers_asked_for_not_those_seen() -> None
     result = hyperband.run(
         lambda c, b: c["x"], SPACE, max_budget=9, seed=4, workers=1, progress=False, **RANDOM
     )
+    assert result.workers == 1
     assert len({r.worker for r in result.history}) == 1
+    three = attrs.evolve(result, workers=3)
     (alone,) = [line for line in result_lines(result) if line.startswith("seed: ")]
-    (three,) = [line for line in result_lines(result, workers=3) if line.startswith("seed: ")]
+    (shared,) = [line for line in result_lines(three) if line.startswith("seed: ")]
     assert alone == "seed: 4 (pass --seed 4 to repeat this study)"
-    assert three.startswith("seed: 4 (pass --seed 4 to repeat this study; a sampler that learns")
-
-
-def test_the_jobs_in_flight_follow_run_s_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    import argparse
-
-    from hyperband.cli.run import _in_flight
-
-    monkeypatch.setattr(os, "cpu_count", lambda: 6)
-
-    def ns(executor: str | None, workers: int | None, scheduler: str | None = None) -> int | None:
-        return _in_flight(
-            argparse.Namespace(executor=executor, workers=workers, scheduler=scheduler)
-        )
-
-    assert ns("serial", 4) == 1
-    assert ns("threads", 3) == ns("dask", 3) == 3
-    assert ns(None, None) == ns("threads", None) == ns("processes", None) == 6
-    # A cluster's size is not the command line's to know: the records decide.
-    assert ns(None, None, "tcp://host:8786") is None
-    assert ns("ray", None) is None
+    assert shared.startswith("seed: 4 (pass --seed 4 to repeat this study; a sampler that learns")
+    # Read from a journal, the number is unknown: the records decide.
+    unknown = attrs.evolve(result, workers=None)
+    assert [line for line in result_lines(unknown) if line.startswith("seed: ")] == [alone]
 
 
 def test_run_module_from_the_current_directory_and_minimize(

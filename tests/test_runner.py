@@ -93,6 +93,25 @@ def test_workers_caps_the_jobs_in_flight() -> None:
     assert 2 <= objective.peak <= 4
 
 
+def test_the_result_records_the_jobs_it_could_keep_in_flight(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``RunResult.workers`` is run()'s ``workers`` as the executor resolved it (the summary's
+    seed line reads it), not the workers that happened to take jobs."""
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    assert run(h.quadratic, executor="serial").workers == 1
+    assert run(h.quadratic, executor="threads", workers=2).workers == 2
+    assert run(h.quadratic, executor="threads").workers == 3
+    with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
+        assert run(h.quadratic, executor=pool).workers == 5
+    # A stopped run's result too; a journal does not record the number.
+    journal = tmp_path / "s.jsonl"
+    with pytest.raises(hyperband.TooManyFailuresError) as info:
+        run(h.raising, executor="threads", workers=2, journal=journal, max_failures=2)
+    assert info.value.result.workers == 2
+    assert RunResult.from_journal(journal).workers is None
+
+
 def test_a_raising_objective_fails_only_its_jobs() -> None:
     result = run(h.raising, executor="threads", workers=3)
     failed = [r for r in result.history if r.status == "failed"]

@@ -301,7 +301,7 @@ def command(args: argparse.Namespace, out: IO[str]) -> int:
     finally:
         if client is not None:
             dask.load().close_client(client)
-    _print(result_lines(result, journal=args.journal, workers=_in_flight(args)), out)
+    _print(result_lines(result, journal=args.journal), out)
     if result.n_succeeded == 0:
         print(
             f"hyperband: error: no job succeeded ({result.n_failed} failed): see the reasons above",
@@ -381,18 +381,6 @@ def _os_error(exc: OSError, journal: Path | None) -> CliError:
     if journal is not None and exc.filename is not None:
         return CliError(f"--journal: cannot use {str(exc.filename)!r}: {exc.strerror or exc}")
     return CliError(f"cannot run the study: {type(exc).__name__}: {exc}")
-
-
-def _in_flight(args: argparse.Namespace) -> int | None:
-    """How many jobs the study could run at once, as run() decides it; None for a cluster,
-    whose size the command line does not know."""
-    if args.executor == "serial":
-        return 1  # one job at a time in ask order, whatever --workers says
-    if args.workers is not None:
-        return int(args.workers)
-    if args.executor in ("threads", "processes") or (args.executor is None and not args.scheduler):
-        return os.cpu_count() or 1
-    return None
 
 
 def _print_so_far(exc: BaseException, out: IO[str], journal: Path | None) -> None:

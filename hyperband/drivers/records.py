@@ -49,6 +49,10 @@ class RunResult:
         pending: the jobs asked without a result, oldest first: running when the run stopped
             (a run stopped by an exception, or the journal of an unfinished study). A resumed
             study runs them again.
+        workers: how many jobs the run could keep in flight at once: ``run(workers=...)`` as
+            the executor resolved it (1 for ``"serial"``, else the number asked for, or the
+            pool's or the cluster's size, or the CPU count). ``None`` for a result read from a
+            journal, which does not record it.
 
     Examples:
         >>> import hyperband
@@ -67,6 +71,7 @@ class RunResult:
     done: bool = attrs.field(default=True, kw_only=True)
     stats: Stats | None = attrs.field(default=None, kw_only=True)
     pending: tuple[Job, ...] = attrs.field(default=(), kw_only=True)
+    workers: int | None = attrs.field(default=None, kw_only=True)
 
     @property
     def n_succeeded(self) -> int:
@@ -155,10 +160,15 @@ class RunResult:
 
     @classmethod
     def _of(
-        cls, hb: Hyperband, records: Sequence[JobRecord], *, done: bool | None = None
+        cls,
+        hb: Hyperband,
+        records: Sequence[JobRecord],
+        *,
+        done: bool | None = None,
+        workers: int | None = None,
     ) -> RunResult:
         """The result of machine ``hb`` with its ``records`` (``done``: ``hb.done`` unless
-        given)."""
+        given; ``workers``: the jobs the run could keep in flight, when a run made it)."""
         return cls(
             hb.best,
             tuple(records),
@@ -167,4 +177,5 @@ class RunResult:
             done=hb.done if done is None else done,
             stats=hb.stats,
             pending=tuple(hb.pending),
+            workers=workers,
         )

@@ -228,7 +228,7 @@ def run(
         driver.progress = _progress(progress, hb, records, iterations)
         resumed.start(driver)
         _drive(driver, driver.progress)
-        return RunResult._of(hb, driver.records)
+        return RunResult._of(hb, driver.records, workers=driver.backend.capacity)
 
 
 @attrs.frozen
@@ -469,7 +469,7 @@ def _drive(driver: Driver, bar: Progress) -> None:
             else f"; the journal {str(journal.path)!r} holds every finished job: run again with "
             "it to resume",
         )
-        so_far = RunResult._of(hb, driver.records, done=False)
+        so_far = RunResult._of(hb, driver.records, done=False, workers=driver.backend.capacity)
         with contextlib.suppress(AttributeError):  # an exception class with __slots__
             exc.result = so_far  # type: ignore[attr-defined]
         raise

@@ -68,12 +68,13 @@ def _trust_line(result: RunResult) -> str | None:
     return f"trust in each budget (weight ∝ rank consistency³ with the top budget{how}): {shown}"
 
 
-def _order_caveat(result: RunResult, workers: int | None) -> str:
+def _order_caveat(result: RunResult) -> str:
     """What else repeating a study on several workers takes: a sampler that learns, or
     adaptive brackets, draw from the results told so far, in the order they arrived."""
-    # The workers asked for, not only those seen: with a fast objective one thread can take
-    # every job this time and share them the next, so the order is luck either way.
-    if (workers or 1) <= 1 and len({r.worker for r in result.history}) <= 1:
+    # The jobs the run could keep in flight, not only the workers seen: with a fast objective
+    # one thread can take every job this time and share them the next, so the order is luck
+    # either way. A journal does not record that number, so its records decide.
+    if (result.workers or 1) <= 1 and len({r.worker for r in result.history}) <= 1:
         return ""
     return (
         "; a sampler that learns also needs the results in the same order: one worker, or "
@@ -136,7 +137,7 @@ def result_lines(
         lines.append(f"failed: ... and {result.n_failed - 5} more")
     seed = params.get("seed")
     if seed is not None:
-        caveat = _order_caveat(result, workers)
+        caveat = _order_caveat(result)
         lines.append(f"seed: {seed} (pass --seed {seed} to repeat this study{caveat})")
     if journal is not None:
         lines.append(f"journal: {journal} (summary: hyperband report {journal})")
