@@ -5,8 +5,10 @@ rules with the random sampler: with its defaults the curve rule reaches the midd
 target in 0.56-0.96x plain parallelism's time, never 0.5x. This script runs the same
 simulator, tasks, seeds, W, budget limit and targets with the default sampler of ``run()``
 (``KDESampler(space, trust="rank")``), with and without the curve rule, to separate the
-sampler's share of the time from the rule's. Ratios are to plain parallelism with the random
-sampler (``bench_stopping_lcbench.py``'s baseline, read from its cache).
+sampler's share of the time from the rule's, in both synchronous ("parallelism") and
+asynchronous (ASHA's promotions) mode. Ratios are to plain parallelism with the random sampler
+(``bench_stopping_lcbench.py``'s baseline, read from its cache, as are its random-sampler
+columns).
 
 Run (the yahpo venv and data)::
 
@@ -41,7 +43,20 @@ from stopping import lcbench_curves as lc  # noqa: E402
 from yahpo.client import LCBenchSurrogate  # noqa: E402
 
 ROOT = HERE / "kde_curve_stopping"
-METHODS: dict[str, Any] = {"kde": None, "kde+curve": "curve"}
+# name: (exec_mode, stopping rule). Asynchronous mode (ASHA's promotions) was added when the
+# synchronous pair missed 0.5x at W=16: a rung's promotions there wait for its slowest job.
+METHODS: dict[str, tuple[str, Any]] = {
+    "kde": ("parallelism", None),
+    "kde+curve": ("parallelism", "curve"),
+    "kde async": ("asynchronous", None),
+    "kde+curve async": ("asynchronous", "curve"),
+}
+# Columns: name shown -> (cache name, whether bench_stopping_lcbench.py's cache holds it).
+SHOWN: dict[str, tuple[str, bool]] = {
+    "random+curve": ("parallelism+curve", True),
+    "random+curve async": ("asynchronous+curve", True),
+    **{m: (m, False) for m in METHODS},
+}
 KDE: dict[str, Any] = {"sampler": "kde", "sampler_options": {"trust": "rank"}}
 
 
@@ -50,7 +65,7 @@ def run_task(task: str, ws: list[int], seeds: range) -> None:
     limit = bl.limit_of(bl.ITERATIONS)
     with LCBenchSurrogate(task) as sur:
         w = lc.lcbench_curve_workload(task, sur)
-        for method, rule_name in METHODS.items():
+        for method, (exec_mode, rule_name) in METHODS.items():
             done = cache.load(ROOT, method, name)
             t0 = time.perf_counter()
             for workers in ws:
@@ -58,7 +73,7 @@ def run_task(task: str, ws: list[int], seeds: range) -> None:
                     if (workers, seed) in done:
                         continue
                     rule = bs.make_rule(rule_name, None)
-                    record = bs.ours(w, workers, seed, "parallelism", rule, limit, **KDE)
+                    record = bs.ours(w, workers, seed, exec_mode, rule, limit, **KDE)
                     cache.append(ROOT, method, name, workers, seed, record)
             print(f"{name:<16} {method:<12} {time.perf_counter() - t0:7.1f} s", flush=True)
 
@@ -66,21 +81,18 @@ def run_task(task: str, ws: list[int], seeds: range) -> None:
 def table(tasks: list[str], ws: list[int], seeds: range) -> str:
     limit = bl.limit_of(bl.ITERATIONS)
     root = bl.HERE / "results" / "stopping_runs"
-    shown = {"parallelism+curve": "random+curve", "kde": "kde", "kde+curve": "kde+curve"}
     lines = [
         "Median time to the middle regret target, ratio to plain parallelism (random sampler); "
         "n/r: the median run did not reach it.",
         "",
-        "| task | W | " + " | ".join(shown.values()) + " |",
-        "|---|---:|" + "---:|" * len(shown),
+        "| task | W | " + " | ".join(SHOWN) + " |",
+        "|---|---:|" + "---:|" * len(SHOWN),
     ]
-    halved = dict.fromkeys(shown, 0)
+    halved = dict.fromkeys(SHOWN, 0)
     for task in tasks:
         name = bl.name_of(task)
         base = {k: r for k, r in cache.load(root, bl.BASELINE, name).items() if k[1] in seeds}
-        loaded = {
-            m: cache.load(root if m.startswith("parallelism") else ROOT, m, name) for m in shown
-        }
+        loaded = {m: cache.load(root if ours else ROOT, c, name) for m, (c, ours) in SHOWN.items()}
         for workers in ws:
             goal = bl.targets_of(base, limit, workers)
             if not goal:
@@ -95,7 +107,7 @@ def table(tasks: list[str], ws: list[int], seeds: range) -> str:
 
             ref = median_time(base)
             cells = []
-            for m in shown:
+            for m in SHOWN:
                 t = median_time(loaded[m])
                 ratio = t / ref if math.isfinite(t) and math.isfinite(ref) else math.nan
                 halved[m] += ratio <= 0.5
@@ -108,33 +120,36 @@ def table(tasks: list[str], ws: list[int], seeds: range) -> str:
 def regret_lines(tasks: list[str], ws: list[int], seeds: range, root: Path) -> list[str]:
     """Median regret when the budget ran out (median over W of the per-W medians)."""
     limit = bl.limit_of(bl.ITERATIONS)
+    columns = {"random": (bl.BASELINE, True), **SHOWN}
     lines = [
-        "Median regret when the budget ran out (median over W of the per-W medians).",
+        "Median regret when the budget ran out (median over W of the per-W medians); the last "
+        "columns: with the curve rule over without, same sampler and mode.",
         "",
-        "| task | random | random+curve | kde | kde+curve | kde+curve / kde |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| task | " + " | ".join(columns) + " | kde+curve / kde | async: kde+curve / kde |",
+        "|---|" + "---:|" * (len(columns) + 2),
     ]
     for task in tasks:
         name = bl.name_of(task)
-        cells = []
-        for m, where in (
-            (bl.BASELINE, root),
-            ("parallelism+curve", root),
-            ("kde", ROOT),
-            ("kde+curve", ROOT),
-        ):
-            recs = cache.load(where, m, name)
+        cells: dict[str, float] = {}
+        for m, (c, ours) in columns.items():
+            recs = cache.load(root if ours else ROOT, c, name)
             per_w = [
                 bs.median(
                     [bs.at_limit(r, limit) for (x, s), r in recs.items() if x == w and s in seeds]
                 )
                 for w in ws
             ]
-            cells.append(bs.median(per_w))
+            cells[m] = bs.median(per_w)
+        ratios = (
+            cells["kde+curve"] / cells["kde"],
+            cells["kde+curve async"] / cells["kde async"],
+        )
         lines.append(
             f"| {task} | "
-            + " | ".join(f"{c:.3g}" for c in cells)
-            + f" | {cells[3] / cells[2]:.2f} |"
+            + " | ".join(f"{c:.3g}" for c in cells.values())
+            + " | "
+            + " | ".join(f"{r:.2f}" for r in ratios)
+            + " |"
         )
     return lines
 
