@@ -43,13 +43,16 @@ from stopping import lcbench_curves as lc  # noqa: E402
 from yahpo.client import LCBenchSurrogate  # noqa: E402
 
 ROOT = HERE / "kde_curve_stopping"
-# name: (exec_mode, stopping rule). Asynchronous mode (ASHA's promotions) was added when the
-# synchronous pair missed 0.5x at W=16: a rung's promotions there wait for its slowest job.
-METHODS: dict[str, tuple[str, Any]] = {
-    "kde": ("parallelism", None),
-    "kde+curve": ("parallelism", "curve"),
-    "kde async": ("asynchronous", None),
-    "kde+curve async": ("asynchronous", "curve"),
+# name: (exec_mode, stopping rule, simulate()'s other options). Asynchronous mode (ASHA's
+# promotions) was added when the synchronous pair missed 0.5x at W=16: a rung's promotions
+# there wait for its slowest job; adaptive brackets, when that did not help either: they run
+# fewer brackets, starting on the budgets that rank as the largest does, so shorter chains.
+METHODS: dict[str, tuple[str, Any, dict[str, Any]]] = {
+    "kde": ("parallelism", None, {}),
+    "kde+curve": ("parallelism", "curve", {}),
+    "kde async": ("asynchronous", None, {}),
+    "kde+curve async": ("asynchronous", "curve", {}),
+    "kde+curve adaptive": ("parallelism", "curve", {"brackets": "adaptive"}),
 }
 # Columns: name shown -> (cache name, whether bench_stopping_lcbench.py's cache holds it).
 SHOWN: dict[str, tuple[str, bool]] = {
@@ -65,7 +68,7 @@ def run_task(task: str, ws: list[int], seeds: range) -> None:
     limit = bl.limit_of(bl.ITERATIONS)
     with LCBenchSurrogate(task) as sur:
         w = lc.lcbench_curve_workload(task, sur)
-        for method, (exec_mode, rule_name) in METHODS.items():
+        for method, (exec_mode, rule_name, options) in METHODS.items():
             done = cache.load(ROOT, method, name)
             t0 = time.perf_counter()
             for workers in ws:
@@ -73,7 +76,7 @@ def run_task(task: str, ws: list[int], seeds: range) -> None:
                     if (workers, seed) in done:
                         continue
                     rule = bs.make_rule(rule_name, None)
-                    record = bs.ours(w, workers, seed, exec_mode, rule, limit, **KDE)
+                    record = bs.ours(w, workers, seed, exec_mode, rule, limit, **KDE, **options)
                     cache.append(ROOT, method, name, workers, seed, record)
             print(f"{name:<16} {method:<12} {time.perf_counter() - t0:7.1f} s", flush=True)
 
