@@ -12,6 +12,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -169,3 +170,75 @@ def test_shutdown_with_cancel_does_not_wait_for_a_job_that_had_not_started(
     assert done.wait(30), "shutdown(cancel=True) hung"
     with pytest.raises(WorkerDiedError):
         future.result(timeout=1)
+
+
+# A Ctrl-C while the pool starts its workers, in a process of its own: the forkserver is
+# stopped, so the constructor is certainly waiting for them when the signal comes.
+_INTERRUPTED_START = """
+import multiprocessing, multiprocessing.forkserver, os, signal, threading, time
+from hyperband.drivers.executors import ProcessBackend
+
+if __name__ == "__main__":
+    # Python ignores SIGINT if it started ignored (a background job of a script): not here.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    ctx = multiprocessing.get_context("forkserver")
+    multiprocessing.forkserver.ensure_running()
+    server = multiprocessing.forkserver._forkserver._forkserver_pid
+    os.kill(server, signal.SIGSTOP)
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    resume = threading.Timer(1.0, os.kill, (server, signal.SIGCONT))
+    resume.start()
+    try:
+        ProcessBackend(2, ctx)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+    resume.join()
+    # Until the workers are up (a pool left running) or its pipe threads are gone (shut down).
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        pipes = [t for t in threading.enumerate() if t.name.startswith("hyperband-pipe-")]
+        if not pipes or len(multiprocessing.active_children()) == 2:
+            break
+        time.sleep(0.05)
+    print("exiting", flush=True)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_while_the_workers_start_leaves_nothing_to_wait_for(tmp_path: Path) -> None:
+    """The constructor shuts its pool down when interrupted: no caller holds it yet, and at
+    exit multiprocessing joins the live workers, which used to wait for tasks forever (a
+    CI run's Ctrl-C test hung there)."""
+    script = tmp_path / "interrupted_start.py"
+    script.write_text(_INTERRUPTED_START)
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the interrupted process never exited: {exc.stdout!r} {exc.stderr!r}")
+    assert done.stdout.split() == ["interrupted", "exiting"], done.stderr
+    assert done.returncode == 0, done.stderr
+
+
+def test_shutdown_with_cancel_while_a_dead_worker_is_replaced_does_not_start_its_job() -> None:
+    """A task taken by a worker's thread while it replaces a dead process, and the pool shut
+    down with cancel meanwhile: the job never starts. It used to run, unwatched, and the
+    shutdown, which joins that thread, waited for it to end."""
+    pool = ProcessBackend(1, multiprocessing.get_context("forkserver"))
+    (worker,) = pool._workers
+    try:
+        worker.process.kill()
+        worker.process.join(30)  # its death is known before the forkserver stops
+        assert worker.process.exitcode is not None
+        with forkserver_stopped(1.0):
+            future = pool.submit(_sleep, 0.0, 3600.0)
+            time.sleep(0.3)  # taken, and waiting for the forkserver to start a process
+            closer = threading.Thread(target=pool.shutdown, kwargs={"cancel": True})
+            closer.start()
+        closer.join(30)
+        assert not closer.is_alive(), "shutdown(cancel=True) hung"
+        assert future.cancelled()
+    finally:
+        if worker.process is not None and worker.process.is_alive():
+            worker.process.kill()

@@ -370,6 +370,7 @@ class ProcessBackend:
         self._cond = threading.Condition()
         self._workers: list[_Worker] = []
         self._closed = False
+        self._cancelled = False  # shut down with cancel: a task taken, not yet started, never is
         # Where a starting worker reports the error that stops it (see worker_start). Inside
         # multiprocessing's own temporary directory, which it removes at exit, so that a
         # driver killed before ``shutdown`` leaves nothing more behind than it did before.
@@ -380,17 +381,24 @@ class ProcessBackend:
         # in a worker), and the constructor raises the first rather than respawn for each job.
         self._start_failures: list[WorkerStartError] = []
         ready = []
-        for i in range(capacity):
-            w = _Worker()
-            event = threading.Event()
-            w.thread = threading.Thread(
-                target=self._drive, args=(w, event), name=f"hyperband-pipe-{i}", daemon=True
-            )
-            self._workers.append(w)
-            ready.append(event)
-            w.thread.start()
-        for event in ready:  # the workers start in parallel
-            event.wait()
+        try:
+            for i in range(capacity):
+                w = _Worker()
+                event = threading.Event()
+                w.thread = threading.Thread(
+                    target=self._drive, args=(w, event), name=f"hyperband-pipe-{i}", daemon=True
+                )
+                self._workers.append(w)
+                ready.append(event)
+                w.thread.start()
+            for event in ready:  # the workers start in parallel
+                event.wait()
+        except BaseException:
+            # Ctrl-C while the workers start: no caller holds this pool to shut it down, and
+            # at exit multiprocessing joins the live workers, which would wait for tasks
+            # forever.
+            self.shutdown(cancel=True)
+            raise
         if self._start_failures:
             self.shutdown(cancel=True)
             raise self._start_failures[0]
@@ -470,6 +478,12 @@ class ProcessBackend:
                             future.set_exception(exc)
                         continue
                 with self._cond:
+                    # Shut down with cancel after this thread took the task (while it replaced
+                    # a dead process): nothing would stop the job then, and shutdown, which
+                    # joins this thread, would wait for it to end.
+                    if self._cancelled:
+                        future.cancel()
+                        continue
                     if not future.set_running_or_notify_cancel():
                         continue
                     w.future, w.killed = future, False
@@ -607,6 +621,7 @@ class ProcessBackend:
             self._closed = True
             _cancel_queued(self._tasks)
             if cancel:
+                self._cancelled = True
                 for w in self._workers:
                     if w.future is not None and w.process is not None:
                         w.killed = True
@@ -614,8 +629,10 @@ class ProcessBackend:
             self._tasks.extend([None] * len(self._workers))
             self._cond.notify_all()
         for w in self._workers:
-            assert w.thread is not None
-            w.thread.join()
+            # Not alive yet: a Ctrl-C interrupted its start (see __init__); if it runs at all,
+            # it takes its sentinel above and closes its own process.
+            if w.thread is not None and w.thread.is_alive():
+                w.thread.join()
         shutil.rmtree(self._start_dir, ignore_errors=True)
 
 

@@ -219,8 +219,9 @@ def run(
             cleanup.callback(jl.close)
         root = _checkpoint_root(jl, with_context, cleanup)
         # Last: it may start worker processes, pointless if the journal is refused.
-        backends: list[Backend] = [resolve(executor, workers)]
-        cleanup.callback(_shut_down, backends)
+        backends: list[Backend] = []
+        cleanup.callback(_shut_down, backends)  # first: a Ctrl-C may come as soon as it exists
+        backends.append(resolve(executor, workers))
         _check_checkpoints(backends[0], with_context, root)
         driver = Driver(hb, objective, backends, jl, records, with_context, root, limit, retries)
         cleanup.callback(driver.close)
