@@ -14,6 +14,7 @@ Prints the result as one JSON line; exits 130 on KeyboardInterrupt. The objectiv
 from __future__ import annotations
 
 import json
+import signal
 import sys
 
 import hyperband
@@ -30,6 +31,9 @@ from .runner_helpers import (
 
 
 def main() -> int:
+    # The Ctrl-C test sends SIGINT, which Python ignores if it started ignored (the suite run
+    # as a background job of a script, and so this child): take it as a terminal would.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     journal, executor, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
     studies = {"model": MODEL_STUDY, "curve": CURVE_STUDY}
     study = studies.get(sys.argv[4] if sys.argv[4:] else "", STUDY)

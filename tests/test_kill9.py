@@ -50,8 +50,10 @@ def reference() -> RunResult:
 
 def start(journal: Path, executor: str, *extra: str) -> subprocess.Popen[str]:
     workers = "1" if extra else "3"
+    # faulthandler: a child that hangs is sent SIGABRT, and prints where each thread was.
+    python = [sys.executable, "-X", "faulthandler", "-m", "tests.journal_child"]
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.journal_child", str(journal), executor, workers, *extra],
+        [*python, str(journal), executor, workers, *extra],
         cwd=ROOT,
         env={**os.environ, GATE: str(gate_of(journal))},
         stdout=subprocess.PIPE,
@@ -153,10 +155,15 @@ def test_ctrl_c_cancels_the_running_jobs_and_the_study_resumes(
     try:
         assert wait_for_progress(child, journal, 5)
         child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=20)
+        try:
+            out, err = child.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # pragma: no cover - only when it hangs
+            child.send_signal(signal.SIGABRT)
+            pytest.fail("the run did not end on Ctrl-C:\n" + child.communicate(timeout=30)[1])
     finally:
         if child.poll() is None:  # pragma: no cover - only when an assertion failed
             child.kill()
+            child.communicate()  # reaped here, not warned of in whichever test comes next
     assert child.returncode == 130, err
     assert "interrupted" in out
     assert "run interrupted" in err  # the driver's log line
