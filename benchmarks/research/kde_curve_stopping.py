@@ -61,6 +61,14 @@ SHOWN: dict[str, tuple[str, bool]] = {
     **{m: (m, False) for m in METHODS},
 }
 KDE: dict[str, Any] = {"sampler": "kde", "sampler_options": {"trust": "rank"}}
+# bench_stopping_lcbench.py's cache of runs.
+THEIRS = bl.HERE / "results" / "stopping_runs"
+
+
+def records(column: tuple[str, bool], name: str) -> dict[tuple[int, int], Any]:
+    """The cached runs of a ``SHOWN`` column on the task named ``name``."""
+    method, theirs = column
+    return cache.load(THEIRS if theirs else ROOT, method, name)
 
 
 def run_task(task: str, ws: list[int], seeds: range) -> None:
@@ -83,7 +91,6 @@ def run_task(task: str, ws: list[int], seeds: range) -> None:
 
 def table(tasks: list[str], ws: list[int], seeds: range) -> str:
     limit = bl.limit_of(bl.ITERATIONS)
-    root = bl.HERE / "results" / "stopping_runs"
     lines = [
         "Median time to the middle regret target, ratio to plain parallelism (random sampler); "
         "n/r: the median run did not reach it.",
@@ -94,8 +101,8 @@ def table(tasks: list[str], ws: list[int], seeds: range) -> str:
     halved = dict.fromkeys(SHOWN, 0)
     for task in tasks:
         name = bl.name_of(task)
-        base = {k: r for k, r in cache.load(root, bl.BASELINE, name).items() if k[1] in seeds}
-        loaded = {m: cache.load(root if ours else ROOT, c, name) for m, (c, ours) in SHOWN.items()}
+        base = {k: r for k, r in records((bl.BASELINE, True), name).items() if k[1] in seeds}
+        loaded = {m: records(column, name) for m, column in SHOWN.items()}
         for workers in ws:
             goal = bl.targets_of(base, limit, workers)
             if not goal:
@@ -117,10 +124,10 @@ def table(tasks: list[str], ws: list[int], seeds: range) -> str:
                 cells.append("n/r" if math.isnan(ratio) else f"{ratio:.2f}")
             lines.append(f"| {task} | {workers} | " + " | ".join(cells) + " |")
     lines.append("| (task, W) at <= 0.5x | | " + " | ".join(str(v) for v in halved.values()) + " |")
-    return "\n".join([*lines, "", *regret_lines(tasks, ws, seeds, root)])
+    return "\n".join([*lines, "", *regret_lines(tasks, ws, seeds)])
 
 
-def regret_lines(tasks: list[str], ws: list[int], seeds: range, root: Path) -> list[str]:
+def regret_lines(tasks: list[str], ws: list[int], seeds: range) -> list[str]:
     """Median regret when the budget ran out (median over W of the per-W medians)."""
     limit = bl.limit_of(bl.ITERATIONS)
     columns = {"random": (bl.BASELINE, True), **SHOWN}
@@ -134,8 +141,8 @@ def regret_lines(tasks: list[str], ws: list[int], seeds: range, root: Path) -> l
     for task in tasks:
         name = bl.name_of(task)
         cells: dict[str, float] = {}
-        for m, (c, ours) in columns.items():
-            recs = cache.load(root if ours else ROOT, c, name)
+        for m, column in columns.items():
+            recs = records(column, name)
             per_w = [
                 bs.median(
                     [bs.at_limit(r, limit) for (x, s), r in recs.items() if x == w and s in seeds]

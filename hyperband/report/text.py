@@ -101,16 +101,12 @@ def _best_lines(result: RunResult) -> list[str]:
     ]
 
 
-def result_lines(
-    result: RunResult, *, journal: Path | None = None, workers: int | None = None
-) -> list[str]:
+def result_lines(result: RunResult, *, journal: Path | None = None) -> list[str]:
     """What ``hyperband run`` prints once its study ends (or stops): the best, the counts.
 
     Args:
-        result: the study.
+        result: the study (``result.workers`` decides the caveat on repeating it).
         journal: the journal it was written to, for the command that summarises it.
-        workers: how many jobs the study could run at once, if known (the caveat on
-            repeating it then does not depend on which workers happened to run jobs).
     """
     params = result.params
     iterations = params.get("iterations") or 1
